@@ -1,0 +1,112 @@
+"""All settings, read from LEPTON_* environment variables (and an optional env file), validated at start."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LEPTON_",
+        env_file=os.environ.get("LEPTON_ENV_FILE"),
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # --- Kafka ---
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Comma-separated host:port list")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    group_prefix: str = Field("lepton", description="Consumer group = <prefix>-<worker kind>")
+    session_timeout_ms: int = Field(10_000, ge=1_000, le=300_000)
+    heartbeat_interval_ms: int = Field(2_500, ge=100, le=60_000)
+    max_poll_interval_ms: int = Field(300_000, ge=10_000)
+
+    # --- Topics (names are configuration) ---
+    topic_news_raw: str = "news.raw"
+    topic_chat_raw: str = "chat.raw"
+    topic_news_enriched: str = "news.enriched"
+    topic_chat_routed: str = "chat.routed"
+    topic_alerts: str = "alerts"
+    topic_feedback: str = "feedback"
+    topic_audit: str = "audit"
+    dlq_suffix: str = ".dlq"
+
+    # --- Micro-batching ---
+    max_records: int = Field(64, ge=1, le=10_000, description="Largest micro-batch")
+    max_wait_ms: int = Field(200, ge=1, le=60_000, description="Longest wait to fill a micro-batch")
+    stage_retries: int = Field(5, ge=0, le=100, description="Retries of a failing stage before dead-lettering")
+    retry_backoff_ms: int = Field(200, ge=1)
+
+    # --- Input limits ---
+    max_message_bytes: int = Field(256 * 1024, ge=1_024, description="Larger raw records go to the DLQ")
+
+    # --- Redis ---
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_key_prefix: str = Field("lepton:", description="Prefix of every key this service writes")
+    cache_ttl_s: int = Field(7 * 24 * 3600, ge=1)
+
+    # --- Models ---
+    models_dir: Path = Field(Path("models"), description="Folder holding one bundle folder per task")
+    runtime: Literal["torch", "onnx"] = "torch"
+    threads: int = Field(0, ge=0, description="Inference threads; 0 = number of cores")
+    infer_batch_size: int = Field(64, ge=1, le=1024)
+
+    # --- Knowledge graph ---
+    kg_path: Path | None = Field(None, description="Graph file; default: the shipped seed graph")
+
+    # --- State and detection ---
+    window_s: int = Field(300, ge=10, description="Event-time bucket width")
+    allowed_lateness_s: int = Field(3_600, ge=0)
+
+    # --- Operations ---
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus/health HTTP port; 0 = off")
+    state_dir: Path = Field(Path(".lepton"), description="Local stack pid files and logs (dev only)")
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _bootstrap_has_ports(cls, v: str) -> str:
+        for part in v.split(","):
+            host, _, port = part.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"expected host:port, got {part!r}")
+        return v
+
+    def dlq_topic(self, topic: str) -> str:
+        return topic + self.dlq_suffix
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        return [p.strip() for p in self.kafka_bootstrap.split(",")]
+
+
+class ConfigError(SystemExit):
+    """Raised (and exits) when settings are invalid, with one readable line per problem."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = [
+            f"  LEPTON_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        ]
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,125 @@
+"""The quick recipe: frozen base encoder + linear heads fitted on its embeddings (seconds, not minutes).
+
+It serves the demo and the tests until a fine-tuned bundle exists; it is a real model with the same
+bundle format and serving path as the fine-tuned ones.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+from torch import nn
+
+from lepton_stream.models import bundle
+from lepton_stream.models.base import OUT_OF_SCOPE
+from lepton_stream.models.encoder import (
+    BASE_MODEL,
+    EncoderWithHeads,
+    base_model_path,
+    load_encoder,
+    load_tokenizer,
+)
+from lepton_stream.models.serving import BucketedBatcher
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+
+# Which tasks each worker kind's bundle serves, and the shipped sample each head is fitted on.
+KIND_TASKS: dict[str, dict[str, Path]] = {
+    "news": {"news-sentiment": SAMPLES / "news_sentiment.csv"},
+    "chat": {"chat-intent": SAMPLES / "chat_intent.csv", "chat-sentiment": SAMPLES / "chat_sentiment.csv"},
+}
+QUICK_OOS_THRESHOLD = 0.25
+MAX_LENGTH = 64
+
+
+def read_csv(path: Path, limit_per_label: int | None = None, seed: int = 0) -> tuple[list[str], list[str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = [(r["text"], r["label"]) for r in csv.DictReader(f)]
+    if limit_per_label:
+        rng = random.Random(seed)
+        rng.shuffle(rows)
+        seen: dict[str, int] = {}
+        kept = []
+        for t, lab in rows:
+            if seen.get(lab, 0) < limit_per_label:
+                seen[lab] = seen.get(lab, 0) + 1
+                kept.append((t, lab))
+        rows = kept
+    return [t for t, _ in rows], [lab for _, lab in rows]
+
+
+@torch.no_grad()
+def embed(encoder: EncoderWithHeads, batcher: BucketedBatcher, texts: list[str]) -> torch.Tensor:
+    out = torch.zeros(len(texts), encoder.encoder.config.hidden_size)
+    for idx, ids, mask in batcher.batches(texts):
+        out[idx] = encoder.embed(torch.from_numpy(ids), torch.from_numpy(mask))
+    return out
+
+
+def fit_head(x: torch.Tensor, y: torch.Tensor, n_labels: int, epochs: int = 300) -> nn.Linear:
+    """Multinomial logistic regression with balanced class weights and a little L2."""
+    head = nn.Linear(x.shape[1], n_labels)
+    counts = torch.bincount(y, minlength=n_labels).float().clamp(min=1)
+    loss_fn = nn.CrossEntropyLoss(weight=counts.sum() / (n_labels * counts))
+    opt = torch.optim.Adam(head.parameters(), lr=0.05, weight_decay=1e-4)
+    for _ in range(epochs):
+        opt.zero_grad()
+        loss_fn(head(x), y).backward()
+        opt.step()
+    return head
+
+
+def build_quick_bundle(kind: str, out: Path, limit_per_label: int | None = None, seed: int = 0) -> bundle.Manifest:
+    """Fit the heads for one worker kind and write a sealed bundle to `out`."""
+    torch.manual_seed(seed)
+    started = time.perf_counter()
+    base = base_model_path()
+    encoder = EncoderWithHeads(load_encoder(base), {}).eval()
+    batcher = BucketedBatcher(load_tokenizer(base), MAX_LENGTH, 64)
+    tasks: dict[str, bundle.TaskSpec] = {}
+    tensors: dict[str, torch.Tensor] = {}
+    metrics: dict[str, float] = {}
+    for task, path in KIND_TASKS[kind].items():
+        texts, labels = read_csv(path, limit_per_label, seed)
+        names = sorted(set(labels))
+        y = torch.tensor([names.index(lab) for lab in labels])
+        x = embed(encoder, batcher, texts)
+        head = fit_head(x, y, len(names))
+        with torch.no_grad():
+            metrics[f"{task}.train_accuracy"] = float((head(x).argmax(1) == y).float().mean())
+        threshold = QUICK_OOS_THRESHOLD if OUT_OF_SCOPE in names else None
+        tasks[task] = bundle.TaskSpec(labels=names, oos_threshold=threshold)
+        tensors[f"{task}.weight"] = head.weight.detach().contiguous()
+        tensors[f"{task}.bias"] = head.bias.detach().contiguous()
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.iterdir():
+        if stale.is_file():
+            stale.unlink()
+    save_file(tensors, str(out / bundle.HEADS))
+    metrics["fit_seconds"] = round(time.perf_counter() - started, 2)
+    manifest = bundle.Manifest(
+        name=kind, tasks=tasks, base_model=BASE_MODEL, max_length=MAX_LENGTH, recipe="quick", metrics=metrics
+    )
+    return bundle.seal(out, manifest)
+
+
+def ensure_bundles(models_dir: Path, kinds: tuple[str, ...] = ("news", "chat")) -> dict[str, Path]:
+    """Build a quick bundle for each kind that has none yet (the demo's path on a fresh machine)."""
+    paths = {}
+    for kind in kinds:
+        root = models_dir / kind
+        if not (root / bundle.MANIFEST).is_file():
+            build_quick_bundle(kind, root)
+        paths[kind] = root
+    return paths
+
+
+def accuracy(model, texts: list[str], labels: list[str], task: str) -> float:
+    preds = model.predict(texts)
+    return float(np.mean([p[task].label == lab for p, lab in zip(preds, labels, strict=True)]))

@@ -1,0 +1,121 @@
+"""Serving a bundle in batches: length-bucketed, one forward pass per bucket, all task heads at once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+from lepton_stream.contracts import IntentPrediction, Prediction
+from lepton_stream.models import bundle
+from lepton_stream.models.base import OUT_OF_SCOPE, TaskPredictions
+from lepton_stream.models.encoder import EncoderWithHeads, base_model_path, load_encoder, load_tokenizer
+
+
+def set_threads(threads: int) -> None:
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+
+
+def build_module(root: Path, manifest: bundle.Manifest) -> EncoderWithHeads:
+    enc_path = base_model_path() if manifest.encoder == "package" else root / manifest.encoder
+    weights = load_file(str(root / bundle.HEADS))
+    heads = {}
+    for task, spec in manifest.tasks.items():
+        w, b = weights[f"{task}.weight"], weights[f"{task}.bias"]
+        if w.shape[0] != len(spec.labels):
+            raise bundle.BundleError(f"{root}: head {task} has {w.shape[0]} outputs for {len(spec.labels)} labels")
+        head = nn.Linear(w.shape[1], w.shape[0])
+        head.load_state_dict({"weight": w, "bias": b})
+        heads[task] = head
+    return EncoderWithHeads(load_encoder(enc_path), heads).eval()
+
+
+def tokenizer_path(root: Path, manifest: bundle.Manifest) -> Path:
+    return base_model_path() if manifest.encoder == "package" else root / manifest.encoder
+
+
+def to_predictions(manifest: bundle.Manifest, logits: dict[str, np.ndarray]) -> list[TaskPredictions]:
+    """Softmax each head and name the labels; intents under the reject threshold become out of scope."""
+    n = len(next(iter(logits.values())))
+    out: list[TaskPredictions] = [{} for _ in range(n)]
+    for task, spec in manifest.tasks.items():
+        z = logits[task] - logits[task].max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        for i in range(n):
+            k = int(p[i].argmax())
+            scores = {lab: round(float(v), 6) for lab, v in zip(spec.labels, p[i], strict=True)}
+            conf = float(p[i][k])
+            if spec.oos_threshold is not None:
+                oos = spec.labels[k] == OUT_OF_SCOPE or conf < spec.oos_threshold
+                out[i][task] = IntentPrediction(
+                    label=spec.labels[k], confidence=conf, scores=scores, out_of_scope=oos
+                )
+            else:
+                out[i][task] = Prediction(label=spec.labels[k], confidence=conf, scores=scores)
+    return out
+
+
+class BucketedBatcher:
+    """Sorts texts by token length and yields index groups, so each forward pass pads little."""
+
+    def __init__(self, tokenizer, max_length: int, batch_size: int):
+        self.tokenizer = tokenizer
+        self.max_length = max_length
+        self.batch_size = batch_size
+
+    def batches(self, texts: Sequence[str]):
+        enc = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)
+        ids = enc["input_ids"]
+        order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
+        for s in range(0, len(order), self.batch_size):
+            idx = order[s : s + self.batch_size]
+            width = max(len(ids[i]) for i in idx)
+            input_ids = np.full((len(idx), width), self.tokenizer.pad_token_id, dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for r, i in enumerate(idx):
+                input_ids[r, : len(ids[i])] = ids[i]
+                mask[r, : len(ids[i])] = 1
+            yield idx, input_ids, mask
+
+
+class TorchModel:
+    """fp32 torch runtime of a bundle."""
+
+    def __init__(self, root: Path, batch_size: int = 64, manifest: bundle.Manifest | None = None):
+        self.manifest = manifest or bundle.verify(root)
+        self.version = self.manifest.version
+        self.tasks = tuple(self.manifest.tasks)
+        self.module = build_module(root, self.manifest)
+        self.batcher = BucketedBatcher(
+            load_tokenizer(tokenizer_path(root, self.manifest)), self.manifest.max_length, batch_size
+        )
+
+    @torch.inference_mode()
+    def logits(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        result = {t: np.zeros((len(texts), len(s.labels)), np.float32) for t, s in self.manifest.tasks.items()}
+        for idx, ids, mask in self.batcher.batches(texts):
+            outs = self.module(torch.from_numpy(ids), torch.from_numpy(mask))
+            for task, o in zip(self.tasks, outs, strict=True):
+                result[task][idx] = o.numpy()
+        return result
+
+    def predict(self, texts: Sequence[str]) -> list[TaskPredictions]:
+        if not texts:
+            return []
+        return to_predictions(self.manifest, self.logits(texts))
+
+
+def load_model(root: Path, runtime: str = "torch", batch_size: int = 64):
+    """Verify the bundle's hashes, then load it in the requested runtime."""
+    manifest = bundle.verify(root)
+    if runtime == "onnx":
+        from lepton_stream.models.onnx_runtime import OnnxModel  # optional until a bundle has an export
+
+        return OnnxModel(root, batch_size=batch_size, manifest=manifest)
+    return TorchModel(root, batch_size=batch_size, manifest=manifest)

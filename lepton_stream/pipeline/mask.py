@@ -1,0 +1,102 @@
+"""Personal-data masking, applied before cache keys, log lines and outputs.
+
+Each kind of personal data is replaced by a typed placeholder ("[EMAIL]", "[PHONE]", ...), so masked
+texts stay readable and identical inputs mask identically (stable cache keys).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b")
+# IBAN: country code, 2 check digits, 11-30 alphanumerics, optionally grouped by 4 with spaces.
+IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
+# Card: 13-19 digits, optionally grouped with spaces or dashes; confirmed by the Luhn check below.
+CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+# Phone: an optional +country code, then 7-15 digits with common separators; at least 7 digits in all.
+PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){2,4}(?![\w])")
+# US social security number, a common national-id shape.
+SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def iban_ok(candidate: str) -> bool:
+    s = candidate.replace(" ", "")
+    if not 15 <= len(s) <= 34:
+        return False
+    rearranged = s[4:] + s[:4]
+    try:
+        return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
+    except ValueError:
+        return False
+
+
+def _card(m: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", m.group())
+    return "[CARD]" if 13 <= len(digits) <= 19 and luhn_ok(digits) else m.group()
+
+
+def _iban(m: re.Match[str]) -> str:
+    return "[IBAN]" if iban_ok(m.group()) else m.group()
+
+
+DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}")
+PHONE_PREFIX = re.compile(r"^(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?")
+
+
+def _phone(m: re.Match[str]) -> str:
+    text = m.group()
+    digits = re.sub(r"\D", "", text)
+    if not 7 <= len(digits) <= 15 or DATE.fullmatch(text):
+        return text
+    rest = text[PHONE_PREFIX.match(text).end() :]
+    separators = set(re.sub(r"\d", "", rest))
+    # Numbers in prose (prices, dates, amounts next to each other) mix separators; phones use one kind.
+    # An unseparated number needs a phone's full length, or it is an amount or an order number.
+    if len(separators) > 1 or (not separators and text == rest and len(digits) < 10):
+        return text
+    return "[PHONE]"
+
+
+Rule = tuple[re.Pattern[str], Callable[[re.Match[str]], str] | str]
+
+# Order matters: the specific, checksummed kinds first so a card number is never half-eaten as a phone.
+DEFAULT_RULES: list[Rule] = [
+    (EMAIL, "[EMAIL]"),
+    (IBAN, _iban),
+    (CARD, _card),
+    (SSN, "[NATIONAL_ID]"),
+    (PHONE, _phone),
+]
+
+
+class Masker:
+    """Masks personal data; extra patterns (e.g. national ids) and person names can be added."""
+
+    def __init__(self, extra_patterns: Iterable[str] = (), names: Iterable[str] = ()):
+        self.rules: list[Rule] = list(DEFAULT_RULES)
+        self.rules += [(re.compile(p), "[NATIONAL_ID]") for p in extra_patterns]
+        names = sorted({n for n in names if n}, key=len, reverse=True)
+        if names:
+            alt = "|".join(re.escape(n) for n in names)
+            self.rules.append((re.compile(rf"\b(?:{alt})\b"), "[PERSON]"))
+
+    def __call__(self, text: str) -> str:
+        for pattern, repl in self.rules:
+            text = pattern.sub(repl, text)
+        return text
+
+
+mask = Masker()
