@@ -59,7 +59,7 @@ class Settings(BaseSettings):
 
     # --- Models ---
     models_dir: Path = Field(Path("models"), description="Folder holding one bundle folder per task")
-    runtime: Literal["torch", "onnx"] = "torch"
+    runtime: Literal["torch", "onnx"] = Field("onnx", description="onnx = int8 export (default); torch = fp32")
     threads: int = Field(0, ge=0, description="Inference threads; 0 = number of cores")
     infer_batch_size: int = Field(64, ge=1, le=1024)
 

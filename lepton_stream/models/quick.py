@@ -75,8 +75,10 @@ def fit_head(x: torch.Tensor, y: torch.Tensor, n_labels: int, epochs: int = 300)
     return head
 
 
-def build_quick_bundle(kind: str, out: Path, limit_per_label: int | None = None, seed: int = 0) -> bundle.Manifest:
-    """Fit the heads for one worker kind and write a sealed bundle to `out`."""
+def build_quick_bundle(
+    kind: str, out: Path, limit_per_label: int | None = None, seed: int = 0, export_int8: bool = True
+) -> bundle.Manifest:
+    """Fit the heads for one worker kind and write a sealed bundle to `out` (with its int8 ONNX export)."""
     torch.manual_seed(seed)
     started = time.perf_counter()
     base = base_model_path()
@@ -84,6 +86,7 @@ def build_quick_bundle(kind: str, out: Path, limit_per_label: int | None = None,
     batcher = BucketedBatcher(load_tokenizer(base), MAX_LENGTH, 64)
     tasks: dict[str, bundle.TaskSpec] = {}
     tensors: dict[str, torch.Tensor] = {}
+    heads: dict[str, nn.Linear] = {}
     metrics: dict[str, float] = {}
     for task, path in KIND_TASKS[kind].items():
         texts, labels = read_csv(path, limit_per_label, seed)
@@ -95,6 +98,7 @@ def build_quick_bundle(kind: str, out: Path, limit_per_label: int | None = None,
             metrics[f"{task}.train_accuracy"] = float((head(x).argmax(1) == y).float().mean())
         threshold = QUICK_OOS_THRESHOLD if OUT_OF_SCOPE in names else None
         tasks[task] = bundle.TaskSpec(labels=names, oos_threshold=threshold)
+        heads[task] = head
         tensors[f"{task}.weight"] = head.weight.detach().contiguous()
         tensors[f"{task}.bias"] = head.bias.detach().contiguous()
     out.mkdir(parents=True, exist_ok=True)
@@ -106,7 +110,12 @@ def build_quick_bundle(kind: str, out: Path, limit_per_label: int | None = None,
     manifest = bundle.Manifest(
         name=kind, tasks=tasks, base_model=BASE_MODEL, max_length=MAX_LENGTH, recipe="quick", metrics=metrics
     )
-    return bundle.seal(out, manifest)
+    manifest = bundle.seal(out, manifest)
+    if export_int8:
+        from lepton_stream.models.onnx_runtime import export_bundle
+
+        manifest = export_bundle(out, EncoderWithHeads(encoder.encoder, heads).eval())
+    return manifest
 
 
 def ensure_bundles(models_dir: Path, kinds: tuple[str, ...] = ("news", "chat")) -> dict[str, Path]:
@@ -116,6 +125,11 @@ def ensure_bundles(models_dir: Path, kinds: tuple[str, ...] = ("news", "chat")) 
         root = models_dir / kind
         if not (root / bundle.MANIFEST).is_file():
             build_quick_bundle(kind, root)
+        elif bundle.ONNX_INT8 not in bundle.read_manifest(root).files:
+            # Bundles made before the int8 export existed: add it, since onnx is the default runtime.
+            from lepton_stream.models.onnx_runtime import export_bundle
+
+            export_bundle(root)
         paths[kind] = root
     return paths
 
