@@ -1,0 +1,157 @@
+"""Streaming spike/dip detector for count series, with explicit JSON-serialisable state.
+
+Model, in the variance-stabilised (Anscombe) space y = 2*sqrt(x + 3/8), where Poisson noise has unit
+variance at every scale:  y ≈ level + daily[hour] + weekly[weekday] + noise.
+- level, daily and weekly profiles are learned online from Huber-clipped residuals, so a spike barely
+  moves the baseline; the profiles are only used when timestamps are real clock times spaced < 3 h;
+- the noise scale is a robust running mean of |residual| floored at 1 (pure Poisson), so low counts
+  never alert on noise and overdispersed high counts get a scale of their own;
+- a residual becomes a one-sided normal tail probability, scored so that 0.5 = `alert_log10_p`;
+- no alerts during a count-based warm-up, none for `cooldown` buckets after an alert (the first
+  detection is what counts), and a sustained run of same-sided outliers re-bases the level (a level
+  shift alerts once, then becomes the new normal).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from lepton_stream.detect.calibrate import log10_tail, score_from_log10_p
+
+SUPPRESSED_CAP = 0.49  # scores shown while alerts are suppressed stay just below the alert line
+_DAY, _WEEK_OFFSET = 86400.0, 3  # 1970-01-01 was a Thursday: (days + 3) % 7 gives Monday = 0
+
+
+def anscombe(x: float) -> float:
+    return 2.0 * math.sqrt(max(x, 0.0) + 0.375)
+
+
+@dataclass
+class SpikeParams:
+    alert_log10_p: float = -6.0  # tail probability that maps to score 0.5
+    warmup: int = 150  # buckets before any alert
+    cooldown: int = 150  # buckets without alerts after one
+    level_rate: float = 0.02  # EWMA rate of the level
+    season_rate: float = 0.05  # slowest per-visit rate of a seasonal slot
+    scale_rate: float = 0.02  # EWMA rate of the noise scale
+    clip: float = 3.0  # Huber clip (in scales) of residuals fed back into the model
+    scale_floor: float = 1.0  # Poisson noise in Anscombe space
+    shift_z: float = 3.0  # a run of residuals beyond this many scales ...
+    shift_run: int = 8  # ... this long, all on one side, re-bases the level
+    max_season_spacing: float = 3 * 3600.0
+    two_sided: bool = True  # dips alert too
+
+
+@dataclass
+class _State:
+    n: int = 0
+    last_ts: float | None = None
+    spacing: float | None = None  # running estimate of the bucket width (seconds)
+    level: float | None = None
+    mean_abs: float = 0.0
+    daily: list[float] = field(default_factory=lambda: [0.0] * 24)
+    daily_n: list[int] = field(default_factory=lambda: [0] * 24)
+    weekly: list[float] = field(default_factory=lambda: [0.0] * 7)
+    weekly_n: list[int] = field(default_factory=lambda: [0] * 7)
+    cooldown_left: int = 0
+    run_sign: int = 0
+    run_len: int = 0
+    run_sum: float = 0.0
+
+
+class SpikeDetector:
+    """`update(ts, value)` → score in [0,1] (≥ 0.5 = alert); causal; `to_dict`/`from_dict` round-trip exactly."""
+
+    def __init__(self, params: SpikeParams | None = None, **overrides: Any) -> None:
+        base = params or SpikeParams()
+        self.params = SpikeParams(**{**asdict(base), **overrides}) if overrides else base
+        self.s = _State()
+
+    # ---- persistence ----
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "spike", "v": 1, "params": asdict(self.params), "state": asdict(self.s)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SpikeDetector:
+        d = cls(SpikeParams(**data["params"]))
+        d.s = _State(**data["state"])
+        return d
+
+    # ---- model pieces ----
+    def _seasonal_on(self, ts: float) -> bool:
+        sp = self.s.spacing
+        return ts > 1e8 and sp is not None and 0 < sp <= self.params.max_season_spacing
+
+    @staticmethod
+    def _slots(ts: float) -> tuple[int, int]:
+        return int((ts % _DAY) // 3600), int((ts // _DAY + _WEEK_OFFSET) % 7)
+
+    def _track_spacing(self, ts: float) -> None:
+        s = self.s
+        if s.last_ts is not None and ts > s.last_ts:
+            dt = ts - s.last_ts
+            # a slow geometric mean resists gaps and duplicates
+            s.spacing = dt if s.spacing is None else math.exp(0.9 * math.log(s.spacing) + 0.1 * math.log(dt))
+        s.last_ts = ts if s.last_ts is None else max(ts, s.last_ts)
+
+    def update(self, ts: float, value: float) -> float:
+        p, s = self.params, self.s
+        if value is None or not math.isfinite(value):
+            return 0.0  # a missing bucket carries no evidence and must not corrupt the state
+        self._track_spacing(ts)
+        y = anscombe(value)
+        s.n += 1
+        if s.level is None:
+            s.level = y
+            return 0.0
+        seasonal = self._seasonal_on(ts)
+        h, d = self._slots(ts)
+        season = s.daily[h] + s.weekly[d] if seasonal else 0.0
+        resid = y - (s.level + season)
+        scale = max(1.2533 * s.mean_abs, p.scale_floor)  # mean |N(0,1)| = 0.798
+        z = resid / scale
+        raw = 0.0 if (z < 0 and not p.two_sided) else score_from_log10_p(log10_tail(z), p.alert_log10_p)
+
+        score = raw
+        if s.n <= p.warmup or s.cooldown_left > 0:
+            score = min(raw, SUPPRESSED_CAP)
+        elif raw >= 0.5:
+            s.cooldown_left = p.cooldown + 1  # decremented below, this bucket included
+        if s.cooldown_left > 0:
+            s.cooldown_left -= 1
+
+        self._learn(resid, scale, z, seasonal, h, d)
+        return score
+
+    def _learn(self, resid: float, scale: float, z: float, seasonal: bool, h: int, d: int) -> None:
+        p, s = self.params, self.s
+        assert s.level is not None
+        c = max(-p.clip * scale, min(p.clip * scale, resid))
+        # warm start: learn fast at first, then settle on the configured rates
+        rate = max(p.level_rate, 1.0 / (s.n + 1))
+        s.mean_abs += max(p.scale_rate, 1.0 / (s.n + 1)) * (min(abs(resid), p.clip * scale) - s.mean_abs)
+        s.level += rate * c
+        if seasonal:
+            s.daily_n[h] += 1
+            s.weekly_n[d] += 1
+            s.daily[h] += max(p.season_rate, 1.0 / (s.daily_n[h] + 1)) * (c - 0.0) * 0.5
+            s.weekly[d] += max(p.season_rate / 7, 1.0 / (s.weekly_n[d] + 1)) * c * 0.25
+            # keep the profiles zero-mean so the level stays the level
+            md = sum(s.daily) / 24.0
+            mw = sum(s.weekly) / 7.0
+            s.daily = [v - md for v in s.daily]
+            s.weekly = [v - mw for v in s.weekly]
+            s.level += md + mw
+        # level shift: a sustained one-sided run re-bases the level instead of alerting forever
+        sign = 1 if z > p.shift_z else -1 if z < -p.shift_z else 0
+        if sign and sign == s.run_sign:
+            s.run_len += 1
+            s.run_sum += resid
+        else:
+            s.run_sign, s.run_len, s.run_sum = sign, (1 if sign else 0), (resid if sign else 0.0)
+        if s.run_len >= p.shift_run:
+            s.level += s.run_sum / s.run_len - c * rate
+            s.mean_abs = max(s.mean_abs, abs(s.run_sum / s.run_len) / 4)  # be humble right after a shift
+            s.run_sign, s.run_len, s.run_sum = 0, 0, 0.0
