@@ -1,0 +1,1 @@
+"""Operations: health/readiness, the metrics+probe HTTP server, secrets handling and client security settings."""
