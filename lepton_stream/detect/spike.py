@@ -42,6 +42,8 @@ class SpikeParams:
     shift_run: int = 8  # ... this long, all on one side, re-bases the level
     max_season_spacing: float = 3 * 3600.0
     two_sided: bool = True  # dips alert too
+    cusum_drift: float = 1.0  # CUSUM slack (in scales): sustained moderate shifts alert too ...
+    cusum_alert: float = 15.0  # ... once the accumulated excess reaches this (score 0.5)
 
 
 @dataclass
@@ -50,7 +52,10 @@ class _State:
     last_ts: float | None = None
     spacing: float | None = None  # running estimate of the bucket width (seconds)
     level: float | None = None
-    mean_abs: float = 0.0
+    mean_up: float = 0.0  # running mean of positive |residual| (right tail scale)
+    mean_down: float = 0.0  # and of negative ones: multiplicative noise is skewed in sqrt space
+    cusum_up: float = 0.0
+    cusum_down: float = 0.0
     daily: list[float] = field(default_factory=lambda: [0.0] * 24)
     daily_n: list[int] = field(default_factory=lambda: [0] * 24)
     weekly: list[float] = field(default_factory=lambda: [0.0] * 7)
@@ -108,20 +113,35 @@ class SpikeDetector:
             return 0.0
         seasonal = self._seasonal_on(ts)
         h, d = self._slots(ts)
-        season = s.daily[h] + s.weekly[d] if seasonal else 0.0
-        resid = y - (s.level + season)
-        scale = max(1.2533 * s.mean_abs, p.scale_floor)  # mean |N(0,1)| = 0.798
+        pred = s.level + (s.daily[h] + s.weekly[d] if seasonal else 0.0)
+        resid = y - pred
+        side_mean = s.mean_up if resid > 0 else s.mean_down
+        scale = max(1.2533 * side_mean, p.scale_floor)  # mean |N(0,1)| = 0.798
         z = resid / scale
-        raw = 0.0 if (z < 0 and not p.two_sided) else score_from_log10_p(log10_tail(z), p.alert_log10_p)
-
-        score = raw
-        if s.n <= p.warmup or s.cooldown_left > 0:
-            score = min(raw, SUPPRESSED_CAP)
-        elif raw >= 0.5:
-            s.cooldown_left = p.cooldown + 1  # decremented below, this bucket included
+        # the normal tail of an Anscombe residual is poor at low counts: also take the Poisson deviance
+        # residual at the predicted mean, deflated by the same overdispersion
+        zp = poisson_z(value, max((pred / 2.0) ** 2 - 0.375, 0.01)) / (scale / p.scale_floor)
+        if zp * z > 0 and abs(zp) > abs(z):
+            z = zp
+        if not p.two_sided:
+            z = max(z, 0.0)
+        raw = score_from_log10_p(log10_tail(z), p.alert_log10_p)
+        suppressed = s.n <= p.warmup or s.cooldown_left > 0
         if s.cooldown_left > 0:
             s.cooldown_left -= 1
-
+            s.cusum_up = s.cusum_down = 0.0
+        else:
+            zc = max(-4.0, min(4.0, z))
+            s.cusum_up = max(0.0, s.cusum_up + zc - p.cusum_drift)
+            s.cusum_down = max(0.0, s.cusum_down - zc - p.cusum_drift) if p.two_sided else 0.0
+            raw = max(raw, min(1.0, 0.5 * max(s.cusum_up, s.cusum_down) / p.cusum_alert))
+        if suppressed:
+            score = min(raw, SUPPRESSED_CAP)
+        else:
+            score = raw
+            if raw >= 0.5:
+                s.cooldown_left = p.cooldown
+                s.cusum_up = s.cusum_down = 0.0
         self._learn(resid, scale, z, seasonal, h, d)
         return score
 
@@ -131,12 +151,16 @@ class SpikeDetector:
         c = max(-p.clip * scale, min(p.clip * scale, resid))
         # warm start: learn fast at first, then settle on the configured rates
         rate = max(p.level_rate, 1.0 / (s.n + 1))
-        s.mean_abs += max(p.scale_rate, 1.0 / (s.n + 1)) * (min(abs(resid), p.clip * scale) - s.mean_abs)
+        srate = max(p.scale_rate, 2.0 / (s.n + 1))
+        if resid > 0:
+            s.mean_up += srate * (min(resid, p.clip * scale) - s.mean_up)
+        else:
+            s.mean_down += srate * (min(-resid, p.clip * scale) - s.mean_down)
         s.level += rate * c
         if seasonal:
             s.daily_n[h] += 1
             s.weekly_n[d] += 1
-            s.daily[h] += max(p.season_rate, 1.0 / (s.daily_n[h] + 1)) * (c - 0.0) * 0.5
+            s.daily[h] += max(p.season_rate, 1.0 / (s.daily_n[h] + 1)) * c * 0.5
             s.weekly[d] += max(p.season_rate / 7, 1.0 / (s.weekly_n[d] + 1)) * c * 0.25
             # keep the profiles zero-mean so the level stays the level
             md = sum(s.daily) / 24.0
@@ -153,5 +177,16 @@ class SpikeDetector:
             s.run_sign, s.run_len, s.run_sum = sign, (1 if sign else 0), (resid if sign else 0.0)
         if s.run_len >= p.shift_run:
             s.level += s.run_sum / s.run_len - c * rate
-            s.mean_abs = max(s.mean_abs, abs(s.run_sum / s.run_len) / 4)  # be humble right after a shift
+            shift = abs(s.run_sum / s.run_len) / 4  # be humble right after a shift
+            s.mean_up, s.mean_down = max(s.mean_up, shift), max(s.mean_down, shift)
             s.run_sign, s.run_len, s.run_sum = 0, 0, 0.0
+            s.cusum_up = s.cusum_down = 0.0
+
+
+def poisson_z(x: float, mu: float) -> float:
+    """Signed deviance residual of a Poisson count (with continuity correction): close to the exact tail."""
+    if abs(x - mu) <= 0.5:
+        return 0.0
+    xc = x - 0.5 if x > mu else x + 0.5
+    dev = 2.0 * ((xc * math.log(xc / mu) if xc > 0 else 0.0) - (xc - mu))
+    return math.copysign(math.sqrt(max(dev, 0.0)), x - mu)
