@@ -1,5 +1,52 @@
-"""placeholder"""
+"""`lepton-stream produce news|chat --file F [--rate R]` and `generate news|chat --n N --out F`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
 
 
 def register(sub) -> None:
-    pass
+    p = sub.add_parser("produce", help="replay a JSON-lines file of messages into the input topic")
+    p.add_argument("kind", choices=["news", "chat"])
+    p.add_argument("--file", type=Path, required=True)
+    p.add_argument("--rate", type=float, default=None, help="messages per second (default: as fast as possible)")
+    p.add_argument("--topic", default=None, help="override the input topic")
+    p.set_defaults(func=run_produce)
+
+    g = sub.add_parser("generate", help="write a synthetic stream (with malformed records and an incident)")
+    g.add_argument("kind", choices=["news", "chat"])
+    g.add_argument("--n", type=int, default=2000)
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--malformed", type=float, default=0.05, help="share of malformed records")
+    g.add_argument("--no-incident", action="store_true")
+    g.add_argument("--out", type=Path, required=True)
+    g.set_defaults(func=run_generate)
+
+
+def run_produce(args) -> int:
+    from lepton_stream.config import settings
+    from lepton_stream.kafka.backend import ensure_topics, make_producer
+    from lepton_stream.replay.producer import produce, read_jsonl
+    from lepton_stream.runtime import input_partitions
+
+    s = settings()
+    topic = args.topic or (s.topic_news_raw if args.kind == "news" else s.topic_chat_raw)
+    ensure_topics(s, {topic: input_partitions(s).get(topic, 4)})
+    producer = make_producer(s)
+    try:
+        report = produce(producer, topic, read_jsonl(args.file, args.kind), args.rate)
+    finally:
+        producer.close()
+    print(json.dumps(report))
+    return 0 if report["failed"] == 0 else 1
+
+
+def run_generate(args) -> int:
+    from lepton_stream.replay import synth
+
+    make = synth.news_stream if args.kind == "news" else synth.chat_stream
+    records = make(n=args.n, seed=args.seed, malformed=args.malformed, incident=not args.no_incident)
+    synth.write_jsonl(records, args.out)
+    print(json.dumps({"wrote": len(records), "malformed": sum(r.id is None for r in records), "file": str(args.out)}))
+    return 0

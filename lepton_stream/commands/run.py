@@ -1,5 +1,23 @@
-"""placeholder"""
+"""`lepton-stream run news|chat`: run one worker of that kind until SIGTERM."""
+
+from __future__ import annotations
 
 
 def register(sub) -> None:
-    pass
+    p = sub.add_parser("run", help="run a worker")
+    p.add_argument("kind", choices=["news", "chat"])
+    p.add_argument("--idle-exit", type=float, default=None, help="exit after this many idle seconds (tests, replays)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from lepton_stream import logs
+    from lepton_stream.config import settings
+    from lepton_stream.runtime import build_loop, build_worker
+
+    s = settings()
+    logs.configure(s.log_level, s.log_format)
+    loop = build_loop(build_worker(args.kind, s))
+    loop.install_signal_handlers()
+    loop.run(idle_exit_s=args.idle_exit)
+    return 0

@@ -1,0 +1,1 @@
+"""Everything that talks to Kafka lives here, behind small factory functions."""

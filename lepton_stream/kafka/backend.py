@@ -1,0 +1,99 @@
+"""Kafka clients (kafka-python) built from Settings: consumer, producer, admin, and topic creation."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import TopicAlreadyExistsError
+
+from lepton_stream.config import Settings
+
+
+def client_kwargs(settings: Settings) -> dict[str, Any]:
+    """Bootstrap servers and security options (SASL PLAIN/SCRAM, TLS) shared by every client."""
+    kw: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_sasl_mechanism:
+        kw["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        kw["sasl_plain_username"] = settings.kafka_sasl_username
+        kw["sasl_plain_password"] = (
+            settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None
+        )
+    for name in ("cafile", "certfile", "keyfile"):
+        value = getattr(settings, f"kafka_ssl_{name}")
+        if value:
+            kw[f"ssl_{name}"] = str(value)
+    return kw
+
+
+class _Listener(ConsumerRebalanceListener):
+    def __init__(self, on_assign: Callable[[set], None], on_revoke: Callable[[set], None]):
+        self._on_assign, self._on_revoke = on_assign, on_revoke
+
+    def on_partitions_assigned(self, assigned):  # noqa: D401 - kafka-python callback names
+        self._on_assign(set(assigned))
+
+    def on_partitions_revoked(self, revoked):
+        self._on_revoke(set(revoked))
+
+
+def make_consumer(
+    settings: Settings,
+    topics: Iterable[str],
+    group_id: str,
+    on_assign: Callable[[set], None] = lambda _: None,
+    on_revoke: Callable[[set], None] = lambda _: None,
+) -> KafkaConsumer:
+    consumer = KafkaConsumer(
+        **client_kwargs(settings),
+        group_id=group_id,
+        enable_auto_commit=False,  # offsets are committed only after outputs are flushed
+        auto_offset_reset="earliest",
+        max_poll_records=settings.max_records,
+        session_timeout_ms=settings.session_timeout_ms,
+        heartbeat_interval_ms=settings.heartbeat_interval_ms,
+        max_poll_interval_ms=settings.max_poll_interval_ms,
+        # A record larger than this is still fetched (Kafka returns at least one); the decoder dead-letters it.
+        max_partition_fetch_bytes=max(1 << 20, settings.max_message_bytes * 2),
+    )
+    consumer.subscribe(list(topics), listener=_Listener(on_assign, on_revoke))
+    return consumer
+
+
+def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
+    kw: dict[str, Any] = {
+        "acks": "all",
+        "linger_ms": 5,
+        "retries": 10,
+        "max_in_flight_requests_per_connection": 5,
+        "enable_idempotence": True,  # broker-side dedup of producer retries
+        "request_timeout_ms": 30_000,
+    }
+    kw.update(overrides)
+    return KafkaProducer(**client_kwargs(settings), **kw)
+
+
+def ensure_topics(settings: Settings, topics: dict[str, int], timeout_s: float = 15.0) -> None:
+    """Create topics with the given partition counts; existing ones are left as they are."""
+    admin = KafkaAdminClient(**client_kwargs(settings), request_timeout_ms=10_000)
+    try:
+        existing = set(admin.list_topics())
+        new = [NewTopic(t, num_partitions=n, replication_factor=1) for t, n in topics.items() if t not in existing]
+        if new:
+            with contextlib.suppress(TopicAlreadyExistsError):  # a concurrent creator won the race
+                admin.create_topics(new)
+        deadline = time.monotonic() + timeout_s
+        while not set(topics) <= set(admin.list_topics()):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topics not visible after {timeout_s}s: {sorted(set(topics))}")
+            time.sleep(0.05)
+    finally:
+        admin.close()

@@ -1,0 +1,45 @@
+"""What flows through a micro-batch: raw records in, items through the stages, outputs out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lepton_stream.contracts import Contract
+from lepton_stream.models.base import TaskPredictions
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int = 0
+
+
+@dataclass(slots=True)
+class Item:
+    """One valid input and everything the stages attach to it."""
+
+    record: RawRecord
+    message: Any  # the input contract instance (NewsItem or ChatMessage)
+    text: str = ""  # masked text: the only text that reaches caches, logs and outputs
+    preds: TaskPredictions = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+    @classmethod
+    def of(cls, topic: str, key: str | bytes | None, message: Contract, **headers: str) -> Output:
+        k = key.encode() if isinstance(key, str) else key
+        return cls(
+            topic, k, message.model_dump_json().encode(), tuple((h, v.encode()) for h, v in headers.items())
+        )

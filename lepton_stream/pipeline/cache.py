@@ -1,0 +1,93 @@
+"""Prediction cache in Redis: key = model version + sha256 of the masked, normalised text.
+
+One MGET per batch, one pipelined SET EX for the misses. Redis trouble degrades to "no cache"
+(counted and logged), never to a failed batch: the model can always answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+
+import redis
+
+from lepton_stream import logs, metrics
+from lepton_stream.contracts import IntentPrediction, Prediction
+from lepton_stream.models.base import TaskPredictions
+
+log = logs.get(__name__)
+
+
+def normalise(text: str) -> str:
+    """Texts that differ only in case, Unicode form or spacing share one cache entry."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(normalise(text).encode("utf-8")).hexdigest()
+
+
+def encode(preds: TaskPredictions) -> bytes:
+    return json.dumps({t: p.model_dump() for t, p in preds.items()}, separators=(",", ":")).encode()
+
+
+def decode(raw: bytes) -> TaskPredictions:
+    data = json.loads(raw)
+    return {
+        t: (IntentPrediction if "out_of_scope" in p else Prediction).model_validate(p) for t, p in data.items()
+    }
+
+
+class PredictionCache:
+    def __init__(self, client: redis.Redis, prefix: str, ttl_s: int, worker: str = ""):
+        self.client, self.prefix, self.ttl_s, self.worker = client, prefix, ttl_s, worker
+
+    def key(self, version: str, text: str) -> str:
+        return f"{self.prefix}cache:{version}:{text_hash(text)}"
+
+    def get_many(self, version: str, texts: list[str]) -> list[TaskPredictions | None]:
+        if not texts:
+            return []
+        try:
+            raws = self.client.mget([self.key(version, t) for t in texts])
+        except redis.RedisError as exc:
+            metrics.CACHE_ERRORS.labels(self.worker).inc()
+            log.warning("cache_unavailable", op="mget", error=type(exc).__name__)
+            return [None] * len(texts)
+        out: list[TaskPredictions | None] = []
+        for raw in raws:
+            try:
+                out.append(decode(raw) if raw is not None else None)
+            except ValueError:  # a corrupt entry is a miss, and will be overwritten
+                out.append(None)
+        return out
+
+    def put_many(self, version: str, texts: list[str], preds: list[TaskPredictions]) -> None:
+        if not texts:
+            return
+        try:
+            pipe = self.client.pipeline(transaction=False)
+            for t, p in zip(texts, preds, strict=True):
+                pipe.set(self.key(version, t), encode(p), ex=self.ttl_s)
+            pipe.execute()
+        except redis.RedisError as exc:
+            metrics.CACHE_ERRORS.labels(self.worker).inc()
+            log.warning("cache_unavailable", op="set", error=type(exc).__name__)
+
+
+def predict_cached(model, cache: PredictionCache | None, texts: list[str], timer) -> tuple[list[TaskPredictions], int]:
+    """Predictions for every text: cache hits first, one batched model call for the distinct misses.
+
+    Returns the predictions and the number of cache hits.
+    """
+    with timer("cache"):
+        cached = cache.get_many(model.version, texts) if cache else [None] * len(texts)
+    missing = list(dict.fromkeys(t for t, c in zip(texts, cached, strict=True) if c is None))
+    with timer("inference"):
+        fresh = dict(zip(missing, model.predict(missing), strict=True)) if missing else {}
+    if cache and fresh:
+        with timer("cache"):
+            cache.put_many(model.version, list(fresh), list(fresh.values()))
+    hits = sum(c is not None for c in cached)
+    return [c if c is not None else fresh[t] for t, c in zip(texts, cached, strict=True)], hits

@@ -1,0 +1,65 @@
+"""Decode + validate: bytes → contract instance, or a dead letter that keeps the original bytes and offset."""
+
+from __future__ import annotations
+
+import base64
+
+from pydantic import ValidationError
+
+from lepton_stream.contracts import Contract, DeadLetter
+from lepton_stream.pipeline.batch import Item, RawRecord
+
+
+def _b64(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode("ascii")
+
+
+def dead_letter(record: RawRecord, reason: str, error: str, worker: str = "") -> DeadLetter:
+    return DeadLetter(
+        original_b64=_b64(record.value) or "",
+        original_key_b64=_b64(record.key),
+        error=error[:2000],
+        reason=reason,  # type: ignore[arg-type]
+        source_topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        worker=worker,
+    )
+
+
+def _summarise(exc: ValidationError) -> str:
+    parts = [f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()[:10]]
+    return "; ".join(parts)
+
+
+def decode_one(record: RawRecord, contract: type[Contract], max_bytes: int) -> Contract | tuple[str, str]:
+    """The contract instance, or (reason, error) for the dead-letter queue."""
+    raw = record.value
+    if raw is None:
+        return "bad_json", "empty record (tombstone)"
+    if len(raw) > max_bytes:
+        return "too_large", f"{len(raw)} bytes > limit {max_bytes}"
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return "bad_encoding", f"invalid UTF-8 at byte {exc.start}"
+    # pydantic-core's own JSON parser: fast, and bounded recursion, so hostile nesting is an error, not a crash.
+    try:
+        return contract.model_validate_json(raw)
+    except ValidationError as exc:
+        if exc.errors()[0]["type"] == "json_invalid":
+            return "bad_json", _summarise(exc)[:300]
+        return "invalid", _summarise(exc)
+
+def decode(
+    records: list[RawRecord], contract: type[Contract], max_bytes: int, worker: str = ""
+) -> tuple[list[Item], list[tuple[RawRecord, DeadLetter]]]:
+    items: list[Item] = []
+    dead: list[tuple[RawRecord, DeadLetter]] = []
+    for rec in records:
+        result = decode_one(rec, contract, max_bytes)
+        if isinstance(result, tuple):
+            dead.append((rec, dead_letter(rec, result[0], result[1], worker)))
+        else:
+            items.append(Item(record=rec, message=result))
+    return items, dead

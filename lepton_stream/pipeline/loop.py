@@ -1,0 +1,200 @@
+"""The Kafka side of a worker: poll a micro-batch, process, publish + flush, then commit. Repeat.
+
+Guarantees kept here:
+- offsets are committed only after every output of the batch is acknowledged (at-least-once);
+- a failing stage is retried with backoff while consumption is paused and the group membership is
+  kept alive by polling; infrastructure errors (Redis, Kafka) are retried until they clear, other
+  errors a bounded number of times, after which the batch is split and only the records that still
+  fail are dead-lettered (reason `stage_failed`): nothing is dropped silently;
+- SIGTERM/SIGINT: finish the batch in hand, flush, commit, leave the group.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import redis
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from lepton_stream import logs, metrics
+from lepton_stream.pipeline.batch import Output, RawRecord
+from lepton_stream.pipeline.decode import dead_letter
+from lepton_stream.pipeline.produce import PublishError, Sink
+from lepton_stream.pipeline.worker import Worker
+
+log = logs.get(__name__)
+T = TypeVar("T")
+
+# Errors of the services around us: wait them out, never dead-letter input because of them.
+INFRA_ERRORS = (redis.RedisError, KafkaError, PublishError, OSError)
+
+
+class WorkerLoop:
+    def __init__(
+        self,
+        worker: Worker,
+        consumer: KafkaConsumer,
+        sink: Sink,
+        health: Any = None,
+        housekeeping: list[Callable[[], None]] | None = None,
+    ):
+        self.worker, self.consumer, self.sink, self.health = worker, consumer, sink, health
+        self.settings = worker.settings
+        self.housekeeping = housekeeping or []  # e.g. hot reload checks, run between batches
+        self.stopping = False
+        self.batches = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def install_signal_handlers(self) -> None:
+        def stop(signum, _frame):
+            log.info("stopping", signal=signal.Signals(signum).name)
+            self.stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+
+    def run(self, max_batches: int | None = None, idle_exit_s: float | None = None) -> None:
+        last_records = time.monotonic()
+        try:
+            while not self.stopping:
+                for task in self.housekeeping:
+                    task()
+                records = self.poll_batch()
+                if not records:
+                    if idle_exit_s is not None and time.monotonic() - last_records > idle_exit_s:
+                        break
+                    continue
+                last_records = time.monotonic()
+                self.handle(records)
+                self.batches += 1
+                if max_batches is not None and self.batches >= max_batches:
+                    break
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        # close() commits nothing (auto-commit is off) and sends LeaveGroup, so partitions move at once.
+        try:
+            self.consumer.close()
+        finally:
+            self.sink.producer.close(timeout=10)
+        log.info("stopped", worker=self.worker.id, batches=self.batches)
+
+    # ------------------------------------------------------------------ one batch
+
+    def handle(self, records: list[RawRecord]) -> None:
+        outputs = self.retrying("process", lambda: self.worker.process(records), give_up=lambda: self.isolate(records))
+        if outputs is None:
+            return  # stopping while the stage still failed: uncommitted, so it is redelivered
+        if self.retrying("produce", lambda: self.sink.publish(outputs)) is None:
+            return
+        self.commit(records)
+        self.record_lag()
+
+    def isolate(self, records: list[RawRecord]) -> list[Output]:
+        """Split a batch that keeps failing: good records go through, the ones that still fail to the DLQ."""
+        outputs: list[Output] = []
+        w = self.worker
+        for r in records:
+            try:
+                outputs += w.process([r])
+            except INFRA_ERRORS:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a poison record must not stop the worker
+                error = f"{type(exc).__name__}: {exc}"
+                log.error("stage_failed", topic=r.topic, partition=r.partition, offset=r.offset, error=error[:300])
+                metrics.DEAD_LETTERED.labels(r.topic, "stage_failed").inc()
+                outputs.append(Output.of(w.dlq_topic, r.key, dead_letter(r, "stage_failed", error, w.id)))
+        return outputs
+
+    def poll_batch(self) -> list[RawRecord]:
+        """Up to max_records, waiting at most max_wait_ms to fill the batch."""
+        s = self.settings
+        deadline = time.monotonic() + s.max_wait_ms / 1000
+        out: list[RawRecord] = []
+        while len(out) < s.max_records and not self.stopping:
+            remaining_ms = int((deadline - time.monotonic()) * 1000)
+            if remaining_ms <= 0:
+                break
+            polled = self.consumer.poll(timeout_ms=remaining_ms, max_records=s.max_records - len(out))
+            if self.health is not None:
+                self.health.polled()
+            metrics.LAST_POLL.labels(self.worker.spec.kind).set_to_current_time()
+            for tp, recs in polled.items():
+                out += [RawRecord(tp.topic, tp.partition, r.offset, r.key, r.value, r.timestamp) for r in recs]
+        return out
+
+    def commit(self, records: list[RawRecord]) -> None:
+        offsets: dict[TopicPartition, int] = {}
+        for r in records:
+            tp = TopicPartition(r.topic, r.partition)
+            offsets[tp] = max(offsets.get(tp, -1), r.offset + 1)
+        owned = self.consumer.assignment()
+        to_commit = {tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items() if tp in owned}
+        with _timed(self.worker.spec.kind, "commit"):
+            try:
+                if to_commit:
+                    self.consumer.commit(to_commit)
+            except CommitFailedError as exc:
+                # The group rebalanced mid-batch: the new owner reprocesses; effects are idempotent.
+                log.warning("commit_failed", error=str(exc)[:200], partitions=len(to_commit))
+
+    def record_lag(self) -> None:
+        for tp in self.consumer.assignment():
+            hw = self.consumer.highwater(tp)  # from the last fetch; tansu's end_offsets is unreliable
+            if hw is not None:
+                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, hw - self.consumer.position(tp)))
+
+    # ------------------------------------------------------------------ retries and isolation
+
+    def retrying(self, stage: str, fn: Callable[[], T], give_up: Callable[[], T] | None = None) -> T | None:
+        """Run fn, backing off with consumption paused while it fails. None if we are stopping.
+
+        Infrastructure errors are retried until they clear; other errors stage_retries times, then give_up.
+        """
+        attempt = 0
+        while not self.stopping:
+            try:
+                return fn()
+            except INFRA_ERRORS as exc:
+                attempt += 1
+                self._backoff(stage, attempt, exc, infra=True)
+            except Exception as exc:  # noqa: BLE001
+                attempt += 1
+                if give_up is not None and attempt > self.settings.stage_retries:
+                    return self.retrying(stage, give_up)
+                self._backoff(stage, attempt, exc, infra=False)
+        return None
+
+    def _backoff(self, stage: str, attempt: int, exc: BaseException, infra: bool) -> None:
+        metrics.STAGE_RETRIES.labels(self.worker.spec.kind, stage).inc()
+        delay = min(self.settings.retry_backoff_ms / 1000 * 2 ** min(attempt - 1, 6), 10.0)
+        log.warning("stage_retry", stage=stage, attempt=attempt, infra=infra, delay_s=round(delay, 2),
+                    error=f"{type(exc).__name__}: {str(exc)[:200]}")  # fmt: skip
+        self.keepalive(delay)
+
+    def keepalive(self, seconds: float) -> None:
+        """Wait while staying in the group: poll with every partition paused, rewinding anything fetched."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not self.stopping:
+            assigned = self.consumer.assignment()
+            self.consumer.pause(*assigned)
+            polled = self.consumer.poll(timeout_ms=min(200, max(1, int((deadline - time.monotonic()) * 1000))))
+            # Partitions assigned during this poll are not paused yet; put their records back.
+            for tp, recs in polled.items():
+                self.consumer.seek(tp, min(r.offset for r in recs))
+            if self.health is not None:
+                self.health.polled()
+        self.consumer.resume(*self.consumer.assignment())
+
+
+def _timed(worker: str, stage: str):
+    from lepton_stream.pipeline.timing import StageTimer
+
+    return StageTimer(worker)(stage)

@@ -1,0 +1,107 @@
+"""A worker: one spec (news or chat) plus the resources its stages use, and the life of a batch."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from lepton_stream import logs, metrics
+from lepton_stream.config import Settings
+from lepton_stream.contracts import Contract
+from lepton_stream.pipeline.batch import Item, Output, RawRecord
+from lepton_stream.pipeline.cache import PredictionCache, predict_cached
+from lepton_stream.pipeline.decode import decode
+from lepton_stream.pipeline.mask import Masker
+from lepton_stream.pipeline.timing import StageTimer
+
+log = logs.get(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What differs between worker kinds; workers/ holds the two definitions."""
+
+    kind: str
+    contract: type[Contract]
+    input_topic: Callable[[Settings], str]
+    # graph stage: attach entities / customer facts to items
+    enrich: Callable[[list[Item], Worker], None]
+    # state + detect (+ routing state): update Redis, return side outputs such as alerts
+    react: Callable[[list[Item], Worker, StageTimer], list[Output]]
+    # the item's own output record
+    render: Callable[[Item, Worker], Output]
+
+
+class Worker:
+    def __init__(
+        self,
+        spec: WorkerSpec,
+        settings: Settings,
+        model: Any,
+        redis_client: redis.Redis | None,
+        resources: dict[str, Any] | None = None,
+        masker: Masker | None = None,
+    ):
+        self.spec, self.settings, self.model = spec, settings, model
+        self.id = f"{spec.kind}-{socket.gethostname()}-{os.getpid()}"
+        self.redis = redis_client
+        self.cache = (
+            PredictionCache(redis_client, settings.redis_key_prefix, settings.cache_ttl_s, spec.kind)
+            if redis_client is not None
+            else None
+        )
+        self.resources = resources or {}  # graph holder, router, state stores, detectors...
+        self.masker = masker or Masker()
+        self.input_topic = spec.input_topic(settings)
+        self.dlq_topic = settings.dlq_topic(self.input_topic)
+
+    def process(self, records: list[RawRecord]) -> list[Output]:
+        """decode → mask → cache/infer → enrich → state/detect → render. Pure of Kafka: returns the outputs."""
+        t = StageTimer(self.spec.kind)
+        batch_id = uuid.uuid4().hex[:12]
+        with t("decode"):
+            items, dead = decode(records, self.spec.contract, self.settings.max_message_bytes, self.id)
+        with t("mask"):
+            for it in items:
+                it.text = self.masker(it.message.text)
+        preds, hits = predict_cached(self.model, self.cache, [it.text for it in items], t)
+        for it, p in zip(items, preds, strict=True):
+            it.preds = p
+        with t("graph"):
+            self.spec.enrich(items, self)
+        side = self.spec.react(items, self, t)
+        outputs = [self.spec.render(it, self) for it in items] + side
+        outputs += [Output.of(self.dlq_topic, rec.key, d) for rec, d in dead]
+        self._account(batch_id, records, items, dead, hits, side, t)
+        return outputs
+
+    def _account(self, batch_id, records, items, dead, hits, side, t: StageTimer) -> None:
+        metrics.BATCH_SIZE.labels(self.spec.kind).observe(len(records))
+        metrics.CONSUMED.labels(self.input_topic).inc(len(records))
+        metrics.PROCESSED.labels(self.input_topic).inc(len(items))
+        metrics.CACHE_HITS.labels(self.spec.kind).inc(hits)
+        metrics.CACHE_MISSES.labels(self.spec.kind).inc(len(items) - hits)
+        for _, d in dead:
+            metrics.DEAD_LETTERED.labels(self.input_topic, d.reason).inc()
+            # Never the payload: its reason and where it came from.
+            log.warning("dead_letter", batch_id=batch_id, reason=d.reason, error=d.error[:200],
+                        topic=d.source_topic, partition=d.partition, offset=d.offset)  # fmt: skip
+        log.info(
+            "batch",
+            batch_id=batch_id,
+            worker=self.id,
+            records=len(records),
+            valid=len(items),
+            dead=len(dead),
+            cache_hits=hits,
+            side_outputs=len(side),
+            model_version=self.model.version,
+            ms=t.ms,
+        )
+

@@ -1,0 +1,1 @@
+"""Replaying streams: a generator of realistic synthetic streams and a rate-limited producer."""
