@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "schemas",
     "mask",
     "demo",
+    "models",
 ]
 
 

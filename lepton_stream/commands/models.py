@@ -1,0 +1,178 @@
+"""Model commands: `train`, `evaluate`, `explain` and `models list|promote|export|prepare-data`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="fine-tune a bundle on text,label CSVs (full recipe, --lora or --quick)")
+    p.add_argument("task", help="task name, e.g. news-sentiment, chat-intent or your own")
+    p.add_argument("--data", type=Path, required=True, help="training CSV (text,label)")
+    p.add_argument("--valid", type=Path, help="validation CSV; default: a stratified 10%% of --data")
+    p.add_argument("--also", action="append", default=[], metavar="TASK=CSV[,VALID]",
+                   help="another head trained on the same encoder (multi-task), e.g. chat-sentiment=s.csv")
+    p.add_argument("--out", type=Path, required=True, help="bundle folder to write")
+    p.add_argument("--name", help="bundle name (default: the task's prefix, e.g. news)")
+    p.add_argument("--lora", action="store_true", help="train LoRA adapters instead of all encoder weights")
+    p.add_argument("--quick", action="store_true", help="frozen encoder + logistic heads (minutes)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float, help="encoder learning rate")
+    p.add_argument("--max-steps", type=int, help="stop after this many steps (smoke tests)")
+    p.add_argument("--limit-per-label", type=int, help="use at most this many training rows per label")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--no-export", action="store_true", help="skip the int8 ONNX export")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="score a bundle on a text,label CSV; prints JSON")
+    p.add_argument("task")
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--model", type=Path, help="bundle folder (default: LEPTON_MODELS_DIR/<kind>)")
+    p.add_argument("--runtime", choices=["onnx", "torch"], help="default: LEPTON_RUNTIME")
+    p.add_argument("--json", action="store_true", help="JSON output (always JSON; kept for the CLI contract)")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("explain", help="tokens that drove a prediction (occlusion over the fp32 model)")
+    p.add_argument("task")
+    p.add_argument("text")
+    p.add_argument("--model", type=Path)
+    p.add_argument("--top-k", type=int, default=5)
+    p.set_defaults(func=cmd_explain)
+
+    m = sub.add_parser("models", help="list, promote, export model bundles").add_subparsers(
+        dest="models_cmd", required=True, metavar="ACTION")
+    p = m.add_parser("list", help="bundles in LEPTON_MODELS_DIR with version, recipe, tasks, verification")
+    p.add_argument("--dir", type=Path)
+    p.set_defaults(func=cmd_list)
+    p = m.add_parser("promote", help="verify SRC and install it atomically as LEPTON_MODELS_DIR/<kind>")
+    p.add_argument("src", type=Path)
+    p.add_argument("--kind", choices=["news", "chat"], required=True)
+    p.add_argument("--dir", type=Path)
+    p.add_argument("--who", help="operator name for the audit trail (default: $USER)")
+    p.set_defaults(func=cmd_promote)
+    p = m.add_parser("export", help="add the int8 ONNX export to a bundle and re-seal it")
+    p.add_argument("bundle", type=Path)
+    p.set_defaults(func=cmd_export)
+    p = m.add_parser("quick", help="build the quick-recipe bundles (news, chat) where none exists")
+    p.add_argument("--dir", type=Path)
+    p.set_defaults(func=cmd_quick)
+    p = m.add_parser("prepare-data", help="write the chat recipe's CSVs from the shared datasets")
+    p.add_argument("--shared", type=Path, required=True, help="folder with banking77/, clinc150/, uci_sentences/")
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(func=cmd_prepare)
+
+
+def _models_dir(arg: Path | None) -> Path:
+    if arg:
+        return arg
+    from lepton_stream.config import settings
+
+    return settings().models_dir
+
+
+def kind_of(task: str) -> str:
+    return task.split("-", 1)[0]
+
+
+def _task_data(task: str, data: Path, valid: Path | None, limit: int | None, seed: int):
+    from lepton_stream.models.quick import read_csv
+    from lepton_stream.models.train import TaskData, split_holdout
+
+    texts, labels = read_csv(data, limit, seed)
+    if valid:
+        vt, vl = read_csv(valid)
+        return TaskData(task, texts, labels, vt, vl)
+    tr, trl, va, val = split_holdout(texts, labels, 0.1, seed)
+    return TaskData(task, tr, trl, va, val)
+
+
+def cmd_train(args) -> int:
+    from lepton_stream.models.train import TrainConfig, train, train_quick
+
+    cfg = TrainConfig(lora=args.lora)
+    for arg, attr in (("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "lr"), ("max_steps", "max_steps"),
+                      ("threads", "threads"), ("seed", "seed")):
+        if getattr(args, arg) is not None:
+            setattr(cfg, attr, getattr(args, arg))
+    tasks = [_task_data(args.task, args.data, args.valid, args.limit_per_label, cfg.seed)]
+    for spec in args.also:
+        name, _, paths = spec.partition("=")
+        csv_path, _, valid = paths.partition(",")
+        if not name or not csv_path:
+            raise SystemExit(f"--also expects TASK=CSV[,VALID], got {spec!r}")
+        tasks.append(_task_data(name, Path(csv_path), Path(valid) if valid else None, args.limit_per_label, cfg.seed))
+    name = args.name or kind_of(args.task)
+    if args.quick:
+        manifest = train_quick(tasks, args.out, name, export_int8=not args.no_export, seed=cfg.seed)
+    else:
+        manifest = train(tasks, args.out, name, cfg, export_int8=not args.no_export)
+    report = {t: m for t, m in manifest.metrics.items() if isinstance(m, dict) and "valid" in m}
+    print(json.dumps({"bundle": str(args.out), "version": manifest.version, "recipe": manifest.recipe,
+                      "validation": report, "total_seconds": manifest.metrics.get("total_seconds")}, indent=2))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from lepton_stream.config import settings
+    from lepton_stream.models.evaluate import evaluate
+
+    root = args.model or settings().models_dir / kind_of(args.task)
+    runtime = args.runtime or settings().runtime
+    print(json.dumps(evaluate(root, args.task, args.data, runtime, settings().infer_batch_size), indent=2))
+    return 0
+
+
+def cmd_explain(args) -> int:
+    from lepton_stream.config import settings
+    from lepton_stream.models.explain import explain
+
+    root = args.model or settings().models_dir / kind_of(args.task)
+    print(json.dumps(explain(root, args.task, args.text, args.top_k), indent=2))
+    return 0
+
+
+def cmd_list(args) -> int:
+    from lepton_stream.models.registry import list_bundles
+
+    print(json.dumps(list_bundles(_models_dir(args.dir)), indent=2))
+    return 0
+
+
+def cmd_promote(args) -> int:
+    from lepton_stream.models import bundle
+    from lepton_stream.models.registry import promote
+
+    try:
+        event = promote(args.src, _models_dir(args.dir), args.kind, who=args.who)
+    except bundle.BundleError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(event, indent=2))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from lepton_stream.models.onnx_runtime import export_bundle
+
+    m = export_bundle(args.bundle)
+    print(json.dumps({"bundle": str(args.bundle), "version": m.version}))
+    return 0
+
+
+def cmd_quick(args) -> int:
+    from lepton_stream.models.quick import ensure_bundles
+
+    paths = ensure_bundles(_models_dir(args.dir))
+    print(json.dumps({k: str(v) for k, v in paths.items()}))
+    return 0
+
+
+def cmd_prepare(args) -> int:
+    from lepton_stream.models.recipes import prepare_chat
+
+    print(json.dumps({k: str(v) for k, v in prepare_chat(args.shared, args.out).items()}, indent=2))
+    return 0
