@@ -1,5 +1,6 @@
 """Streaming anomaly detectors with explicit, JSON-serialisable state (see docs/detect.md)."""
 
+from lepton_stream.detect.share import ShareDetector, ShareParams
 from lepton_stream.detect.spike import SpikeDetector, SpikeParams
 
-__all__ = ["SpikeDetector", "SpikeParams"]
+__all__ = ["ShareDetector", "ShareParams", "SpikeDetector", "SpikeParams"]

@@ -30,12 +30,12 @@ def anscombe(x: float) -> float:
 
 @dataclass
 class SpikeParams:
-    alert_log10_p: float = -6.0  # tail probability that maps to score 0.5
+    alert_log10_p: float = -6.5  # tail probability that maps to score 0.5
     warmup: int = 150  # buckets before any alert
     cooldown: int = 150  # buckets without alerts after one
     level_rate: float = 0.02  # EWMA rate of the level
     season_rate: float = 0.05  # slowest per-visit rate of a seasonal slot
-    scale_rate: float = 0.02  # EWMA rate of the noise scale
+    scale_rate: float = 0.01  # EWMA rate of the noise scale
     clip: float = 3.0  # Huber clip (in scales) of residuals fed back into the model
     scale_floor: float = 1.0  # Poisson noise in Anscombe space
     shift_z: float = 3.0  # a run of residuals beyond this many scales ...
