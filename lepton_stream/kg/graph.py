@@ -1,0 +1,186 @@
+"""KnowledgeGraph: the loaded, validated graph (networkx) with its linker and precomputed neighbourhoods."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from lepton_stream.contracts import EntityMention, ImpactedEntity
+from lepton_stream.kg.io import content_hash, graph_files, read_graph
+from lepton_stream.kg.linker import Linker
+from lepton_stream.kg.propagation import Neighbourhoods, PropagationSettings
+from lepton_stream.kg.schema import LINKABLE_TYPES, RELATIONS, Edge, Node
+
+REL_NAMES = list(RELATIONS)
+
+
+def hop_label(label: int) -> str:
+    """Readable hop: 'supplier_of->' follows the edge, '<-supplier_of' goes against it."""
+    rel = REL_NAMES[label // 2]
+    return f"{rel}->" if label % 2 == 0 else f"<-{rel}"
+
+
+class KnowledgeGraph:
+    def __init__(
+        self,
+        nodes: dict[str, Node],
+        edges: list[Edge],
+        version: str,
+        files: list[Path] | None = None,
+        settings: PropagationSettings | None = None,
+        meta: list[dict] | None = None,
+    ):
+        self.version = version
+        self.files = files or []
+        self.meta = meta or []
+        self.settings = settings or PropagationSettings()
+        self.nodes = nodes
+        self.ids: list[str] = list(nodes)
+        self.index: dict[str, int] = {nid: i for i, nid in enumerate(self.ids)}
+        self.g = nx.MultiDiGraph()
+        self.g.add_nodes_from((n.id, {"type": n.type, "name": n.name}) for n in nodes.values())
+        self.g.add_edges_from((e.source, e.target, e.type, {"weight": e.weight}) for e in edges)
+        node_list = list(nodes.values())
+        self.linker = Linker(node_list, [n.type in LINKABLE_TYPES for n in node_list])
+        self.tickers: dict[str, int] = {t: self.index[n.id] for n in node_list for t in n.all_tickers()}
+        rel_index = {r: i for i, r in enumerate(REL_NAMES)}
+        idx = self.index
+        self.hoods = Neighbourhoods(
+            len(self.ids),
+            np.fromiter((idx[e.source] for e in edges), np.int32, len(edges)),
+            np.fromiter((idx[e.target] for e in edges), np.int32, len(edges)),
+            np.fromiter((rel_index[e.type] for e in edges), np.int16, len(edges)),
+            np.fromiter((e.weight for e in edges), np.float64, len(edges)),
+            np.array([RELATIONS[r].forward for r in REL_NAMES]),
+            np.array([RELATIONS[r].backward for r in REL_NAMES]),
+            self.settings,
+        )
+
+    @classmethod
+    def load(cls, path: Path | None = None, settings: PropagationSettings | None = None) -> KnowledgeGraph:
+        """Load and validate a graph: None = the shipped seed graph, a .jsonl file, or a folder of them.
+        Raises GraphFormatError (a ValueError) that lists every problem found."""
+        files = graph_files(path)
+        version = content_hash(files)
+        nodes, edges, meta = read_graph(files)
+        return cls(nodes, edges, version, files, settings, meta)
+
+    # ------------------------------------------------------------ lookups
+
+    def __contains__(self, entity_id: str) -> bool:
+        return entity_id in self.index
+
+    def name(self, entity_id: str) -> str:
+        node = self.nodes.get(entity_id)
+        return node.name if node else entity_id
+
+    def node(self, entity_id: str) -> Node | None:
+        return self.nodes.get(entity_id)
+
+    def customer(self, customer_id: str) -> dict | None:
+        node = self.nodes.get(customer_id)
+        if node is None or node.type != "customer":
+            return None
+        products = sorted(v for _, v, k in self.g.out_edges(customer_id, keys=True) if k == "holds")
+        return {"id": node.id, "name": node.name, "tier": node.attrs.get("tier", "standard"), "products": products,
+                **{k: v for k, v in node.attrs.items() if k not in ("tier", "products")}}
+
+    def person_names(self) -> list[str]:
+        """Names of private people in the graph (customers), for strict masking. Public figures are not included."""
+        return sorted(n.name for n in self.nodes.values() if n.type == "customer")
+
+    # ------------------------------------------------------------ linking and propagation
+
+    def link(self, text: str, tickers: list[str] | None = None) -> list[EntityMention]:
+        """Entities named in text, in text order. Producer tickers confirm ambiguous names; a known producer ticker
+        not named in the text is returned with span (0, 0)."""
+        given = {self.tickers[t] for t in tickers or () if t in self.tickers}
+        found = self.linker.link(text, given)
+        out = [self._mention(i, s, e) for i, s, e in found]
+        seen = {i for i, _, _ in found}
+        out.extend(self._mention(i, 0, 0) for i in sorted(given - seen))
+        return out
+
+    def _mention(self, i: int, start: int, end: int) -> EntityMention:
+        n = self.nodes[self.ids[i]]
+        return EntityMention.model_construct(id=n.id, name=n.name, type=n.type, span=(start, end))
+
+    def impacted(self, entity_ids: list[str], limit: int = 20) -> list[tuple[str, float, list[str]]]:
+        """(target id, weight, path) for entities related to the given ones, strongest first. A target reached from
+        several mentioned entities keeps only its strongest path; the mentioned entities themselves are excluded."""
+        src = [self.index[e] for e in dict.fromkeys(entity_ids) if e in self.index]
+        h = self.hoods
+        best: dict[int, tuple[float, int]] = {}
+        for i in src:
+            lo, hi = int(h.indptr[i]), int(h.indptr[i + 1])
+            if lo == hi:
+                continue
+            for row, t, w in zip(range(lo, hi), h.target[lo:hi].tolist(), h.weight[lo:hi].tolist(), strict=True):
+                if t not in best or w > best[t][0]:
+                    best[t] = (w, row)
+        for i in src:
+            best.pop(i, None)
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+        return [(self.ids[t], w, self.path(row)) for t, (w, row) in ranked]
+
+    def path(self, row: int) -> list[str]:
+        nodes = self.hoods.path_nodes[row].tolist()
+        labels = self.hoods.path_labels[row].tolist()
+        out = [self.ids[nodes[0]]]
+        for lab, n in zip(labels, nodes[1:], strict=True):
+            if lab < 0:
+                break
+            out += [hop_label(lab), self.ids[n]]
+        return out
+
+    def propagate(self, mentions: list[EntityMention], sentiment: float, limit: int = 20) -> list[ImpactedEntity]:
+        """Related entities moved by a message of this sentiment (positive minus negative probability, in [-1, 1])."""
+        sentiment = max(-1.0, min(1.0, float(sentiment)))
+        out = []
+        for target, w, path in self.impacted([m.id for m in mentions], limit):
+            w = round(min(1.0, max(0.0, w)), 4)
+            out.append(ImpactedEntity.model_construct(
+                entity=target, name=self.name(target), path=path, weight=w,
+                propagated_sentiment=round(max(-1.0, min(1.0, sentiment * w)), 4)))
+        return out
+
+    # ------------------------------------------------------------ inspection
+
+    def describe_path(self, path: list[str]) -> str:
+        """'AAPL <-supplier_of TSM' → 'Apple Inc. (AAPL) ← supplier_of ← TSMC (TSM)'."""
+        parts = [f"{self.name(path[0])} ({path[0]})"]
+        for lab, nid in zip(path[1::2], path[2::2], strict=True):
+            arrow = f"—{lab[:-2]}→" if lab.endswith("->") else f"←{lab[2:]}—"
+            parts.append(f"{arrow} {self.name(nid)} ({nid})")
+        return " ".join(parts)
+
+    def explain(self, entity_id: str, limit: int = 15) -> dict[str, Any]:
+        """Node, its direct relations, and whom its news would move (with paths): what `kg explain` prints."""
+        node = self.nodes.get(entity_id)
+        if node is None:
+            matches = self.link(entity_id)
+            if not matches:
+                raise KeyError(entity_id)
+            node = self.nodes[matches[0].id]
+        nid = node.id
+        rels = [{"relation": k, "target": v, "name": self.name(v), "weight": d["weight"]}
+                for _, v, k, d in self.g.out_edges(nid, keys=True, data=True)]
+        rels += [{"relation": f"<-{k}", "target": u, "name": self.name(u), "weight": d["weight"]}
+                 for u, _, k, d in self.g.in_edges(nid, keys=True, data=True)]
+        impacted = [{"entity": t, "name": self.name(t), "weight": round(w, 4), "path": p,
+                     "explanation": self.describe_path(p)} for t, w, p in self.impacted([nid], limit)]
+        return {"id": nid, "type": node.type, "name": node.name, "tickers": list(node.all_tickers()),
+                "aliases": list(node.aliases), "attrs": node.attrs, "relations": rels[:100], "impacts": impacted}
+
+    def stats(self) -> dict[str, Any]:
+        types = Counter(n.type for n in self.nodes.values())
+        rels = Counter(k for _, _, k in self.g.edges(keys=True))
+        return {"version": self.version, "files": [str(f) for f in self.files], "nodes": self.g.number_of_nodes(),
+                "edges": self.g.number_of_edges(), "node_types": dict(types.most_common()),
+                "relations": dict(rels.most_common()), "linkable_surfaces": len(self.linker.automaton),
+                "precomputed_paths": len(self.hoods), "max_hops": self.settings.max_hops,
+                "decay": self.settings.decay, "min_weight": self.settings.min_weight}
