@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from statistics import median
@@ -17,9 +16,9 @@ class Detector(Protocol):
 
 
 class RobustZBaseline:
-    """Rolling median/MAD z-score over the last `window` points; alerts at |z| >= 3.5 (Iglewicz-Hoaglin)."""
+    """Rolling median/MAD z-score over the last `window` points; alerts at |z| >= 5."""
 
-    def __init__(self, window: int = 288, threshold: float = 3.5) -> None:
+    def __init__(self, window: int = 288, threshold: float = 5.0) -> None:
         self.window, self.threshold = window, threshold
         self.buf: deque[float] = deque(maxlen=window)
 
@@ -28,7 +27,7 @@ class RobustZBaseline:
         if len(self.buf) >= 10:
             med = median(self.buf)
             mad = median(abs(v - med) for v in self.buf)
-            z = 0.6745 * (value - med) / mad if mad > 0 else (0.0 if value == med else math.inf)
+            z = 0.6745 * (value - med) / max(mad, 0.5)  # half a count: a run of equal counts has MAD 0
             score = min(1.0, abs(z) / (2 * self.threshold))
         self.buf.append(value)
         return score
