@@ -31,7 +31,9 @@ def anscombe(x: float) -> float:
 @dataclass
 class SpikeParams:
     alert_log10_p: float = -6.5  # tail probability that maps to score 0.5
-    warmup: int = 150  # buckets before any alert
+    warmup: int = 150  # buckets before any alert ...
+    warmup_s: float = 86400.0  # ... and until a full day is seen (daily profile), unless that takes
+    warmup_max: int = 600  # more buckets than this
     cooldown: int = 150  # buckets without alerts after one
     level_rate: float = 0.02  # EWMA rate of the level
     season_rate: float = 0.05  # slowest per-visit rate of a seasonal slot
@@ -43,12 +45,13 @@ class SpikeParams:
     max_season_spacing: float = 3 * 3600.0
     two_sided: bool = True  # dips alert too
     cusum_drift: float = 1.0  # CUSUM slack (in scales): sustained moderate shifts alert too ...
-    cusum_alert: float = 15.0  # ... once the accumulated excess reaches this (score 0.5)
+    cusum_alert: float = 18.0  # ... once the accumulated excess reaches this (score 0.5)
 
 
 @dataclass
 class _State:
     n: int = 0
+    first_ts: float | None = None
     last_ts: float | None = None
     spacing: float | None = None  # running estimate of the bucket width (seconds)
     level: float | None = None
@@ -57,7 +60,7 @@ class _State:
     cusum_up: float = 0.0
     cusum_down: float = 0.0
     daily: list[float] = field(default_factory=lambda: [0.0] * 24)
-    daily_n: list[int] = field(default_factory=lambda: [0] * 24)
+    daily_n: list[float] = field(default_factory=lambda: [0.0] * 24)
     weekly: list[float] = field(default_factory=lambda: [0.0] * 7)
     weekly_n: list[int] = field(default_factory=lambda: [0] * 7)
     cooldown_left: int = 0
@@ -90,8 +93,16 @@ class SpikeDetector:
         return ts > 1e8 and sp is not None and 0 < sp <= self.params.max_season_spacing
 
     @staticmethod
-    def _slots(ts: float) -> tuple[int, int]:
-        return int((ts % _DAY) // 3600), int((ts // _DAY + _WEEK_OFFSET) % 7)
+    def _slots(ts: float) -> tuple[int, float, int]:
+        """Hour slot below ts, weight of the next one (the daily profile is interpolated between hour
+        centres, so a steep daily ramp is not a staircase), and the weekday."""
+        f = (ts % _DAY) / 3600.0 - 0.5
+        lo = math.floor(f)
+        return lo % 24, f - lo, int((ts // _DAY + _WEEK_OFFSET) % 7)
+
+    def _season(self, h: int, w: float, d: int) -> float:
+        s = self.s
+        return (1.0 - w) * s.daily[h] + w * s.daily[(h + 1) % 24] + s.weekly[d]
 
     def _track_spacing(self, ts: float) -> None:
         s = self.s
@@ -112,8 +123,10 @@ class SpikeDetector:
             s.level = y
             return 0.0
         seasonal = self._seasonal_on(ts)
-        h, d = self._slots(ts)
-        pred = s.level + (s.daily[h] + s.weekly[d] if seasonal else 0.0)
+        h, w, d = self._slots(ts)
+        # seasonality is multiplicative in rate, hence in sqrt space too: log-additive profiles
+        factor = math.exp(self._season(h, w, d)) if seasonal else 1.0
+        pred = s.level * factor
         resid = y - pred
         side_mean = s.mean_up if resid > 0 else s.mean_down
         scale = max(1.2533 * side_mean, p.scale_floor)  # mean |N(0,1)| = 0.798
@@ -126,9 +139,13 @@ class SpikeDetector:
         if not p.two_sided:
             z = max(z, 0.0)
         raw = score_from_log10_p(log10_tail(z), p.alert_log10_p)
-        suppressed = s.n <= p.warmup or s.cooldown_left > 0
+        if s.first_ts is None:
+            s.first_ts = ts
+        warming = s.n <= p.warmup or (ts - s.first_ts < p.warmup_s and s.n <= p.warmup_max)
+        suppressed = warming or s.cooldown_left > 0
         if s.cooldown_left > 0:
             s.cooldown_left -= 1
+        if suppressed:  # evidence gathered while learning or after an alert must not fire later
             s.cusum_up = s.cusum_down = 0.0
         else:
             zc = max(-4.0, min(4.0, z))
@@ -142,10 +159,12 @@ class SpikeDetector:
             if raw >= 0.5:
                 s.cooldown_left = p.cooldown
                 s.cusum_up = s.cusum_down = 0.0
-        self._learn(resid, scale, z, seasonal, h, d)
+        self._learn(resid, scale, z, factor, seasonal, h, w, d)
         return score
 
-    def _learn(self, resid: float, scale: float, z: float, seasonal: bool, h: int, d: int) -> None:
+    def _learn(
+        self, resid: float, scale: float, z: float, factor: float, seasonal: bool, h: int, w: float, d: int
+    ) -> None:
         p, s = self.params, self.s
         assert s.level is not None
         c = max(-p.clip * scale, min(p.clip * scale, resid))
@@ -156,18 +175,20 @@ class SpikeDetector:
             s.mean_up += srate * (min(resid, p.clip * scale) - s.mean_up)
         else:
             s.mean_down += srate * (min(-resid, p.clip * scale) - s.mean_down)
-        s.level += rate * c
+        s.level = max(s.level + rate * c / factor, 1e-3)
         if seasonal:
-            s.daily_n[h] += 1
+            rel = c / (s.level * factor)  # relative error drives the log-profile
             s.weekly_n[d] += 1
-            s.daily[h] += max(p.season_rate, 1.0 / (s.daily_n[h] + 1)) * c * 0.5
-            s.weekly[d] += max(p.season_rate / 7, 1.0 / (s.weekly_n[d] + 1)) * c * 0.25
+            for slot, wt in ((h, 1.0 - w), ((h + 1) % 24, w)):
+                s.daily_n[slot] += wt
+                s.daily[slot] += max(p.season_rate, 1.0 / (s.daily_n[slot] + 1)) * wt * rel * 0.5
+            s.weekly[d] += max(p.season_rate / 7, 1.0 / (s.weekly_n[d] + 1)) * rel * 0.25
             # keep the profiles zero-mean so the level stays the level
             md = sum(s.daily) / 24.0
             mw = sum(s.weekly) / 7.0
             s.daily = [v - md for v in s.daily]
             s.weekly = [v - mw for v in s.weekly]
-            s.level += md + mw
+            s.level *= math.exp(md + mw)
         # level shift: a sustained one-sided run re-bases the level instead of alerting forever
         sign = 1 if z > p.shift_z else -1 if z < -p.shift_z else 0
         if sign and sign == s.run_sign:
@@ -176,7 +197,7 @@ class SpikeDetector:
         else:
             s.run_sign, s.run_len, s.run_sum = sign, (1 if sign else 0), (resid if sign else 0.0)
         if s.run_len >= p.shift_run:
-            s.level += s.run_sum / s.run_len - c * rate
+            s.level = max(s.level + (s.run_sum / s.run_len - c * rate) / factor, 1e-3)
             shift = abs(s.run_sum / s.run_len) / 4  # be humble right after a shift
             s.mean_up, s.mean_down = max(s.mean_up, shift), max(s.mean_down, shift)
             s.run_sign, s.run_len, s.run_sum = 0, 0, 0.0
