@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "mask",
     "demo",
     "models",
+    "bench",
     "detect",
 ]
 
