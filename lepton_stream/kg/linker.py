@@ -8,7 +8,7 @@ rules on the original text:
 - cashtag `$AAPL`: any case.
 - bare ticker `AAPL`: exactly upper case, not a common word or acronym (IT, ON, CEO, ...), not in a shouted
   (all-caps) text; tickers on the stop list link only after an exchange prefix ("NYSE: KO").
-- name or alias: as written, all upper or all lower case. Aliases marked common ("Apple", "Target", "Visa") must be
+- name or alias: as written or all upper case (all lower case for multi-word names). Aliases marked common ("Apple", "Target", "Visa") must be
   capitalised as written and need company context: the same entity evidenced elsewhere in the text (cashtag,
   ticker, distinctive name, producer tickers), or a company cue nearby ("shares", "CEO", "Inc", a price move, the
   entity's own cues such as "iPhone"), and no rule-out word next to it ("an Apple", "Apple pie", "Target price").
@@ -144,7 +144,8 @@ class Linker:
                     if seg[s.strip:] == s.form:
                         ok.append(s)
                 elif s.kind == "name":
-                    if seg == s.form or seg.isupper() or seg.islower():
+                    # lower case only for multi-word names: "tesla" the unit, "intel" the slang are not companies
+                    if seg == s.form or seg.isupper() or (seg.islower() and " " in s.form):
                         ok.append(s)
                 elif seg == s.form or (seg.isupper() and not shouting):
                     ok.append(s)

@@ -20,8 +20,9 @@ ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,127}$")
 TICKER_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,9}$")
 
 NODE_TYPES = frozenset({"company", "person", "product", "sector", "customer", "index", "commodity", "organization"})
-# Types whose names the linker looks for in news text (customers are private, products are the bank's own).
-LINKABLE_TYPES = frozenset({"company", "person", "sector", "index", "commodity", "organization"})
+# Types whose names the linker looks for in news text (customers are private, products are the bank's own,
+# sector words like "retail" are too vague to be a mention).
+LINKABLE_TYPES = frozenset({"company", "person", "index", "commodity", "organization"})
 CUSTOMER_TIERS = ("premium", "gold", "standard")
 
 
