@@ -95,3 +95,25 @@ def test_probe_command_reports_the_endpoint(running):
     clock.t += 120
     assert not probe.check("healthz", port=server.port)
     assert probe.main(["bogus"]) == 2
+
+
+def test_readiness_with_real_redis_clients():
+    from lepton_stream.config import load_settings
+    from lepton_stream.ops.health import redis_pinger
+    from lepton_stream.ops.kafka_security import redis_client
+
+    dead = Health(60, redis_pinger(redis_client(load_settings(redis_url="redis://127.0.0.1:1/0"))))
+    dead.set_assigned(1)
+    dead.set_model_loaded("v1")
+    with serve(0, dead, host="127.0.0.1") as server:
+        status, _, body = get(server.port, "/readyz")
+        assert status == 503 and json.loads(body)["checks"]["redis"]["ok"] is False
+
+    live_client = redis_client(load_settings())  # LEPTON_REDIS_URL or the local default
+    if not redis_pinger(live_client)():
+        pytest.skip("no Redis reachable at LEPTON_REDIS_URL")
+    up = Health(60, redis_pinger(live_client))
+    up.set_assigned(1)
+    up.set_model_loaded("v1")
+    with serve(0, up, host="127.0.0.1") as server:
+        assert get(server.port, "/readyz")[0] == 200
