@@ -8,10 +8,11 @@ rules on the original text:
 - cashtag `$AAPL`: any case.
 - bare ticker `AAPL`: exactly upper case, not a common word or acronym (IT, ON, CEO, ...), not in a shouted
   (all-caps) text; tickers on the stop list link only after an exchange prefix ("NYSE: KO").
-- name or alias: as written or all upper case (all lower case for multi-word names). Aliases marked common ("Apple", "Target", "Visa") must be
-  capitalised as written and need company context: the same entity evidenced elsewhere in the text (cashtag,
-  ticker, distinctive name, producer tickers), or a company cue nearby ("shares", "CEO", "Inc", a price move, the
-  entity's own cues such as "iPhone"), and no rule-out word next to it ("an Apple", "Apple pie", "Target price").
+- name or alias: as written or all upper case (all lower case for multi-word names). Aliases marked common
+  ("Apple", "Target", "Visa") must be capitalised as written and need company context: the same entity evidenced
+  elsewhere in the text (cashtag, ticker, distinctive name, producer tickers), or a company cue nearby ("shares",
+  "CEO", "Inc", a price move, the entity's own cues such as "iPhone"), and no rule-out word next to it ("an Apple",
+  "Apple pie", "Target price").
 Overlaps keep the longest match; one span naming two entities is kept only when the context decides.
 """
 
