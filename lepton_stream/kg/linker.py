@@ -34,7 +34,7 @@ TICKER_STOP = _words(
     A I AI AM ARE AS AT BE BIG BY CAN CAR CASH CAT CEO CFO COO CTO DD DO EAT EOD EPS ESG ETF EU EV FAST FDA
     FED FOR FUN GDP GO GOOD HAS HD HE HR IPO IRS IT JOB KEY LIFE LOVE LOW MA MAN ME MS NEW NEXT NICE NOW NYC
     OK ON ONE OPEN OR OUT PC PE PG PLAY PM REAL RUN SEC SEE SO TECH THE TOP TV TWO UK UN UP US USA WELL WORK
-    YOU ALL ANY BOX FLOW MARK TEN TOPS SAVE SUN SKY TRUE WIN
+    YOU ALL ANY BOX FLOW MARK TEN TOPS SAVE SUN SKY TRUE WIN GPS WE
     """
 )
 EXCHANGES = ("nyse", "nasdaq", "amex", "lse", "tse", "hkex", "otc", "xetra", "krx")
@@ -54,6 +54,7 @@ COMPANY_CUES = _words(
     partnership market cap billion million stores
     """
 ) | {"%"}
+NEAR = 40  # characters between two mentions for one to vouch for the other
 # Words right before a common-word name that make it an ordinary noun ("an apple", "a target").
 ANTI_BEFORE = frozenset({"a", "an", "my", "your", "his", "her", "our", "their"})
 
@@ -105,6 +106,8 @@ class Linker:
             self.anti.append(frozenset(node.anti))
             for t in node.all_tickers():
                 add("$" + t, Surface(i, "cashtag", t))
+                if t in node.common and linkable[i]:
+                    continue  # an upper-case common alias ("BP" the blood pressure) is handled as a common name
                 if len(t) >= 2 and t not in TICKER_STOP and not t.isdigit():
                     add(t, Surface(i, "ticker", t))
                 elif len(t) >= 2:
@@ -146,7 +149,9 @@ class Linker:
                         ok.append(s)
                 elif s.kind == "name":
                     # lower case only for multi-word names: "tesla" the unit, "intel" the slang are not companies
-                    if seg == s.form or seg.isupper() or (seg.islower() and " " in s.form):
+                    if (seg == s.form or seg.isupper() or (seg.islower() and " " in s.form)) and not self._ruled_out(
+                        norm, start, end, s.entity
+                    ):
                         ok.append(s)
                 elif seg == s.form or (seg.isupper() and not shouting):
                     ok.append(s)
@@ -154,6 +159,15 @@ class Linker:
                 strip = ok[0].strip if all(s.strip == ok[0].strip for s in ok) else 0
                 out.append(Match(start + strip, end, ok))
         return out
+
+    def _ruled_out(self, norm: str, start: int, end: int, entity: int) -> bool:
+        """A rule-out word right next to a distinctive name ("Nikola Tesla") still vetoes it."""
+        anti = self.anti[entity]
+        if not anti:
+            return False
+        before = norm[max(0, start - 30):start + 1].split()[-1:]
+        after = norm[end + 1:end + 40].split()[:2]
+        return any(w in anti for w in before + after)
 
     @staticmethod
     def _resolve_overlaps(cands: list[Match]) -> list[Match]:
@@ -164,7 +178,7 @@ class Linker:
                 chosen.append(m)
         return sorted(chosen, key=lambda m: m.start)
 
-    def _context_ok(self, text: str, norm_low: str, m: Match, entity: int, evidence: set[int]) -> bool:
+    def _context_ok(self, text: str, norm_low: str, m: Match, entity: int, evidence: set[int], near: bool) -> bool:
         if entity in evidence:
             return True
         if m.end < len(text) and text[m.end] == "-" and m.end + 1 < len(text) and text[m.end + 1].isalpha():
@@ -178,7 +192,8 @@ class Linker:
             return False
         cues = self.cues[entity]
         window = before + after
-        return any(w in COMPANY_CUES or w in cues for w in window) or any(
+        # another company named right next to it ("Coke and Pepsi") also makes it a company
+        return near or any(w in COMPANY_CUES or w in cues for w in window) or any(
             c in norm_low for c in cues if " " in c
         )
 
@@ -194,7 +209,8 @@ class Linker:
             evidence = given.union(*(e for j, e in enumerate(sure_of) if j != k))
             sure = sure_of[k]
             maybe = {s.entity for s in m.surfaces if s.kind == "common"} - sure
-            ents = sure | {e for e in maybe if self._context_ok(text, norm_low, m, e, evidence)}
+            near = any(sure_of[j] and abs(matches[j].start - m.start) <= NEAR for j in range(len(matches)) if j != k)
+            ents = sure | {e for e in maybe if self._context_ok(text, norm_low, m, e, evidence, near)}
             if len(ents) > 1:  # one span, several entities: keep the one evidenced elsewhere, else give up
                 ents = ents & evidence if len(ents & evidence) == 1 else set()
             out.extend((e, m.start, m.end) for e in ents)
