@@ -72,6 +72,9 @@ class TrainConfig:
     lora_r: int = 16
     lora_lr: float = 1e-3
     max_steps: int | None = None  # tests: stop after this many optimiser steps
+    max_minutes: float | None = 38.0  # wall-clock budget: no new epoch starts that would not fit
+    freeze_embeddings: bool = True  # word embeddings are half of MiniLM's weights; freezing them halves
+    # the optimiser's work and keeps words unseen in training where pretraining put them
     pool: int = 50  # batches per length-sorting pool
 
 
@@ -252,6 +255,8 @@ def train(
                        target_modules=["query", "key", "value", "dense"]),
         )
     module = EncoderWithHeads(encoder, heads)
+    if cfg.freeze_embeddings and not cfg.lora:
+        encoder.get_input_embeddings().weight.requires_grad_(False)
 
     train_enc = [Encoded(tokenizer, t.train_texts, cfg.max_length, cfg.drop_url_p > 0) for t in tasks]
     valid_enc = [Encoded(tokenizer, t.valid_texts, cfg.max_length, False) for t in tasks]
@@ -287,6 +292,9 @@ def train(
     say(f"training {name}: tasks {[t.name for t in tasks]}, {sum(len(v) for v in lengths.values())} texts, "
         f"{steps_per_epoch} steps/epoch, up to {cfg.epochs} epochs, lora={cfg.lora}")
 
+    def over_budget(extra: float = 0.0) -> bool:
+        return cfg.max_minutes is not None and time.perf_counter() - started + extra > 60 * cfg.max_minutes
+
     history: list[dict] = []
     best_score, best_state, best_epoch, bad = -1.0, None, 0, 0
     step = 0
@@ -305,10 +313,10 @@ def train(
             opt.step()
             sched.step()
             step += 1
-            run_loss += float(loss)
+            run_loss += loss.item()
             n_loss += 1
             progress.update(step, f"epoch {epoch} loss {run_loss / n_loss:.3f}")
-            if step >= total:
+            if step >= total or over_budget():
                 break
         train_seconds += time.perf_counter() - t0
         reports = _validate(module, tasks, valid_enc, pad_id)
@@ -327,6 +335,9 @@ def train(
                 say(f"early stop: no better validation macro-F1 for {bad} epochs")
                 break
         if step >= total:
+            break
+        if over_budget(extra=history[-1]["seconds"]):
+            say(f"time budget: another epoch would exceed {cfg.max_minutes} minutes; stopping after epoch {epoch}")
             break
     if best_state is not None:
         module.load_state_dict(best_state)

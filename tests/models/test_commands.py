@@ -1,0 +1,82 @@
+"""CLI: evaluate prints its JSON figures, explain names words of the text, train --quick works on any CSV."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from lepton_stream.cli import main
+from lepton_stream.models import bundle
+from lepton_stream.models.explain import explain_tokens
+from lepton_stream.models.metrics import classification_report
+from lepton_stream.models.quick import SAMPLES
+from lepton_stream.models.train import calibrate_oos
+
+
+def _run(capsys, *argv: str) -> dict:
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_evaluate_json(news_bundle: Path, capsys) -> None:
+    out = _run(capsys, "evaluate", "news-sentiment", "--data", str(SAMPLES / "news_sentiment.csv"),
+               "--model", str(news_bundle), "--json")
+    assert out["n"] == 928
+    assert {"accuracy", "macro_f1", "texts_per_s", "per_label", "version"} <= set(out)
+    assert set(out["per_label"]) >= {"negative", "neutral", "positive"}
+    assert 0 <= out["macro_f1"] <= 1 and out["texts_per_s"] > 0
+
+
+def test_evaluate_reports_oos_recall(chat_bundle: Path, tmp_path: Path, capsys) -> None:
+    data = tmp_path / "oos.csv"
+    with data.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "label"])
+        w.writerows([["what's the weather tomorrow", "oos"], ["play some jazz", "oos"],
+                     ["my card has not arrived", "card_arrival"]])
+    out = _run(capsys, "evaluate", "chat-intent", "--data", str(data), "--model", str(chat_bundle), "--json")
+    assert out["n"] == 3 and "oos_recall" in out and "in_scope_accuracy" in out
+
+
+def test_explain_returns_words_of_the_text(quick_news: Path, capsys) -> None:
+    text = "Acme shares plunge after profit warning and CEO exit"
+    words = explain_tokens(quick_news, "news-sentiment", text, top_k=3)
+    assert 1 <= len(words) <= 3 and all(w in text.split() for w in words)
+    out = _run(capsys, "explain", "news-sentiment", text, "--model", str(quick_news))
+    assert out["label"] in {"negative", "neutral", "positive"} and len(out["tokens"]) == 5
+
+
+def test_train_quick_on_a_custom_task(tmp_path: Path, capsys) -> None:
+    data = tmp_path / "spam.csv"
+    rows = [(f"win a free prize number {i} now", "spam") for i in range(12)]
+    rows += [(f"meeting moved to room {i} tomorrow", "ham") for i in range(12)]
+    with data.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "label"])
+        w.writerows(rows)
+    out = _run(capsys, "train", "spam", "--data", str(data), "--out", str(tmp_path / "b"), "--quick", "--no-export")
+    m = bundle.verify(tmp_path / "b")
+    assert out["version"] == m.version and m.tasks["spam"].labels == ["ham", "spam"]
+    assert out["validation"]["spam"]["valid"]["accuracy"] == 1.0
+
+
+def test_classification_report_figures() -> None:
+    r = classification_report(["a", "a", "b", "b"], ["a", "b", "b", "b"], ["a", "b"])
+    assert r["accuracy"] == 0.75
+    assert r["per_label"]["a"]["f1"] == pytest.approx(2 / 3, abs=1e-4)
+    assert r["per_label"]["b"]["f1"] == pytest.approx(0.8, abs=1e-4)
+    assert r["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 2, abs=1e-3)
+
+
+def test_oos_threshold_keeps_in_scope_accuracy() -> None:
+    import numpy as np
+
+    labels = ["a", "b", "oos"]
+    # In-scope texts are confident; out-of-scope ones are predicted "a" with low confidence.
+    probs = np.array([[0.9, 0.05, 0.05]] * 8 + [[0.05, 0.9, 0.05]] * 8 + [[0.45, 0.35, 0.2]] * 8)
+    gold = ["a"] * 8 + ["b"] * 8 + ["oos"] * 8
+    t = calibrate_oos(probs, gold, labels)
+    assert 0.45 < t <= 0.9
