@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import ahocorasick
 
@@ -59,20 +60,18 @@ NEAR = 40  # characters between two mentions for one to vouch for the other
 ANTI_BEFORE = frozenset({"a", "an", "my", "your", "his", "her", "our", "their"})
 
 _TOKEN = re.compile(r"[a-z0-9]+|%")
-# Lower-case, keep letters/digits/'$', map everything else to a space (one char to one char).
-_TRANS = {c: " " for c in range(0x2000, 0x2070)}
-_TRANS.update({ord(c): " " for c in "\t\n\r\x0b\x0c!\"#%&'()*+,-./:;<=>?@[\\]^_`{|}~\u00a0\u00ab\u00bb\u00b7"})
+# Everything that is not a letter, digit or '$' becomes a space (one character for one).
+_SEP = re.compile(r"[^\w$]|_")
 
 
 def normalise(text: str) -> str:
     low = text.lower()
     if len(low) != len(text):  # a few Unicode letters grow when lower-cased; keep those as they are
         low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
-    return low.translate(_TRANS)
+    return _SEP.sub(" ", low)
 
 
-@dataclass(frozen=True, slots=True)
-class Surface:
+class Surface(NamedTuple):
     entity: int  # node index
     kind: str  # cashtag | ticker | xticker (after an exchange prefix) | name | common
     form: str  # as written in the graph
@@ -101,9 +100,10 @@ class Linker:
         def add(key: str, s: Surface) -> None:
             table.setdefault(" " + normalise(key) + " ", []).append(s)
 
+        empty: frozenset[str] = frozenset()
         for i, node in enumerate(nodes):
-            self.cues.append(frozenset(node.cues))
-            self.anti.append(frozenset(node.anti))
+            self.cues.append(frozenset(node.cues) if node.cues else empty)
+            self.anti.append(frozenset(node.anti) if node.anti else empty)
             for t in node.all_tickers():
                 add("$" + t, Surface(i, "cashtag", t))
                 if t in node.common and linkable[i]:

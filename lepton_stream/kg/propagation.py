@@ -127,11 +127,15 @@ class Neighbourhoods:
         self.indptr = np.zeros(n_nodes + 1, dtype=np.int64)
         np.cumsum(np.bincount(src, minlength=n_nodes), out=self.indptr[1:])
         self.weight = w.astype(np.float32)
-        cat_nodes = [np.concatenate([p[1][c] for p in parts])[sel] for c in range(H + 1)]
-        cat_labs = [np.concatenate([p[2][c] for p in parts])[sel] for c in range(H)]
-        self.path_nodes = np.stack(cat_nodes, axis=1)  # (rows, H+1) int32, -1 padded
-        self.path_labels = np.stack(cat_labs, axis=1)  # (rows, H) int16, -1 padded
-        self.target = np.concatenate([self._end(p[1], h + 1) for h, p in enumerate(parts)])[sel].astype(np.int32)
+        self.target = end[first][order2][keep].astype(np.int32)
+        del w_all, end, order, first, order2, keep
+        # gather the kept paths column by column, so only one full-length column is alive at a time
+        self.path_nodes = np.empty((len(sel), H + 1), np.int32)  # -1 padded
+        self.path_labels = np.empty((len(sel), H), np.int16)  # -1 padded
+        for c in range(H + 1):
+            self.path_nodes[:, c] = np.concatenate([p[1][c] for p in parts])[sel]
+        for c in range(H):
+            self.path_labels[:, c] = np.concatenate([p[2][c] for p in parts])[sel]
 
     @staticmethod
     def _end(node_cols: list[np.ndarray], hops: int) -> np.ndarray:
