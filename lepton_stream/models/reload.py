@@ -29,7 +29,12 @@ def _stamp(root: Path) -> tuple[int, int, int] | None:
 
 
 class ModelHolder:
-    """Owns the served model. `model` is the current one; call `maybe_reload()` between micro-batches."""
+    """Owns the served model. `model` is the current one; call `maybe_reload()` between micro-batches.
+
+    It also serves as the model itself (`version`, `tasks`, `manifest`, `predict` delegate to the current
+    one), so a worker can hold a ModelHolder where it held a model; reloads happen only in maybe_reload(),
+    never inside predict(), so a batch's version and predictions always match.
+    """
 
     def __init__(self, root: Path, runtime: str = "onnx", batch_size: int = 64, check_every_s: float = 5.0,
                  worker: str = ""):
@@ -48,6 +53,17 @@ class ModelHolder:
     @property
     def version(self) -> str:
         return self.model.version
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        return self.model.tasks
+
+    @property
+    def manifest(self) -> bundle.Manifest:
+        return self.model.manifest
+
+    def predict(self, texts):
+        return self.model.predict(texts)
 
     def _publish(self) -> None:
         MODEL_INFO.info({"worker": self.worker, "version": self.model.version, "runtime": self.runtime})

@@ -24,6 +24,8 @@ def test_promote_then_hot_reload_under_a_serving_thread(news_bundle: Path, quick
     first = promote(quick_news, models, "news", who="tester")
     holder = ModelHolder(models / "news", "onnx", batch_size=8, check_every_s=3600, worker="t-reload")
     assert holder.version == first["version"] == bundle.read_manifest(quick_news).version
+    # The holder stands in for the model itself.
+    assert holder.tasks == ("news-sentiment",) and len(holder.predict(["Fed holds rates"])) == 1
 
     # A thread keeps predicting through the swap: it must never fail nor see a third version.
     seen: set[str] = set()
