@@ -80,3 +80,15 @@ def test_oos_threshold_keeps_in_scope_accuracy() -> None:
     gold = ["a"] * 8 + ["b"] * 8 + ["oos"] * 8
     t = calibrate_oos(probs, gold, labels)
     assert 0.45 < t <= 0.9
+
+
+def test_train_lora_merges_adapters_into_a_plain_bundle(tmp_path: Path, capsys) -> None:
+    from lepton_stream.models.serving import load_model
+
+    out = _run(capsys, "train", "news-sentiment", "--data", str(SAMPLES / "news_sentiment.csv"), "--out",
+               str(tmp_path / "lora"), "--lora", "--max-steps", "2", "--limit-per-label", "6", "--epochs", "1",
+               "--threads", "1", "--no-export")
+    m = bundle.verify(tmp_path / "lora")
+    assert out["recipe"] == m.recipe == "lora"
+    assert not any("adapter" in f for f in m.files)  # merged: served like any fine-tuned encoder
+    assert load_model(tmp_path / "lora", "torch").predict(["Fed holds rates"])[0]["news-sentiment"].label
