@@ -69,7 +69,17 @@ class Settings(BaseSettings):
 
     # --- State and detection ---
     window_s: int = Field(300, ge=10, description="Event-time bucket width")
-    allowed_lateness_s: int = Field(3_600, ge=0)
+    allowed_lateness_s: int = Field(3_600, ge=0, description="Older events are counted as dropped, not applied")
+    close_after_s: int = Field(60, ge=0, description="A bucket is scored once the watermark passes its end by this")
+    detector_warmup: int = Field(150, ge=0, description="Buckets a subject's detector learns before it may alert")
+    detector_warmup_s: float = Field(86_400, ge=0, description="... and the event time it must have seen")
+    alert_cooldown_buckets: int = Field(12, ge=0, description="No second alert for a subject within this many")
+    min_share_volume: int = Field(20, ge=1, description="Negative-share alerts need this many mentions a bucket")
+    propagation_min_weight: float = Field(0.3, ge=0, le=1, description="Related entities below it get no alert")
+    outbox_grace_s: float = Field(30, ge=1, description="Unconfirmed alerts older than this are re-published")
+    conversation_ttl_s: int = Field(86_400, ge=60, description="Chat conversation state expiry")
+    routing_path: Path | None = Field(None, description="Routing rules file; default: the shipped routing.toml")
+    masking: Literal["default", "strict"] = Field("default", description="strict also masks person names")
 
     # --- Operations ---
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

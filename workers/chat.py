@@ -1,24 +1,65 @@
-"""The chat worker: intent + sentiment in one pass → customer facts → conversation state → routing decision."""
+"""The chat worker: intent + sentiment in one pass → customer facts → conversation state → routing decision,
+and per-intent windows for incident (intent surge) alerts."""
 
 from __future__ import annotations
 
-from lepton_stream.contracts import ChatMessage, ChatRouted
+from lepton_stream import metrics
+from lepton_stream.alerts import build as alerts
+from lepton_stream.contracts import Alert, ChatMessage, ChatRouted
+from lepton_stream.kg import GraphHolder
 from lepton_stream.pipeline.batch import Item, Output
 from lepton_stream.pipeline.timing import StageTimer
 from lepton_stream.pipeline.worker import Worker, WorkerSpec
+from lepton_stream.routing import ConversationStore, Router
+from lepton_stream.state import stage
+from lepton_stream.state.monitor import Finding
+from lepton_stream.state.windows import Event
 
 INTENT, SENTIMENT = "chat-intent", "chat-sentiment"
 
 
+def setup(w: Worker) -> None:
+    s = w.settings
+    w.resources["graph"] = GraphHolder(s.kg_path)
+    w.resources["router"] = Router.load(s.routing_path)
+    w.resources["conversations"] = ConversationStore(w.redis, s.redis_key_prefix, ttl_s=s.conversation_ttl_s)
+
+    def events_of(it: Item) -> list[Event]:
+        intent = it.preds[INTENT]
+        if intent.out_of_scope:  # off-topic chats say nothing about a support incident
+            return []
+        ev = {"id": it.message.id, "text": it.text[:300], "confidence": round(intent.confidence, 4)}
+        return [Event(intent.label, it.message.id, it.message.sent_at.timestamp(), "n", intent.confidence, ev)]
+
+    def alerts_of(f: Finding) -> list[Alert]:
+        minutes = s.window_s // 60
+        why = f"{f.counts.get('n', 0)} '{f.subject}' chats in {minutes} min (usually about {f.baseline:.1f})"
+        ev = w.resources["state"].store.evidence(f.subject, f.bucket)
+        return [alerts.make("intent_surge", f.subject, f.subject, f, s.window_s, w.model.version, why, ev)]
+
+    w.resources["state"] = stage.build(w, None, False, events_of, alerts_of)
+
+
 def enrich(items: list[Item], w: Worker) -> None:
-    holder = w.resources.get("graph")
+    kg = w.resources["graph"].graph
     for it in items:
-        it.extra["customer"] = holder.graph.customer(it.message.customer_id) if holder is not None else None
+        it.extra["customer"] = kg.customer(it.message.customer_id)
 
 
 def react(items: list[Item], w: Worker, t: StageTimer) -> list[Output]:
-    state = w.resources.get("state")
-    return state.apply(items, w, t) if state is not None else []
+    router: Router = w.resources["router"]
+    with t("state"):
+        batch = [(it.message.conversation_id, it.message.id, it.preds[SENTIMENT].label, it.preds[INTENT].label)
+                 for it in items]  # fmt: skip
+        # A Redis error propagates: the loop retries the batch, consumption paused, until Redis is back.
+        states = w.resources["conversations"].apply_batch(batch)
+    for it, conv in zip(items, states, strict=True):
+        d = router.decide(it.preds[INTENT], it.preds[SENTIMENT], it.text, it.extra["customer"], conv)
+        it.extra["route"] = d
+        metrics.ROUTED.labels(d.queue, str(d.escalate).lower()).inc()
+    outputs, confirm = w.resources["state"].apply(items, t)
+    w.after_flush(confirm)
+    return outputs
 
 
 def render(it: Item, w: Worker) -> Output:
@@ -46,6 +87,7 @@ SPEC = WorkerSpec(
     kind="chat",
     contract=ChatMessage,
     input_topic=lambda s: s.topic_chat_raw,
+    setup=setup,
     enrich=enrich,
     react=react,
     render=render,

@@ -2,39 +2,80 @@
 
 from __future__ import annotations
 
-from lepton_stream.contracts import NewsEnriched, NewsItem, Prediction
+from lepton_stream.alerts import build as alerts
+from lepton_stream.contracts import Alert, NewsEnriched, NewsItem, Prediction, PropagatedFrom
+from lepton_stream.kg import GraphHolder
 from lepton_stream.pipeline.batch import Item, Output
 from lepton_stream.pipeline.timing import StageTimer
 from lepton_stream.pipeline.worker import Worker, WorkerSpec
+from lepton_stream.state import stage
+from lepton_stream.state.monitor import Finding
+from lepton_stream.state.windows import Event
 
 TASK = "news-sentiment"
+NEGATIVE = "negative"
 
 
 def signed(p: Prediction) -> float:
     """Sentiment as one number in [-1, 1]: P(positive) - P(negative)."""
-    return round(p.scores.get("positive", 0.0) - p.scores.get("negative", 0.0), 6)
+    return round(p.scores.get("positive", 0.0) - p.scores.get(NEGATIVE, 0.0), 6)
+
+
+def setup(w: Worker) -> None:
+    w.resources["graph"] = graph = GraphHolder(w.settings.kg_path)
+
+    def events_of(it: Item) -> list[Event]:
+        p = it.preds[TASK]
+        ts = it.message.published_at.timestamp()
+        ev = {"id": it.message.id, "text": it.text[:300], "confidence": round(p.confidence, 4)}
+        return [Event(m.id, it.message.id, ts, p.label, p.confidence, ev if p.label == NEGATIVE else None)
+                for m in it.extra["entities"]]  # fmt: skip
+
+    def alerts_of(f: Finding) -> list[Alert]:
+        kg = graph.graph
+        name = kg.name(f.subject)
+        neg, n = f.counts.get(NEGATIVE, 0), f.counts.get("n", 0)
+        minutes = w.settings.window_s // 60
+        why = (f"{neg} negative of {n} mentions of {name} in {minutes} min (usually about {f.baseline:.1f}); "
+               f"signal: {'negative share' if f.signal == 'share' else 'negative count'}")  # fmt: skip
+        ev = w.resources["state"].store.evidence(f.subject, f.bucket)
+        spike = alerts.make("sentiment_spike", f.subject, name, f, w.settings.window_s, w.model.version, why, ev)
+        out = [spike]
+        share = neg / n if n else 0.0
+        for imp in kg.impacted([f.subject], limit=10):
+            target, weight, path = imp
+            if weight < w.settings.propagation_min_weight:
+                continue
+            via = kg.describe_path(path)
+            out.append(alerts.make(
+                "propagated_risk", target, kg.name(target), f, w.settings.window_s, w.model.version,
+                f"negative news surge on {name} reaches {kg.name(target)}: {via}", ev,
+                propagated=PropagatedFrom(entity=f.subject, path=path, weight=round(weight, 4)),
+                score=f.score * weight * max(share, 0.5),
+            ))  # fmt: skip
+        return out
+
+    w.resources["state"] = stage.build(w, NEGATIVE, True, events_of, alerts_of)
 
 
 def enrich(items: list[Item], w: Worker) -> None:
-    holder = w.resources.get("graph")
+    kg = w.resources["graph"].graph
     for it in items:
-        if holder is None:
-            it.extra["entities"], it.extra["impacted"] = [], []
-            continue
-        kg = holder.graph
         mentions = kg.link(it.text, it.message.tickers)
         it.extra["entities"] = mentions
         it.extra["impacted"] = kg.propagate(mentions, signed(it.preds[TASK])) if mentions else []
 
 
 def react(items: list[Item], w: Worker, t: StageTimer) -> list[Output]:
-    state = w.resources.get("state")
-    return state.apply(items, w, t) if state is not None else []
+    outputs, confirm = w.resources["state"].apply(items, t)
+    w.after_flush(confirm)
+    return outputs
 
 
 def render(it: Item, w: Worker) -> Output:
     msg: NewsItem = it.message
-    impacted = it.extra.get("impacted", [])
+    impacted = it.extra["impacted"]
+    kg = w.resources["graph"].graph
     out = NewsEnriched(
         id=msg.id,
         source=msg.source,
@@ -42,9 +83,9 @@ def render(it: Item, w: Worker) -> Output:
         headline=it.text,
         model_version=w.model.version,
         sentiment=it.preds[TASK],
-        entities=it.extra.get("entities", []),
+        entities=it.extra["entities"],
         impacted=impacted,
-        explanation=[" ".join(i.path) for i in impacted[:8]],
+        explanation=[kg.describe_path(i.path) for i in impacted[:8]],
     )
     return Output.of(w.settings.topic_news_enriched, msg.id, out, model_version=w.model.version)
 
@@ -53,6 +94,7 @@ SPEC = WorkerSpec(
     kind="news",
     contract=NewsItem,
     input_topic=lambda s: s.topic_news_raw,
+    setup=setup,
     enrich=enrich,
     react=react,
     render=render,

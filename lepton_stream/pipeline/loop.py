@@ -113,17 +113,23 @@ class WorkerLoop:
 
     def handle(self, records: list[RawRecord]) -> None:
         try:
-            outputs = self.retrying("process", lambda: self.worker.process(records), lambda: self.isolate(records))
+            outputs = self.retrying("process", lambda: self.attempt(records), lambda: self.isolate(records))
             self.retrying("produce", lambda: self.sink.publish(outputs))
+            self.worker.flushed()
         except Stopping:
             return  # stopped while a stage still failed: nothing committed, so the batch is redelivered
         self.commit(records)
         self.record_lag()
 
+    def attempt(self, records: list[RawRecord]) -> list[Output]:
+        self.worker.discard_after_flush()
+        return self.worker.process(records)
+
     def isolate(self, records: list[RawRecord]) -> list[Output]:
         """Split a batch that keeps failing: good records go through, the ones that still fail to the DLQ."""
         outputs: list[Output] = []
         w = self.worker
+        w.discard_after_flush()
         for r in records:
             try:
                 outputs += w.process([r])

@@ -30,6 +30,8 @@ class WorkerSpec:
     kind: str
     contract: type[Contract]
     input_topic: Callable[[Settings], str]
+    # builds the kind's resources (graph holder, state stage, router...) into worker.resources
+    setup: Callable[[Worker], None]
     # graph stage: attach entities / customer facts to items
     enrich: Callable[[list[Item], Worker], None]
     # state + detect (+ routing state): update Redis, return side outputs such as alerts
@@ -58,8 +60,10 @@ class Worker:
         )
         self.resources = resources or {}  # graph holder, router, state stores, detectors...
         self.masker = masker or Masker()
+        self._after_flush: list[Callable[[], None]] = []
         self.input_topic = spec.input_topic(settings)
         self.dlq_topic = settings.dlq_topic(self.input_topic)
+        spec.setup(self)
 
     def process(self, records: list[RawRecord]) -> list[Output]:
         """decode → mask → cache/infer → enrich → state/detect → render. Pure of Kafka: returns the outputs."""
@@ -80,6 +84,19 @@ class Worker:
         outputs += [Output.of(self.dlq_topic, rec.key, d) for rec, d in dead]
         self._account(batch_id, records, items, dead, hits, side, t)
         return outputs
+
+    def after_flush(self, fn: Callable[[], None]) -> None:
+        """Run fn once this batch's outputs are acknowledged by the broker (e.g. confirm outbox entries)."""
+        self._after_flush.append(fn)
+
+    def discard_after_flush(self) -> None:
+        """Before a (re)try of a batch: callbacks of an attempt that failed belong to outputs never sent."""
+        self._after_flush.clear()
+
+    def flushed(self) -> None:
+        for fn in self._after_flush:
+            fn()
+        self._after_flush.clear()
 
     def _account(self, batch_id, records, items, dead, hits, side, t: StageTimer) -> None:
         metrics.BATCH_SIZE.labels(self.spec.kind).observe(len(records))

@@ -1,0 +1,1 @@
+"""Alerts: built from detector findings, claimed once in Redis, published through an outbox."""

@@ -1,0 +1,163 @@
+"""Detectors over the windowed state: per subject, score each closed bucket once, peek at the open one.
+
+A subject's detector state lives in Redis beside its buckets (same hash tag). It is advanced with a
+compare-and-set script that, in the same atomic step, claims the alerts it produced (SET NX on the
+deterministic alert id). So a redelivered batch, or two pods closing the same bucket, score it once and
+can never claim an alert twice.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lepton_stream.alerts.outbox import Outbox
+from lepton_stream.detect import ShareDetector, SpikeDetector
+from lepton_stream.state.windows import WindowStore
+
+COMMIT = """
+local rev = redis.call('HGET', KEYS[1], 'rev') or '0'
+if rev ~= ARGV[1] then return {-1} end
+redis.call('HSET', KEYS[1], 'rev', tostring(tonumber(rev) + 1), 'state', ARGV[2])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+local claimed = {}
+for i = 2, #KEYS do
+  if redis.call('SET', KEYS[i], ARGV[2 + i], 'NX', 'EX', tonumber(ARGV[4])) then
+    table.insert(claimed, i - 1)
+  end
+end
+return claimed
+"""
+
+
+@dataclass(frozen=True)
+class Finding:
+    subject: str
+    signal: str  # "count" or "share"
+    bucket: int
+    score: float
+    counts: dict[str, int]
+    baseline: float
+    closed: bool
+
+
+@dataclass
+class MonitorConfig:
+    label: str | None  # count this label ("negative"); None = all messages ("n")
+    share: bool = False  # also watch label / n
+    min_volume: float = 20.0
+    close_after_s: int = 60  # a bucket is scored once the watermark is this far past its end
+    cooldown_buckets: int = 12
+    max_fill: int = 288  # at most this many quiet buckets are replayed into a detector after a gap
+    detector: dict = field(default_factory=dict)  # SpikeDetector overrides (e.g. warm-up)
+
+
+class SubjectMonitor:
+    def __init__(self, store: WindowStore, config: MonitorConfig, alert_ttl_s: int = 14 * 86400):
+        self.store, self.cfg, self.alert_ttl_s = store, config, alert_ttl_s
+        self._commit = store.client.register_script(COMMIT)
+
+    def _fresh(self) -> dict:
+        d = SpikeDetector(two_sided=False, **self.cfg.detector)
+        state = {"last": None, "last_alert": None, "spike": d.to_dict(), "ewma": None}
+        if self.cfg.share:
+            state["share"] = ShareDetector(min_volume=self.cfg.min_volume).to_dict()
+        return state
+
+    def value(self, bucket: dict[str, float]) -> float:
+        return bucket.get(self.cfg.label, 0.0) if self.cfg.label else bucket.get("n", 0.0)
+
+    def run(
+        self,
+        touched: dict[str, int],
+        watermark: float,
+        make_alerts: Callable[[Finding], list[tuple[str, str]]],
+        outbox: Outbox,
+    ) -> list[tuple[str, str]]:
+        """Score the subjects touched by a batch (subject -> newest bucket it touched).
+
+        make_alerts turns a finding into (alert_id, alert_json) pairs (the alert and any propagated ones).
+        Returns (outbox entry, alert JSON) of every alert this call claimed, for the caller to publish.
+        """
+        if not touched:
+            return []
+        w = self.store.window_s
+        client = self.store.client
+        det_keys = {s: self.store.key(s, "det") for s in touched}
+        pipe = client.pipeline(transaction=False)
+        for k in det_keys.values():
+            pipe.hmget(k, "rev", "state")
+        raw = dict(zip(touched, pipe.execute(), strict=True))
+        last_closed = self.store.bucket(watermark - self.cfg.close_after_s) - w
+        plans: dict[str, tuple[str, dict, list[int], int | None]] = {}
+        for s, newest in touched.items():
+            rev, blob = raw[s]
+            state = json.loads(blob) if blob else self._fresh()
+            first = state["last"] + w if state["last"] is not None else min(newest, last_closed + w)
+            first = max(first, last_closed - self.cfg.max_fill * w)
+            closed = list(range(first, last_closed + 1, w))
+            open_b = newest if newest > last_closed else None
+            plans[s] = ((rev or b"0").decode(), state, closed, open_b)
+        buckets = self.store.read({s: p[2] + ([p[3]] if p[3] is not None else []) for s, p in plans.items()})
+
+        token = uuid.uuid4().hex[:16]
+        pipe = client.pipeline(transaction=False)
+        calls: list[list[tuple[str, str]]] = []
+        for s, (rev, state, closed, open_b) in plans.items():
+            findings = self._score(s, state, closed, open_b, buckets.get(s, {}))
+            alerts = [(self.store.key(s, f"alert:{aid}"), j) for f in findings for aid, j in make_alerts(f)]
+            args = [rev, json.dumps(state), self.store.retention_s, self.alert_ttl_s]
+            self._commit(keys=[det_keys[s]] + [k for k, _ in alerts], args=args + [f"{token}\n{j}" for _, j in alerts],
+                         client=pipe)  # fmt: skip
+            calls.append(alerts)
+            if alerts:
+                # Listed in the same round trip as the claim: a pod dying now cannot lose a claimed alert.
+                outbox.add(pipe, [f"{k}|{token}" for k, _ in alerts])
+        results = iter(pipe.execute())
+        claimed: list[tuple[str, str]] = []
+        for alerts in calls:
+            result = next(results)
+            if alerts:
+                next(results)  # the outbox ZADD
+            if result and result[0] == -1:
+                continue  # another pod advanced this subject first; it scores and alerts
+            claimed += [(f"{alerts[i - 1][0]}|{token}", alerts[i - 1][1]) for i in result]
+        return claimed
+
+    def _score(self, subject: str, state: dict, closed: list[int], open_b: int | None,
+               buckets: dict[int, dict[str, float]]) -> list[Finding]:  # fmt: skip
+        spike = SpikeDetector.from_dict(state["spike"])
+        share = ShareDetector.from_dict(state["share"]) if self.cfg.share else None
+        findings: list[Finding] = []
+        for b in closed:
+            h = buckets.get(b, {})
+            v = self.value(h)
+            baseline = state["ewma"] if state["ewma"] is not None else v
+            findings += self._check(subject, state, b, h, "count", spike.update(float(b), v), baseline, True)
+            if share is not None:
+                sc = share.update(float(b), v, h.get("n", 0.0))
+                findings += self._check(subject, state, b, h, "share", sc, baseline, True)
+            state["ewma"] = v if state["ewma"] is None else 0.9 * state["ewma"] + 0.1 * v
+            state["last"] = b
+        state["spike"] = spike.to_dict()
+        if share is not None:
+            state["share"] = share.to_dict()
+        if open_b is not None and open_b in buckets:
+            # Counts only grow while a bucket is open, so a partial count that already alerts is a real
+            # spike: say so now rather than at close. The peek does not change the detector's state.
+            h = buckets[open_b]
+            peek = SpikeDetector.from_dict(state["spike"]).update(float(open_b), self.value(h))
+            findings += self._check(subject, state, open_b, h, "count", peek, state["ewma"] or 0.0, False)
+        return findings
+
+    def _check(self, subject, state, b, h, signal, score, baseline, closed) -> list[Finding]:
+        if score < 0.5:
+            return []
+        last = state["last_alert"]
+        if last is not None and b != last and b - last < self.cfg.cooldown_buckets * self.store.window_s:
+            return []
+        state["last_alert"] = b
+        counts = {k: int(v) for k, v in h.items() if not k.startswith("sum:")}
+        return [Finding(subject, signal, b, round(score, 4), counts, round(float(baseline), 3), closed)]

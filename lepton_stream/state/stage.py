@@ -1,0 +1,69 @@
+"""The state and detect stages of a batch: events into windows, detectors over them, alerts out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from lepton_stream import metrics
+from lepton_stream.alerts.outbox import Outbox
+from lepton_stream.contracts import Alert
+from lepton_stream.pipeline.batch import Item, Output
+from lepton_stream.pipeline.timing import StageTimer
+from lepton_stream.state.monitor import Finding, SubjectMonitor
+from lepton_stream.state.windows import Event, WindowStore
+
+
+class StateStage:
+    def __init__(
+        self,
+        store: WindowStore,
+        monitor: SubjectMonitor,
+        outbox: Outbox,
+        events_of: Callable[[Item], list[Event]],
+        alerts_of: Callable[[Finding], list[Alert]],
+        topic: str,
+    ):
+        self.store, self.monitor, self.outbox = store, monitor, outbox
+        self.events_of, self.alerts_of, self.topic = events_of, alerts_of, topic
+
+    def apply(self, items: list[Item], t: StageTimer) -> tuple[list[Output], Callable[[], None]]:
+        """Returns the alert records to publish and the callback that confirms them once flushed."""
+        events = [e for it in items for e in self.events_of(it)]
+        with t("state"):
+            watermark = self.store.raise_watermark(max(e.ts for e in events)) if events else 0.0
+            self.store.apply(events, watermark)
+        with t("detect"):
+            touched: dict[str, int] = {}
+            for e in events:
+                touched[e.subject] = max(touched.get(e.subject, 0), self.store.bucket(e.ts))
+            claimed = self.monitor.run(touched, watermark, self._alert_pairs, self.outbox) if events else []
+            claimed += self.outbox.overdue()
+        outputs = []
+        for _, body in claimed:
+            data = json.loads(body)
+            metrics.ALERTS.labels(data["kind"], data["severity"]).inc()
+            outputs.append(Output(self.topic, data["subject"].encode(), body.encode()))
+        entries = [e for e, _ in claimed]
+        return outputs, lambda: self.outbox.confirm(entries)
+
+    def _alert_pairs(self, f: Finding) -> list[tuple[str, str]]:
+        return [(a.alert_id, a.model_dump_json()) for a in self.alerts_of(f)]
+
+
+def build(worker, config_label: str | None, share: bool, events_of, alerts_of) -> StateStage:
+    """The stage for one worker, from its settings (window, lateness, detector warm-up, cooldown)."""
+    from lepton_stream.state.monitor import MonitorConfig
+
+    s = worker.settings
+    store = WindowStore(worker.redis, s.redis_key_prefix, worker.spec.kind, s.window_s, s.allowed_lateness_s)
+    cfg = MonitorConfig(
+        label=config_label,
+        share=share,
+        min_volume=s.min_share_volume,
+        close_after_s=s.close_after_s,
+        cooldown_buckets=s.alert_cooldown_buckets,
+        detector={"warmup": s.detector_warmup, "warmup_s": s.detector_warmup_s},
+    )
+    outbox = Outbox(worker.redis, s.redis_key_prefix, worker.spec.kind, s.outbox_grace_s)
+    return StateStage(store, SubjectMonitor(store, cfg), outbox, events_of, alerts_of, s.topic_alerts)

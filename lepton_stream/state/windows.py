@@ -1,0 +1,119 @@
+"""Event-time buckets of counts per label, per subject (an entity or a support intent), in Redis.
+
+Every key of one subject carries the hash tag `{<kind>:<subject>}`, so the per-batch script never spans
+Redis Cluster slots. The script applies each event at most once: a guard key per (subject, message id)
+is SET NX beside the buckets, so a redelivered message never double-counts.
+
+    <prefix>{news:TSM}:b:<bucket start>    hash: n, <label> counts, sum:<label> scores
+    <prefix>{news:TSM}:ev:<bucket start>   list: evidence (newest first, capped) of the alerting label
+    <prefix>{news:TSM}:m:<message id>      guard, expires after the allowed lateness + a margin
+    <prefix>wm:<kind>                      watermark: the largest event time seen (seconds)
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+
+import redis
+
+from lepton_stream import metrics
+
+APPLY = """
+local n_events = tonumber(ARGV[1])
+local guard_ttl, bucket_ttl, ev_cap = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local applied = 0
+for i = 1, n_events do
+  local guard, bucket, evkey = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
+  local label, score, evidence = ARGV[4 + 3 * i - 2], ARGV[4 + 3 * i - 1], ARGV[4 + 3 * i]
+  if redis.call('SET', guard, '1', 'NX', 'EX', guard_ttl) then
+    redis.call('HINCRBY', bucket, 'n', 1)
+    redis.call('HINCRBY', bucket, label, 1)
+    redis.call('HINCRBYFLOAT', bucket, 'sum:' .. label, score)
+    redis.call('EXPIRE', bucket, bucket_ttl)
+    if evidence ~= '' then
+      redis.call('LPUSH', evkey, evidence)
+      redis.call('LTRIM', evkey, 0, ev_cap - 1)
+      redis.call('EXPIRE', evkey, bucket_ttl)
+    end
+    applied = applied + 1
+  end
+end
+return applied
+"""
+
+RAISE_WATERMARK = """
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+local new = tonumber(ARGV[1])
+if new > cur then redis.call('SET', KEYS[1], ARGV[1]); return ARGV[1] end
+return tostring(cur)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    subject: str
+    msg_id: str
+    ts: float  # event time, epoch seconds
+    label: str
+    score: float = 1.0
+    evidence: dict | None = None  # kept for alerts: id, masked text, confidence
+
+
+class WindowStore:
+    def __init__(self, client: redis.Redis, prefix: str, kind: str, window_s: int, lateness_s: int,
+                 retention_s: int = 8 * 86400, evidence_cap: int = 10):  # fmt: skip
+        self.client, self.prefix, self.kind = client, prefix, kind
+        self.window_s, self.lateness_s = window_s, lateness_s
+        self.retention_s, self.evidence_cap = retention_s, evidence_cap
+        self._apply = client.register_script(APPLY)
+        self._raise_wm = client.register_script(RAISE_WATERMARK)
+
+    def key(self, subject: str, suffix: str) -> str:
+        return f"{self.prefix}{{{self.kind}:{subject}}}:{suffix}"
+
+    def bucket(self, ts: float) -> int:
+        return int(ts // self.window_s) * self.window_s
+
+    def raise_watermark(self, ts: float) -> float:
+        return float(self._raise_wm(keys=[f"{self.prefix}wm:{self.kind}"], args=[repr(float(ts))]))
+
+    def apply(self, events: list[Event], watermark: float) -> tuple[int, int]:
+        """Apply events in one pipelined round trip (one script call per subject). Returns (applied, late)."""
+        by_subject: dict[str, list[Event]] = defaultdict(list)
+        late = 0
+        for e in events:
+            if e.ts < watermark - self.lateness_s:
+                late += 1
+            else:
+                by_subject[e.subject].append(e)
+        if late:
+            metrics.LATE_EVENTS_DROPPED.inc(late)
+        if not by_subject:
+            return 0, late
+        guard_ttl = self.lateness_s + 2 * self.window_s + 3600
+        pipe = self.client.pipeline(transaction=False)
+        for subject, evs in by_subject.items():
+            keys: list[str] = []
+            args: list[object] = [len(evs), guard_ttl, self.retention_s, self.evidence_cap]
+            for e in evs:
+                b = self.bucket(e.ts)
+                keys += [self.key(subject, f"m:{e.msg_id}"), self.key(subject, f"b:{b}"), self.key(subject, f"ev:{b}")]
+                args += [e.label, repr(float(e.score)), json.dumps(e.evidence) if e.evidence else ""]
+            self._apply(keys=keys, args=args, client=pipe)
+        return sum(int(x) for x in pipe.execute()), late
+
+    def read(self, subjects_buckets: dict[str, list[int]]) -> dict[str, dict[int, dict[str, float]]]:
+        """Bucket hashes for each subject's bucket starts, in one round trip (missing buckets are empty)."""
+        pipe = self.client.pipeline(transaction=False)
+        order = [(s, b) for s, bs in subjects_buckets.items() for b in bs]
+        for s, b in order:
+            pipe.hgetall(self.key(s, f"b:{b}"))
+        out: dict[str, dict[int, dict[str, float]]] = defaultdict(dict)
+        for (s, b), h in zip(order, pipe.execute() if order else [], strict=True):
+            out[s][b] = {k.decode(): float(v) for k, v in h.items()}
+        return out
+
+    def evidence(self, subject: str, bucket: int) -> list[dict]:
+        return [json.loads(x) for x in self.client.lrange(self.key(subject, f"ev:{bucket}"), 0, -1)]
