@@ -95,10 +95,12 @@ class Linker:
         """nodes: schema.Node per index; linkable: whether names of that node are looked for in text."""
         self.cues: list[frozenset[str]] = []
         self.anti: list[frozenset[str]] = []
-        table: dict[str, list[Surface]] = {}
+        raw: list[str] = []
+        surfaces: list[Surface] = []
 
         def add(key: str, s: Surface) -> None:
-            table.setdefault(" " + normalise(key) + " ", []).append(s)
+            raw.append(key)
+            surfaces.append(s)
 
         empty: frozenset[str] = frozenset()
         for i, node in enumerate(nodes):
@@ -113,11 +115,18 @@ class Linker:
                 elif len(t) >= 2:
                     for ex in EXCHANGES:
                         add(f"{ex} {t}", Surface(i, "xticker", t, len(ex) + 1))
-            if not linkable[i]:
-                continue
-            for form in dict.fromkeys((node.name, *node.aliases)):
-                if normalise(form).strip():
+            if linkable[i]:
+                for form in dict.fromkeys((node.name, *node.aliases)):
                     add(form, Surface(i, "common" if form in node.common else "name", form))
+        # normalise every key in one pass (one call per key costs seconds at 100k nodes); "\n" becomes a space
+        joined = normalise("\n".join(raw))
+        table: dict[str, list[Surface]] = {}
+        pos = 0
+        for key, surface in zip(raw, surfaces, strict=True):
+            norm = joined[pos:pos + len(key)]
+            pos += len(key) + 1
+            if norm.strip():
+                table.setdefault(f" {norm} ", []).append(surface)
         self.automaton = ahocorasick.Automaton()
         for key, surfaces in table.items():
             self.automaton.add_word(key, (len(key), surfaces))
