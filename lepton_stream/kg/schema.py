@@ -146,9 +146,10 @@ def parse_node(rec: dict, where: str, problems: list[str]) -> Node | None:
 def parse_edge(rec: dict, where: str, problems: list[str]) -> Edge | None:
     src, dst, rel, weight = rec.get("source"), rec.get("target"), rec.get("type"), rec.get("weight", 1.0)
     before = len(problems)
+    # ids are checked against the nodes (a malformed one is reported as dangling), not by the regex: 1M checks
     for end, value in (("source", src), ("target", dst)):
-        if not isinstance(value, str) or not ID_RE.match(value):
-            problems.append(f"{where}: edge {end} {value!r} is missing or not a valid id")
+        if not isinstance(value, str) or not value:
+            problems.append(f"{where}: edge {end} {value!r} is missing or not a string")
     if rel not in RELATIONS:
         problems.append(f"{where}: edge {src}->{dst} has unknown type {rel!r} (known: {', '.join(sorted(RELATIONS))})")
     if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0.0 <= weight <= 1.0:
