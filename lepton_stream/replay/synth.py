@@ -33,6 +33,17 @@ INCIDENT_HEADLINES = [
     "{name} customers scramble for capacity as outage worsens; ${t} sinks",
     "${t} extends losses; {name} fab outage hits smartphone and GPU makers",
 ]
+# Routine coverage of well-known companies, so their series exist before anything happens.
+CHATTER_COMPANIES = [("TSM", "TSMC"), ("AAPL", "Apple"), ("NVDA", "Nvidia"), ("AMD", "AMD"), ("MSFT", "Microsoft"),
+                     ("AMZN", "Amazon"), ("TSLA", "Tesla"), ("JPM", "JPMorgan"), ("ASML", "ASML"), ("INTC", "Intel")]
+CHATTER = [
+    "${t} shares little changed ahead of earnings",
+    "{name} to present at investor conference next week",
+    "{name} announces date for quarterly results; ${t}",
+    "${t} trading volume in line with 30-day average",
+    "{name} names new head of investor relations",
+    "{name} reaffirms full-year outlook; ${t} steady",
+]
 INCIDENT_INTENT = "card_not_working"
 INCIDENT_CHAT = [
     "My card is not working at all today",
@@ -104,12 +115,22 @@ def news_stream(n: int = 2000, seed: int = 1, malformed: float = 0.05, hours: fl
     """n records in event-time order (with a little lateness), an incident about 70% of the way in."""
     rng = random.Random(seed)
     samples = _read("news_sentiment.csv")
-    n_incident = max(24, n // 40) if incident else 0
+    n_incident = max(24, n // 25) if incident else 0
     n_bad = int(n * malformed)
-    n_bg = n - n_incident - n_bad
     span = timedelta(hours=hours)
-    times = sorted(START + span * rng.random() for _ in range(n_bg))
     msgs: list[tuple[datetime, Record]] = []
+    every = timedelta(minutes=45)
+    k = 0
+    for tick, name in CHATTER_COMPANIES:
+        t = START + every * rng.random()
+        while t < START + span and k < n // 10:
+            msg = {"id": f"news-{seed}-c{k:05d}", "source": rng.choice(SOURCES), "published_at": _iso(t),
+                   "headline": rng.choice(CHATTER).format(t=tick, name=name)}  # fmt: skip
+            msgs.append((t, _valid(msg["source"], msg, "neutral")))
+            t += every * rng.uniform(0.6, 1.4)
+            k += 1
+    n_bg = n - n_incident - n_bad - len(msgs)
+    times = sorted(START + span * rng.random() for _ in range(n_bg))
     for i, t in enumerate(times):
         text, label = rng.choice(samples)
         src = rng.choice(SOURCES)
