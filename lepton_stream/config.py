@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     conversation_ttl_s: int = Field(86_400, ge=60, description="Chat conversation state expiry")
     routing_path: Path | None = Field(None, description="Routing rules file; default: the shipped routing.toml")
     masking: Literal["default", "strict"] = Field("default", description="strict also masks person names")
+    national_id_patterns: list[str] = Field([], description="Extra regexes masked as [NATIONAL_ID] (JSON list)")
 
     # --- Operations ---
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

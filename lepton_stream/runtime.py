@@ -15,6 +15,7 @@ from lepton_stream.models import bundle
 from lepton_stream.ops.health import Health, redis_pinger, stall_limit_s
 from lepton_stream.ops.kafka_security import redis_client
 from lepton_stream.pipeline.loop import WorkerLoop
+from lepton_stream.pipeline.mask import Masker
 from lepton_stream.pipeline.produce import Sink
 from lepton_stream.pipeline.worker import Worker
 
@@ -44,8 +45,11 @@ def build_worker(kind: str, settings: Settings, model: Any = None, client: redis
 
     spec = SPECS[kind]
     client = client if client is not None else redis_client(settings)
-    resources: dict[str, Any] = {}
-    return Worker(spec, settings, model if model is not None else load_model(settings, kind), client, resources)
+    model = model if model is not None else load_model(settings, kind)
+    worker = Worker(spec, settings, model, client, masker=Masker(settings.national_id_patterns))
+    if settings.masking == "strict":  # person names known to the graph are masked too
+        worker.masker = Masker(settings.national_id_patterns, worker.resources["graph"].graph.person_names())
+    return worker
 
 
 def input_partitions(settings: Settings) -> dict[str, int]:
@@ -63,7 +67,10 @@ def build_loop(worker: Worker, group_id: str | None = None, health: Health | Non
         backend.ensure_topics(s, {worker.input_topic: 4, **output_topics(s, worker)})
     group = group_id or f"{s.group_prefix}-{worker.spec.kind}"
     make_consumer = functools.partial(backend.make_consumer, s, [worker.input_topic], group)
-    return WorkerLoop(worker, make_consumer, Sink(backend.make_producer(s)), health=health)
+    # Between batches: pick up a promoted model bundle or an edited graph file without a restart.
+    reloadable = [worker.model, *worker.resources.values()]
+    housekeeping = [r.maybe_reload for r in reloadable if hasattr(r, "maybe_reload")]
+    return WorkerLoop(worker, make_consumer, Sink(backend.make_producer(s)), health=health, housekeeping=housekeeping)
 
 
 def health_for(worker: Worker) -> Health:

@@ -47,7 +47,6 @@ class Worker:
         settings: Settings,
         model: Any,
         redis_client: redis.Redis | None,
-        resources: dict[str, Any] | None = None,
         masker: Masker | None = None,
     ):
         self.spec, self.settings, self.model = spec, settings, model
@@ -58,7 +57,7 @@ class Worker:
             if redis_client is not None
             else None
         )
-        self.resources = resources or {}  # graph holder, router, state stores, detectors...
+        self.resources: dict[str, Any] = {}  # graph holder, router, state stage...: filled by spec.setup
         self.masker = masker or Masker()
         self._after_flush: list[Callable[[], None]] = []
         self.input_topic = spec.input_topic(settings)
