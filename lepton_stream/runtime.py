@@ -33,11 +33,12 @@ def model_root(settings: Settings, kind: str) -> Path:
 
 
 def load_model(settings: Settings, kind: str) -> Any:
-    from lepton_stream.models.serving import load_model as load
+    """The kind's bundle behind a holder that hot-reloads it when a new bundle is promoted."""
+    from lepton_stream.models.reload import ModelHolder
     from lepton_stream.models.serving import set_threads
 
     set_threads(settings.threads)
-    return load(model_root(settings, kind), settings.runtime, settings.infer_batch_size)
+    return ModelHolder(model_root(settings, kind), settings.runtime, settings.infer_batch_size, worker=kind)
 
 
 def build_worker(kind: str, settings: Settings, model: Any = None, client: redis.Redis | None = None) -> Worker:
