@@ -8,7 +8,7 @@ import sys
 import structlog
 
 
-def configure(level: str = "INFO", fmt: str = "json") -> None:
+def configure(level: str = "INFO", fmt: str = "json", file=None) -> None:
     renderer = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
@@ -23,11 +23,11 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level)),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=file or sys.stderr),
         cache_logger_on_first_use=True,
     )
     # kafka-python logs connection chatter at INFO; keep it out of the worker's stream.
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    logging.basicConfig(level=logging.WARNING, stream=file or sys.stderr, force=True)
 
 
 def get(name: str) -> structlog.typing.FilteringBoundLogger:

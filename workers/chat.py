@@ -13,7 +13,7 @@ from lepton_stream.pipeline.worker import Worker, WorkerSpec
 from lepton_stream.routing import ConversationStore, Router
 from lepton_stream.state import stage
 from lepton_stream.state.monitor import Finding
-from lepton_stream.state.windows import Event
+from lepton_stream.state.windows import Event, part
 
 INTENT, SENTIMENT = "chat-intent", "chat-sentiment"
 
@@ -29,7 +29,8 @@ def setup(w: Worker) -> None:
         if intent.out_of_scope:  # off-topic chats say nothing about a support incident
             return []
         ev = {"id": it.message.id, "text": it.text[:300], "confidence": round(intent.confidence, 4)}
-        return [Event(intent.label, it.message.id, it.message.sent_at.timestamp(), "n", intent.confidence, ev)]
+        ts = it.message.sent_at.timestamp()
+        return [Event(part(it), intent.label, it.message.id, ts, "n", intent.confidence, ev)]
 
     def alerts_of(f: Finding) -> list[Alert]:
         minutes = s.window_s // 60

@@ -10,7 +10,7 @@ from lepton_stream.pipeline.timing import StageTimer
 from lepton_stream.pipeline.worker import Worker, WorkerSpec
 from lepton_stream.state import stage
 from lepton_stream.state.monitor import Finding
-from lepton_stream.state.windows import Event
+from lepton_stream.state.windows import Event, part
 
 TASK = "news-sentiment"
 NEGATIVE = "negative"
@@ -28,7 +28,7 @@ def setup(w: Worker) -> None:
         p = it.preds[TASK]
         ts = it.message.published_at.timestamp()
         ev = {"id": it.message.id, "text": it.text[:300], "confidence": round(p.confidence, 4)}
-        return [Event(m.id, it.message.id, ts, p.label, p.confidence, ev if p.label == NEGATIVE else None)
+        return [Event(part(it), m.id, it.message.id, ts, p.label, p.confidence, ev if p.label == NEGATIVE else None)
                 for m in it.extra["entities"]]  # fmt: skip
 
     def alerts_of(f: Finding) -> list[Alert]:

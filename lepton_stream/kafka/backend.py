@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import TopicAlreadyExistsError
@@ -84,3 +84,38 @@ def ensure_topics(settings: Settings, topics: dict[str, int], timeout_s: float =
             time.sleep(0.05)
     finally:
         admin.close()
+
+
+def read_topic(settings: Settings, topic: str, expect: int | None = None, timeout_s: float = 60.0,
+               settle_s: float = 2.0) -> list:  # fmt: skip
+    """Every record of a topic, all partitions from the start (demo, tests, benchmarks; not the worker's path).
+
+    Stops at `expect` records, when nothing new arrived for settle_s, or at the timeout."""
+    consumer = KafkaConsumer(**client_kwargs(settings), enable_auto_commit=False)
+    deadline = time.monotonic() + timeout_s
+    parts = None
+    while not parts and time.monotonic() < deadline:
+        parts = consumer.partitions_for_topic(topic)
+        if not parts:
+            time.sleep(0.2)
+    if not parts:
+        consumer.close()
+        return []
+    tps = [TopicPartition(topic, p) for p in parts]
+    consumer.assign(tps)
+    consumer.seek_to_beginning(*tps)
+    out: list = []
+    last_new = time.monotonic()
+    while time.monotonic() < deadline:
+        batch = consumer.poll(timeout_ms=300)
+        n = sum(len(v) for v in batch.values())
+        for recs in batch.values():
+            out.extend(recs)
+        if n:
+            last_new = time.monotonic()
+        if expect is not None and len(out) >= expect and time.monotonic() - last_new > 0.5:
+            break
+        if expect is None and time.monotonic() - last_new > settle_s:
+            break
+    consumer.close()
+    return out

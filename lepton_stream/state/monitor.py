@@ -48,6 +48,7 @@ class MonitorConfig:
     label: str | None  # count this label ("negative"); None = all messages ("n")
     share: bool = False  # also watch label / n
     min_volume: float = 20.0
+    min_count: int = 5  # a bucket with fewer counted events never alerts, however quiet the baseline
     close_after_s: int = 60  # a bucket is scored once the watermark is this far past its end
     cooldown_buckets: int = 12
     max_fill: int = 288  # at most this many quiet buckets are replayed into a detector after a gap
@@ -153,7 +154,7 @@ class SubjectMonitor:
         return findings
 
     def _check(self, subject, state, b, h, signal, score, baseline, closed) -> list[Finding]:
-        if score < 0.5:
+        if score < 0.5 or self.value(h) < self.cfg.min_count:
             return []
         last = state["last_alert"]
         if last is not None and b != last and b - last < self.cfg.cooldown_buckets * self.store.window_s:

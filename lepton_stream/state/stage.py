@@ -31,7 +31,10 @@ class StateStage:
         """Returns the alert records to publish and the callback that confirms them once flushed."""
         events = [e for it in items for e in self.events_of(it)]
         with t("state"):
-            watermark = self.store.raise_watermark(max(e.ts for e in events)) if events else 0.0
+            newest: dict[str, float] = {}
+            for e in events:
+                newest[e.partition] = max(newest.get(e.partition, 0.0), e.ts)
+            watermark = self.store.raise_watermark(newest) if events else 0.0
             self.store.apply(events, watermark)
         with t("detect"):
             touched: dict[str, int] = {}
@@ -61,6 +64,7 @@ def build(worker, config_label: str | None, share: bool, events_of, alerts_of) -
         label=config_label,
         share=share,
         min_volume=s.min_share_volume,
+        min_count=s.min_alert_count,
         close_after_s=s.close_after_s,
         cooldown_buckets=s.alert_cooldown_buckets,
         detector={"warmup": s.detector_warmup, "warmup_s": s.detector_warmup_s},

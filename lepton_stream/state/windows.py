@@ -7,7 +7,7 @@ is SET NX beside the buckets, so a redelivered message never double-counts.
     <prefix>{news:TSM}:b:<bucket start>    hash: n, <label> counts, sum:<label> scores
     <prefix>{news:TSM}:ev:<bucket start>   list: evidence (newest first, capped) of the alerting label
     <prefix>{news:TSM}:m:<message id>      guard, expires after the allowed lateness + a margin
-    <prefix>wm:<kind>                      watermark: the largest event time seen (seconds)
+    <prefix>wm:<kind>                      hash: newest event time per input partition; watermark = min
 """
 
 from __future__ import annotations
@@ -43,22 +43,35 @@ end
 return applied
 """
 
+# Per input partition: the largest event time seen. The watermark is the smallest of those, so a partition
+# that lags (a replay, a slow pod) holds time back instead of having its events counted late.
 RAISE_WATERMARK = """
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-local new = tonumber(ARGV[1])
-if new > cur then redis.call('SET', KEYS[1], ARGV[1]); return ARGV[1] end
-return tostring(cur)
+for i = 1, #ARGV, 2 do
+  local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '-1')
+  if tonumber(ARGV[i + 1]) > cur then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+local low = nil
+for _, v in ipairs(redis.call('HVALS', KEYS[1])) do
+  local x = tonumber(v)
+  if low == nil or x < low then low = x end
+end
+return tostring(low or 0)
 """
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
+    partition: str  # "<topic>:<partition>" of the input record: watermarks are tracked per partition
     subject: str
     msg_id: str
     ts: float  # event time, epoch seconds
     label: str
     score: float = 1.0
     evidence: dict | None = None  # kept for alerts: id, masked text, confidence
+
+
+def part(item) -> str:
+    return f"{item.record.topic}:{item.record.partition}"
 
 
 class WindowStore:
@@ -76,8 +89,10 @@ class WindowStore:
     def bucket(self, ts: float) -> int:
         return int(ts // self.window_s) * self.window_s
 
-    def raise_watermark(self, ts: float) -> float:
-        return float(self._raise_wm(keys=[f"{self.prefix}wm:{self.kind}"], args=[repr(float(ts))]))
+    def raise_watermark(self, newest: dict[str, float]) -> float:
+        """Record each partition's newest event time; return the watermark (min over partitions)."""
+        args = [x for part, ts in newest.items() for x in (part, repr(float(ts)))]
+        return float(self._raise_wm(keys=[f"{self.prefix}wm:{self.kind}"], args=args))
 
     def apply(self, events: list[Event], watermark: float) -> tuple[int, int]:
         """Apply events in one pipelined round trip (one script call per subject). Returns (applied, late)."""
