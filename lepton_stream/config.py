@@ -21,48 +21,61 @@ class Settings(BaseSettings):
 
     # --- Kafka ---
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Comma-separated host:port list")
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: SecretStr | None = None
-    kafka_ssl_cafile: Path | None = None
-    kafka_ssl_certfile: Path | None = None
-    kafka_ssl_keyfile: Path | None = None
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="Kafka transport: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (with SASL_*)"
+    )
+    kafka_sasl_username: str | None = Field(None, description="SASL user")
+    kafka_sasl_password: SecretStr | None = Field(
+        None, description="SASL password (or LEPTON_KAFKA_SASL_PASSWORD_FILE)"
+    )
+    kafka_ssl_cafile: Path | None = Field(None, description="CA bundle for the brokers' TLS certificates")
+    kafka_ssl_certfile: Path | None = Field(None, description="client certificate (mutual TLS)")
+    kafka_ssl_keyfile: Path | None = Field(None, description="client key (mutual TLS)")
     group_prefix: str = Field("lepton", description="Consumer group = <prefix>-<worker kind>")
-    session_timeout_ms: int = Field(10_000, ge=1_000, le=300_000)
-    heartbeat_interval_ms: int = Field(2_500, ge=100, le=60_000)
-    max_poll_interval_ms: int = Field(300_000, ge=10_000)
+    session_timeout_ms: int = Field(10_000, ge=1_000, le=300_000, description="Consumer group session timeout")
+    heartbeat_interval_ms: int = Field(
+        2_500, ge=100, le=60_000, description="Consumer heartbeat interval (about a quarter of the session timeout)"
+    )
+    max_poll_interval_ms: int = Field(
+        300_000, ge=10_000, description="A batch must finish within this, or the pod leaves the group"
+    )
 
     # --- Topics (names are configuration) ---
-    topic_news_raw: str = "news.raw"
-    topic_chat_raw: str = "chat.raw"
-    topic_news_enriched: str = "news.enriched"
-    topic_chat_routed: str = "chat.routed"
-    topic_alerts: str = "alerts"
-    topic_feedback: str = "feedback"
-    topic_audit: str = "audit"
-    dlq_suffix: str = ".dlq"
+    topic_news_raw: str = Field("news.raw", description="News input topic")
+    topic_chat_raw: str = Field("chat.raw", description="Chat input topic")
+    topic_news_enriched: str = Field("news.enriched", description="News output topic")
+    topic_chat_routed: str = Field("chat.routed", description="Chat output topic (routing decisions)")
+    topic_alerts: str = Field("alerts", description="Alerts topic")
+    topic_feedback: str = Field("feedback", description="Analysts' and agents' corrected labels")
+    topic_audit: str = Field("audit", description="Audit events (model promotions, graph reloads)")
+    dlq_suffix: str = Field(".dlq", description="Dead-letter topic = input topic + this")
     create_topics: bool = Field(True, description="Create missing topics at start (off where an operator owns them)")
 
     # --- Micro-batching ---
     max_records: int = Field(64, ge=1, le=10_000, description="Largest micro-batch")
     max_wait_ms: int = Field(200, ge=1, le=60_000, description="Longest wait to fill a micro-batch")
     stage_retries: int = Field(5, ge=0, le=100, description="Retries of a failing stage before dead-lettering")
-    retry_backoff_ms: int = Field(200, ge=1)
+    retry_backoff_ms: int = Field(200, ge=1, description="First retry delay of a failing stage (doubles, max 10 s)")
 
     # --- Input limits ---
     max_message_bytes: int = Field(256 * 1024, ge=1_024, description="Larger raw records go to the DLQ")
 
     # --- Redis ---
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        description="redis:// or rediss:// (TLS) URL, ACL user/password allowed (or LEPTON_REDIS_URL_FILE)",
+    )
     redis_key_prefix: str = Field("lepton:", description="Prefix of every key this service writes")
-    cache_ttl_s: int = Field(7 * 24 * 3600, ge=1)
+    cache_ttl_s: int = Field(7 * 24 * 3600, ge=1, description="Prediction cache entry lifetime")
 
     # --- Models ---
     models_dir: Path = Field(Path("models"), description="Folder holding one bundle folder per task")
     runtime: Literal["torch", "onnx"] = Field("onnx", description="onnx = int8 export (default); torch = fp32")
     threads: int = Field(0, ge=0, description="Inference threads; 0 = number of cores")
-    infer_batch_size: int = Field(64, ge=1, le=1024)
+    infer_batch_size: int = Field(64, ge=1, le=1024, description="Texts per forward pass (length-bucketed)")
 
     # --- Knowledge graph ---
     kg_path: Path | None = Field(None, description="Graph file; default: the shipped seed graph")
@@ -84,8 +97,8 @@ class Settings(BaseSettings):
     national_id_patterns: list[str] = Field([], description="Extra regexes masked as [NATIONAL_ID] (JSON list)")
 
     # --- Operations ---
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["json", "console"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level")
+    log_format: Literal["json", "console"] = Field("json", description="json (production) or console")
     metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus/health HTTP port; 0 = off")
     state_dir: Path = Field(Path(".lepton"), description="Local stack pid files and logs (dev only)")
 
@@ -114,9 +127,7 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        lines = [
-            f"  LEPTON_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
-        ]
+        lines = [f"  LEPTON_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()]
         raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None
 
 
