@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -68,10 +70,28 @@ def build_loop(worker: Worker, group_id: str | None = None, health: Health | Non
         backend.ensure_topics(s, {worker.input_topic: 4, **output_topics(s, worker)})
     group = group_id or f"{s.group_prefix}-{worker.spec.kind}"
     make_consumer = functools.partial(backend.make_consumer, s, [worker.input_topic], group)
+    sink = Sink(backend.make_producer(s))
     # Between batches: pick up a promoted model bundle or an edited graph file without a restart.
     reloadable = [worker.model, *worker.resources.values()]
-    housekeeping = [r.maybe_reload for r in reloadable if hasattr(r, "maybe_reload")]
-    return WorkerLoop(worker, make_consumer, Sink(backend.make_producer(s)), health=health, housekeeping=housekeeping)
+    housekeeping = [audited(r, worker, sink) for r in reloadable if hasattr(r, "maybe_reload")]
+    return WorkerLoop(worker, make_consumer, sink, health=health, housekeeping=housekeeping)
+
+
+def audited(holder: Any, worker: Worker, sink: Sink):
+    """holder.maybe_reload, plus an audit event (topic and log) whenever the served version changes."""
+    what = "model" if hasattr(holder, "predict") else "graph"
+
+    def check() -> None:
+        before = holder.version if what == "model" else holder.graph.version
+        if holder.maybe_reload():
+            after = holder.version if what == "model" else holder.graph.version
+            event = {"event": f"{what}_reloaded", "worker": worker.id, "kind": worker.spec.kind,
+                     "from_version": before, "to_version": after, "at": time.time()}  # fmt: skip
+            log.info("audit", **event)
+            value = json.dumps(event).encode()
+            sink.producer.send(worker.settings.topic_audit, key=worker.spec.kind.encode(), value=value)
+
+    return check
 
 
 def health_for(worker: Worker) -> Health:

@@ -21,6 +21,18 @@ def signed(p: Prediction) -> float:
     return round(p.scores.get("positive", 0.0) - p.scores.get(NEGATIVE, 0.0), 6)
 
 
+def explained(w: Worker, evidence: list[dict], top: int = 3) -> list[dict]:
+    """The words that drove the strongest evidence's predictions: computed only for alerts, never per message."""
+    root = getattr(w.model, "root", None)
+    if root is None:
+        return evidence
+    from lepton_stream.models.explain import explain_tokens
+
+    best = sorted(evidence, key=lambda e: -float(e["confidence"]))
+    return [{**e, "explanation": explain_tokens(root, TASK, e["text"], 5)} if i < top else e
+            for i, e in enumerate(best)]  # fmt: skip
+
+
 def setup(w: Worker) -> None:
     w.resources["graph"] = graph = GraphHolder(w.settings.kg_path)
 
@@ -38,7 +50,7 @@ def setup(w: Worker) -> None:
         minutes = w.settings.window_s // 60
         why = (f"{neg} negative of {n} mentions of {name} in {minutes} min (usually about {f.baseline:.1f}); "
                f"signal: {'negative share' if f.signal == 'share' else 'negative count'}")  # fmt: skip
-        ev = w.resources["state"].store.evidence(f.subject, f.bucket)
+        ev = explained(w, w.resources["state"].store.evidence(f.subject, f.bucket))
         spike = alerts.make("sentiment_spike", f.subject, name, f, w.settings.window_s, w.model.version, why, ev)
         out = [spike]
         share = neg / n if n else 0.0

@@ -30,7 +30,8 @@ def window(f: Finding, width_s: int) -> Window:
 
 def evidence(items: list[dict], limit: int = 5) -> list[Evidence]:
     best = sorted(items, key=lambda e: -float(e.get("confidence", 0.0)))[:limit]
-    return [Evidence(id=e["id"], text=e["text"][:1000], confidence=float(e["confidence"])) for e in best]
+    return [Evidence(id=e["id"], text=e["text"][:1000], confidence=float(e["confidence"]),
+                     explanation=e.get("explanation")) for e in best]  # fmt: skip
 
 
 def make(kind: str, subject: str, subject_name: str, f: Finding, width_s: int, model_version: str,
