@@ -7,6 +7,7 @@ from lepton_stream import metrics
 from lepton_stream.alerts import build as alerts
 from lepton_stream.contracts import Alert, ChatMessage, ChatRouted
 from lepton_stream.kg import GraphHolder
+from lepton_stream.models.base import OUT_OF_SCOPE
 from lepton_stream.pipeline.batch import Item, Output
 from lepton_stream.pipeline.timing import StageTimer
 from lepton_stream.pipeline.worker import Worker, WorkerSpec
@@ -50,8 +51,12 @@ def enrich(items: list[Item], w: Worker) -> None:
 def react(items: list[Item], w: Worker, t: StageTimer) -> list[Output]:
     router: Router = w.resources["router"]
     with t("state"):
-        batch = [(it.message.conversation_id, it.message.id, it.preds[SENTIMENT].label, it.preds[INTENT].label)
-                 for it in items]  # fmt: skip
+        # Untrusted intents are remembered as out of scope, so follow-ups inherit only a confident intent.
+        batch = [
+            (m.conversation_id, m.id, it.preds[SENTIMENT].label, i.label if router.trusts(i) else OUT_OF_SCOPE)
+            for it in items
+            for m, i in [(it.message, it.preds[INTENT])]
+        ]
         # A Redis error propagates: the loop retries the batch, consumption paused, until Redis is back.
         states = w.resources["conversations"].apply_batch(batch)
     for it, conv in zip(items, states, strict=True):

@@ -50,6 +50,13 @@ class Router:
         r = self.rules.spec.routing
         return sentiment.label in self.rules.negative and sentiment.confidence >= r.negative_min_confidence
 
+    def trusts(self, intent: IntentPrediction) -> bool:
+        """Whether an intent is confident and in scope enough to route on (and to remember for follow-ups)."""
+        spec = self.rules.spec
+        return not (intent.out_of_scope or intent.label == OUT_OF_SCOPE) and (
+            intent.confidence >= spec.routing.min_intent_confidence
+        )
+
     def decide(
         self,
         intent: IntentPrediction,
@@ -82,6 +89,13 @@ class Router:
             queue = spec.routing.default_queue
             reasons.append(f"intent {intent.label} not in routing file -> {queue}")
         base = self.rules.base_priority(intent.label, queue) if trusted else spec.queues[queue].priority
+        if not trusted:
+            # "Still waiting!" says nothing about the topic: a follow-up stays with the conversation's intent.
+            previous = next((i for i in reversed(conversation.last_intents[:-1]) if i in self.rules.queue_of), None)
+            if previous is not None:
+                queue = self.rules.queue_of[previous]
+                base = self.rules.base_priority(previous, queue)
+                reasons.append(f"follow-up in a conversation about {previous} -> {queue}")
         if trusted and intent.label in self.rules.urgent:
             reasons.append(f"urgent intent {intent.label}")
 

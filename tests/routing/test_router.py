@@ -168,3 +168,16 @@ def test_decisions_are_deterministic(router: Router) -> None:
     a = decide(router, "card_not_working", "negative", text="urgent", history=["neutral", "negative"])
     b = decide(router, "card_not_working", "negative", text="urgent", history=["neutral", "negative"])
     assert a == b
+
+
+def test_follow_up_without_a_clear_intent_stays_with_the_conversation(router: Router) -> None:
+    first = decide(router, "lost_or_stolen_card")
+    d = router.decide(intent("oos", 0.3, oos=True), senti("negative"), "Still waiting, this is ridiculous",
+                      None, conv(["neutral", "negative"], ["lost_or_stolen_card", "oos"]))  # fmt: skip
+    assert d.queue == first.queue != router.rules.spec.routing.triage_queue
+    assert any("follow-up" in r for r in d.reasons)
+    # A conversation that never had a clear intent still goes to triage.
+    history = conv(["neutral", "neutral"], ["oos", "oos"])
+    lone = router.decide(intent("oos", 0.3, oos=True), senti(), "hi", None, history)
+    assert lone.queue == router.rules.spec.routing.triage_queue
+    assert router.trusts(intent("card_arrival", 0.9)) and not router.trusts(intent("card_arrival", 0.1))
