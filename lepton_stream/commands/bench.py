@@ -18,6 +18,10 @@ def register(sub) -> None:
     p.add_argument("--texts", type=int, default=512, help="texts per measurement")
     p.add_argument("--threads", type=int, help="inference threads (default: LEPTON_THREADS or 2)")
     p.add_argument("--batch-size", type=int, help="default: LEPTON_INFER_BATCH_SIZE")
+    p.add_argument("--kind", choices=["news", "chat"], default="news", help="stream and worker kind (pipeline part)")
+    p.add_argument("--n", type=int, default=2000, help="messages per pipeline phase")
+    p.add_argument("--naive-n", type=int, default=300, help="messages through the naive worker")
+    p.add_argument("--latency-n", type=int, default=1000, help="messages produced at half load for latency")
     p.set_defaults(func=run)
 
 
@@ -33,8 +37,17 @@ def model_section(args) -> dict:
 
 
 def pipeline_section(args) -> dict | None:
-    """Full pipeline figures (broker + Redis + stages): to be filled in by the pipeline owner."""
-    return None
+    """Full pipeline figures through the broker and Redis (lepton_stream/bench/pipeline.py); table on stderr."""
+    from lepton_stream import logs
+    from lepton_stream.bench.pipeline import BenchConfig, print_table, run_pipeline_bench
+    from lepton_stream.config import settings
+
+    s = settings()
+    s.state_dir.mkdir(parents=True, exist_ok=True)
+    logs.configure("WARNING", "json", file=(s.state_dir / "bench.log").open("a"))  # batch lines off the output
+    result = run_pipeline_bench(s, BenchConfig(args.kind, args.n, args.naive_n, args.latency_n, args.model))
+    print_table(result)
+    return result
 
 
 def run(args) -> int:

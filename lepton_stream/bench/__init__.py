@@ -1,0 +1,1 @@
+"""Benchmarks and the chaos harness: throughput, latency and zero-loss figures through the real services."""
