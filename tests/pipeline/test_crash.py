@@ -1,0 +1,195 @@
+"""Crash and shutdown of real worker processes (`python -m lepton_stream run news`, configured by LEPTON_*).
+
+- SIGKILL mid-stream, then a restart: every valid id still reaches news.enriched, every malformed record the
+  DLQ; what was committed before the kill had its outputs flushed; duplicates exist only as redeliveries with
+  byte-identical content.
+- SIGTERM mid-stream: the process exits 0; the committed offsets are exactly the records whose outputs were
+  flushed (no output beyond them, none missing below them); a restart processes the rest without duplicates.
+- A stop requested while a batch is in hand finishes that batch (flush + commit) before leaving.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pytest
+
+from lepton_stream.config import Settings
+from lepton_stream.replay import synth
+from lepton_stream.runtime import build_loop, build_worker
+from tests.pipeline.kafka_helpers import make_settings
+from tests.pipeline.worker_proc import (
+    Position,
+    Watcher,
+    check_complete,
+    committed,
+    dlq_positions,
+    enriched_ids,
+    input_positions,
+    outputs_watcher,
+    produce_all,
+    spawn,
+    wait_outputs,
+)
+
+START_TIMEOUT_S = 240  # model + graph load in a fresh process on a busy 2-core machine
+RUN_TIMEOUT_S = 360
+
+
+def settings_for(broker, redis_url, key_prefix, models_dir) -> Settings:
+    # Small batches: many commits, so a kill lands between and inside them.
+    return make_settings(broker.bootstrap, redis_url, key_prefix, models_dir, max_records=32, threads=1)
+
+
+def group(s: Settings) -> str:
+    return f"{s.group_prefix}-news"
+
+
+def flushed_positions(w: Watcher, s: Settings, positions: list[Position]) -> set[tuple[int, int]]:
+    """Input positions whose output (enriched record or dead letter) is in the output topics."""
+    ids, dead = enriched_ids(w, s), dlq_positions(w, s)
+    return {(p.partition, p.offset) for p in positions if (p.id in ids if p.id else (p.partition, p.offset) in dead)}
+
+
+def below(offsets: dict[int, int], positions: list[Position]) -> set[tuple[int, int]]:
+    return {(p.partition, p.offset) for p in positions if p.offset < offsets[p.partition]}
+
+
+@pytest.fixture
+def watchers():
+    opened: list[Watcher] = []
+    yield opened
+    for w in opened:
+        w.close()
+
+
+@pytest.fixture
+def procs():
+    started = []
+    yield started
+    for p in started:
+        p.stop()
+
+
+def test_sigkill_mid_stream_and_restart_loses_nothing(broker, redis_url, key_prefix, models_dir, tmp_path: Path,
+                                                      watchers, procs):  # fmt: skip
+    s = settings_for(broker, redis_url, key_prefix, models_dir)
+    records = synth.news_stream(n=600, seed=31, malformed=0.05)
+    valid = [r for r in records if r.id]
+    produce_all(s, s.topic_news_raw, records)
+    positions = input_positions(s, s.topic_news_raw, records)
+    assert len(positions) == len(records)
+    out = outputs_watcher(s)
+    watchers.append(out)
+
+    first = spawn(s, tmp_path / "worker-1.log")
+    procs.append(first)
+    started = wait_outputs(out, s, 100, first, START_TIMEOUT_S)
+    assert started, f"no outputs from the first worker:\n{first.log_tail()}"
+    first.signal(signal.SIGKILL)
+    assert first.wait(30) == -signal.SIGKILL
+    out.settle(quiet_s=1.0)
+
+    # The kill landed mid-stream, and what it had committed was flushed before (at-least-once).
+    at_kill = committed(s, group(s), s.topic_news_raw)
+    seen_at_kill = len(enriched_ids(out, s))
+    assert 0 < sum(at_kill.values()) < len(records) and seen_at_kill < len(valid), "kill was not mid-stream"
+    assert below(at_kill, positions) <= flushed_positions(out, s, positions), "committed before flushing"
+
+    second = spawn(s, tmp_path / "worker-2.log", idle_exit=8)
+    procs.append(second)
+    done = wait_outputs(out, s, len(valid), second, RUN_TIMEOUT_S)
+    assert done, f"restart did not finish the stream:\n{second.log_tail()}"
+    assert second.wait(120) == 0, second.log_tail()
+    out.settle()
+
+    stats = check_complete(out, s, records, positions)
+    final = committed(s, group(s), s.topic_news_raw)
+    assert sum(final.values()) == len(records)
+    print(f"\nSIGKILL after {seen_at_kill}/{len(valid)} outputs; committed then {sum(at_kill.values())}; "
+          f"redelivered duplicates {stats}")  # fmt: skip
+
+
+def test_sigterm_mid_stream_commits_exactly_what_was_flushed(broker, redis_url, key_prefix, models_dir,
+                                                             tmp_path: Path, watchers, procs):  # fmt: skip
+    s = settings_for(broker, redis_url, key_prefix, models_dir)
+    records = synth.news_stream(n=500, seed=32, malformed=0.05)
+    valid = [r for r in records if r.id]
+    produce_all(s, s.topic_news_raw, records)
+    positions = input_positions(s, s.topic_news_raw, records)
+    out = outputs_watcher(s)
+    watchers.append(out)
+
+    first = spawn(s, tmp_path / "worker-1.log")
+    procs.append(first)
+    started = wait_outputs(out, s, 64, first, START_TIMEOUT_S)
+    assert started, f"no outputs from the first worker:\n{first.log_tail()}"
+    first.signal(signal.SIGTERM)
+    assert first.wait(60) == 0, first.log_tail()
+    assert any(e.get("event") == "stopping" and e.get("signal") == "SIGTERM" for e in first.log_events())
+    assert any(e.get("event") == "stopped" for e in first.log_events())
+    out.settle()
+
+    at_stop = committed(s, group(s), s.topic_news_raw)
+    flushed = flushed_positions(out, s, positions)
+    assert 0 < sum(at_stop.values()) < len(records), "stop was not mid-stream"
+    assert flushed == below(at_stop, positions), (
+        f"committed {sum(at_stop.values())} records, flushed outputs of {len(flushed)}: "
+        f"unflushed but committed {len(below(at_stop, positions) - flushed)}, "
+        f"flushed but uncommitted {len(flushed - below(at_stop, positions))}"
+    )
+
+    second = spawn(s, tmp_path / "worker-2.log", idle_exit=8)
+    procs.append(second)
+    done = wait_outputs(out, s, len(valid), second, RUN_TIMEOUT_S)
+    assert done, f"restart did not finish the stream:\n{second.log_tail()}"
+    assert second.wait(120) == 0, second.log_tail()
+    out.settle()
+    stats = check_complete(out, s, records, positions)
+    assert stats == {"duplicates": 0, "dlq_duplicates": 0}, "a graceful stop leaves nothing to redeliver"
+    assert sum(committed(s, group(s), s.topic_news_raw).values()) == len(records)
+
+
+@pytest.fixture(scope="module")
+def news_model(models_dir):
+    from lepton_stream.models.serving import load_model
+
+    return load_model(models_dir / "news", "torch")
+
+
+SKIPS_PRODUCE = (
+    "WorkerLoop.retrying skips the produce stage once stopping is set, so the batch in hand is "
+    "dropped (redelivered later) instead of flushed and committed; reported"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=SKIPS_PRODUCE)
+def test_stop_during_a_batch_finishes_that_batch(broker, redis_url, key_prefix, models_dir, news_model, watchers):
+    """The SIGTERM handler only sets `stopping`; here it is set while a batch is inside `process` (where a
+    signal almost always lands, inference being the slow part), deterministically."""
+    s = settings_for(broker, redis_url, key_prefix, models_dir)
+    records = synth.news_stream(n=160, seed=33, malformed=0.0)
+    produce_all(s, s.topic_news_raw, records)
+    worker = build_worker("news", s, model=news_model)
+    loop = build_loop(worker)
+    processed: list = []
+    real = worker.process
+
+    def process_with_stop_arriving(batch):
+        outputs = real(batch)
+        processed.extend(batch)
+        if len(processed) >= 40:
+            loop.stopping = True  # what the SIGTERM handler does, while this batch is in hand
+        return outputs
+
+    worker.process = process_with_stop_arriving  # type: ignore[method-assign]
+    loop.run(idle_exit_s=60)
+
+    assert 40 <= len(processed) < len(records)
+    out = outputs_watcher(s)
+    watchers.append(out)
+    out.settle()
+    assert enriched_ids(out, s) == {json.loads(r.value)["id"] for r in processed}, "the batch in hand was flushed"
+    assert sum(committed(s, group(s), s.topic_news_raw).values()) == len(processed), "and committed"
