@@ -187,18 +187,23 @@ class WorkerLoop:
         Infrastructure errors are retried until they clear; other errors stage_retries times, then give_up.
         """
         attempt = 0
-        while not self.stopping:
+        while True:
+            # Every stage runs at least once, so a SIGTERM mid-batch still finishes, flushes and commits it;
+            # only retries stop at shutdown (the batch then stays uncommitted and is redelivered).
             try:
                 return fn()
             except INFRA_ERRORS as exc:
                 attempt += 1
+                if self.stopping:
+                    raise Stopping from exc
                 self._backoff(stage, attempt, exc, infra=True)
             except Exception as exc:  # noqa: BLE001
                 attempt += 1
                 if give_up is not None and attempt > self.settings.stage_retries:
                     return self.retrying(stage, give_up)
+                if self.stopping:
+                    raise Stopping from exc
                 self._backoff(stage, attempt, exc, infra=False)
-        raise Stopping
 
     def _backoff(self, stage: str, attempt: int, exc: BaseException, infra: bool) -> None:
         metrics.STAGE_RETRIES.labels(self.worker.spec.kind, stage).inc()

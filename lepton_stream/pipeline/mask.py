@@ -15,7 +15,7 @@ IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b"
 # Card: 13-19 digits, optionally grouped with spaces or dashes; confirmed by the Luhn check below.
 CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
 # Phone: an optional +country code, then 7-15 digits with common separators; at least 7 digits in all.
-PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]?\d{2,4}){2,4}(?![\w])")
+PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){2,4}(?![\w])")
 # US social security number, a common national-id shape.
 SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
 
@@ -53,19 +53,31 @@ def _iban(m: re.Match[str]) -> str:
 
 
 DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}")
+YEAR_RANGE = re.compile(r"(?:19|20)\d\d ?[-/] ?(?:19|20)?\d\d")
+THOUSANDS = re.compile(r"\d{1,3}(?:[ ,.]\d{3})+")
 PHONE_PREFIX = re.compile(r"^(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?")
+# A number right after these words, or right before these units, is a reference or an amount, not a phone.
+NOT_PHONE_BEFORE = re.compile(r"(?:isbn|order|invoice|ref|reference|ticket|tracking|no\.|#)\W{0,3}$", re.I)
+NOT_PHONE_AFTER = re.compile(r"^\s*(?:dollars|usd|eur|euros|gbp|pounds|yen|shares|units|barrels|tonnes|%)\b", re.I)
 
 
 def _phone(m: re.Match[str]) -> str:
     text = m.group()
     digits = re.sub(r"\D", "", text)
-    if not 7 <= len(digits) <= 15 or DATE.fullmatch(text):
+    if not 7 <= len(digits) <= 15 or DATE.fullmatch(text) or YEAR_RANGE.fullmatch(text):
+        return text
+    if not text.startswith("+") and THOUSANDS.fullmatch(text):
+        return text  # 100 000 000
+    context = m.string
+    if NOT_PHONE_BEFORE.search(context[max(0, m.start() - 16) : m.start()]) or NOT_PHONE_AFTER.match(
+        context[m.end() : m.end() + 12]
+    ):
         return text
     rest = text[PHONE_PREFIX.match(text).end() :]
     separators = set(re.sub(r"\d", "", rest))
     # Numbers in prose (prices, dates, amounts next to each other) mix separators; phones use one kind.
     # An unseparated number needs a phone's full length, or it is an amount or an order number.
-    if len(separators) > 1 or (not separators and text == rest and len(digits) < 10):
+    if len(separators) > 1 or (not separators and text == rest and len(digits) < 10) or text.count(".") == 1:
         return text
     return "[PHONE]"
 

@@ -159,13 +159,6 @@ def news_model(models_dir):
     return load_model(models_dir / "news", "torch")
 
 
-SKIPS_PRODUCE = (
-    "WorkerLoop.retrying skips the produce stage once stopping is set, so the batch in hand is "
-    "dropped (redelivered later) instead of flushed and committed; reported"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=SKIPS_PRODUCE)
 def test_stop_during_a_batch_finishes_that_batch(broker, redis_url, key_prefix, models_dir, news_model, watchers):
     """The SIGTERM handler only sets `stopping`; here it is set while a batch is inside `process` (where a
     signal almost always lands, inference being the slow part), deterministically."""

@@ -2,8 +2,7 @@
 
 Positives: the personal data is gone from the output and the typed placeholder is there.
 Negatives: prose that only looks numeric (prices, dates, years, percentages, order numbers, tickers, plain
-numbers) comes out unchanged. Known over-masking is marked xfail(strict=True) so that a fix turns it green
-loudly (XPASS fails the run until the marker is removed).
+numbers, year ranges, reference numbers, amounts) comes out unchanged.
 """
 
 from __future__ import annotations
@@ -283,20 +282,19 @@ def test_numbers_in_prose_unchanged(text: str) -> None:
     assert mask(text) == text
 
 
-OVER_MASKED = "masker over-masks this non-personal number as a phone (reported to the lead)"
 
 
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param("fiscal 2023-2024", marks=pytest.mark.xfail(strict=True, reason=OVER_MASKED)),
-        pytest.param("results for 1999-2024", marks=pytest.mark.xfail(strict=True, reason=OVER_MASKED)),
-        pytest.param("order no. 2024-000123", marks=pytest.mark.xfail(strict=True, reason=OVER_MASKED)),
-        pytest.param("market cap 2500000000 dollars", marks=pytest.mark.xfail(strict=True, reason=OVER_MASKED)),
-        pytest.param("100 000 000 shares", marks=pytest.mark.xfail(strict=True, reason=OVER_MASKED)),
+        "fiscal 2023-2024",
+        "results for 1999-2024",
+        "order no. 2024-000123",
+        "market cap 2500000000 dollars",
+        "100 000 000 shares",
     ],
 )
-def test_known_over_masking(text: str) -> None:
+def test_reference_numbers_and_amounts_unchanged(text: str) -> None:
     assert mask(text) == text
 
 
