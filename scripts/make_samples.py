@@ -7,19 +7,12 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from lepton_stream.models.recipes import CLINC_BANKING
+
 SRC = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data")
 DST = Path(__file__).resolve().parents[1] / "lepton_stream" / "data" / "samples"
 rng = random.Random(7)
 
-# CLINC intents that overlap banking support; they are not out of scope for a bank's chat.
-CLINC_BANKING = {
-    "transfer", "transactions", "balance", "freeze_account", "pay_bill", "bill_balance", "bill_due",
-    "interest_rate", "routing", "min_payment", "order_checks", "pin_change", "report_fraud",
-    "account_blocked", "spending_history", "credit_score", "report_lost_card", "credit_limit",
-    "rewards_balance", "new_card", "application_status", "card_declined", "international_fees", "apr",
-    "redeem_rewards", "credit_limit_change", "damaged_card", "replacement_card_duration",
-    "expiration_date", "improve_credit_score", "exchange_rate",
-}
 
 
 def read(path):
