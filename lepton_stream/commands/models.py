@@ -22,6 +22,7 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float, help="encoder learning rate")
     p.add_argument("--max-steps", type=int, help="stop after this many steps (smoke tests)")
+    p.add_argument("--max-minutes", type=float, help="wall-clock budget (default 38): no epoch starts that won't fit")
     p.add_argument("--limit-per-label", type=int, help="use at most this many training rows per label")
     p.add_argument("--threads", type=int)
     p.add_argument("--seed", type=int)
@@ -95,6 +96,7 @@ def cmd_train(args) -> int:
 
     cfg = TrainConfig(lora=args.lora)
     for arg, attr in (("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "lr"), ("max_steps", "max_steps"),
+                      ("max_minutes", "max_minutes"),
                       ("threads", "threads"), ("seed", "seed")):
         if getattr(args, arg) is not None:
             setattr(cfg, attr, getattr(args, arg))
