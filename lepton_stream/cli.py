@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "bench",
     "detect",
     "kg",
+    "chaos",
 ]
 
 

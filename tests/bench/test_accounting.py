@@ -1,0 +1,48 @@
+"""The chaos run's accounting (pure functions): what counts as lost, duplicated, drifted or redelivered."""
+
+from __future__ import annotations
+
+import base64
+
+from lepton_stream.bench.accounting import RunOutput, bucket_drift, compare, failures, lost, redeliveries
+
+
+def enriched(*ids: str, label: str = "neutral") -> list[dict]:
+    return [{"id": i, "sentiment": {"label": label}} for i in ids]
+
+
+def dlq(reason: str, raw: bytes) -> dict:
+    return {"reason": reason, "original_b64": base64.b64encode(raw).decode()}
+
+
+def test_lost_and_redeliveries():
+    assert lost({"a", "b", "c"}, enriched("a", "c", "c")) == ["b"]
+    assert redeliveries(enriched("a", "c", "c", "c")) == 2
+
+
+def test_bucket_drift_counts_exact_sums_tolerant():
+    a = {"{news:TSM}:b:0": {"n": "3", "negative": "3", "sum:negative": "2.7000001"}}
+    same = {"{news:TSM}:b:0": {"n": "3", "negative": "3", "sum:negative": "2.7"}}
+    assert bucket_drift(a, same)["buckets_differing"] == 0
+    double = {"{news:TSM}:b:0": {"n": "4", "negative": "4", "sum:negative": "3.6"}}
+    d = bucket_drift(a, double)
+    assert d["buckets_differing"] == d["buckets_count_differing"] == 1
+    assert bucket_drift(a, {})["buckets_differing"] == 1  # a bucket missing in one run is drift
+
+
+def test_compare_clean_equal_runs_pass_and_redeliveries_do_not_fail():
+    valid = {"a", "b"}
+    clean = RunOutput(enriched("a", "b"), [{"alert_id": "x"}], [dlq("bad_json", b"{")], {"k": {"n": "2"}})
+    chaos = RunOutput(enriched("a", "b", "b"), [{"alert_id": "x"}], [dlq("bad_json", b"{")] * 2, {"k": {"n": "2"}})
+    r = compare(valid, clean, chaos)
+    assert failures(r) == []
+    assert r["redeliveries"] == 1 and r["dlq_redeliveries"] == 1
+
+
+def test_compare_flags_every_kind_of_failure():
+    valid = {"a", "b"}
+    clean = RunOutput(enriched("a", "b"), [{"alert_id": "x"}], [dlq("bad_json", b"{")], {"k": {"n": "2"}})
+    chaos = RunOutput(enriched("a"), [{"alert_id": "y"}, {"alert_id": "y"}], [dlq("invalid", b"{")], {"k": {"n": "3"}})
+    r = compare(valid, clean, chaos)
+    assert set(failures(r)) == {"lost_messages", "duplicate_alerts", "alerts_missing_vs_clean", "alerts_extra_vs_clean",
+                                "aggregate_drift", "dlq_missing_vs_clean", "dlq_extra_vs_clean"}  # fmt: skip
