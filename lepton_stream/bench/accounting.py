@@ -74,8 +74,11 @@ def bucket_drift(a: dict[str, dict[str, str]], b: dict[str, dict[str, str]], rel
 
 def compare(valid_ids: set[str], clean: RunOutput, chaos: RunOutput) -> dict:
     dup = duplicate_alerts(chaos.alerts)
-    clean_alerts = {a["alert_id"] for a in clean.alerts}
-    chaos_alerts = {a["alert_id"] for a in chaos.alerts}
+    # Which window of an incident alerts first depends on the order buckets are closed in (the watermark's
+    # progress, i.e. consumption order), so alerts are matched on (kind, subject); ids are reported too.
+    clean_alerts = {(a["kind"], a["subject"]) for a in clean.alerts}
+    chaos_alerts = {(a["kind"], a["subject"]) for a in chaos.alerts}
+    clean_ids, chaos_ids = {a["alert_id"] for a in clean.alerts}, {a["alert_id"] for a in chaos.alerts}
     dlq_clean, dlq_chaos = dlq_entries(clean.dlq), dlq_entries(chaos.dlq)
     drift = bucket_drift(clean.buckets, chaos.buckets)
     flips = label_flips(clean.enriched, chaos.enriched)
@@ -88,6 +91,7 @@ def compare(valid_ids: set[str], clean: RunOutput, chaos: RunOutput) -> dict:
         "alerts_chaos_distinct": len(chaos_alerts),
         "alerts_missing_vs_clean": len(clean_alerts - chaos_alerts),
         "alerts_extra_vs_clean": len(chaos_alerts - clean_alerts),
+        "alert_ids_differing_vs_clean": len(clean_ids ^ chaos_ids),
         "aggregate_drift": drift["buckets_differing"],
         "aggregate_drift_detail": drift,
         "label_flips_vs_clean": len(flips),

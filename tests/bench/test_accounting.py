@@ -11,6 +11,10 @@ def enriched(*ids: str, label: str = "neutral") -> list[dict]:
     return [{"id": i, "sentiment": {"label": label}} for i in ids]
 
 
+def alert(alert_id: str, subject: str = "TSM") -> dict:
+    return {"alert_id": alert_id, "kind": "sentiment_spike", "subject": subject}
+
+
 def dlq(reason: str, raw: bytes) -> dict:
     return {"reason": reason, "original_b64": base64.b64encode(raw).decode()}
 
@@ -32,8 +36,8 @@ def test_bucket_drift_counts_exact_sums_tolerant():
 
 def test_compare_clean_equal_runs_pass_and_redeliveries_do_not_fail():
     valid = {"a", "b"}
-    clean = RunOutput(enriched("a", "b"), [{"alert_id": "x"}], [dlq("bad_json", b"{")], {"k": {"n": "2"}})
-    chaos = RunOutput(enriched("a", "b", "b"), [{"alert_id": "x"}], [dlq("bad_json", b"{")] * 2, {"k": {"n": "2"}})
+    clean = RunOutput(enriched("a", "b"), [alert("x")], [dlq("bad_json", b"{")], {"k": {"n": "2"}})
+    chaos = RunOutput(enriched("a", "b", "b"), [alert("x")], [dlq("bad_json", b"{")] * 2, {"k": {"n": "2"}})
     r = compare(valid, clean, chaos)
     assert failures(r) == []
     assert r["redeliveries"] == 1 and r["dlq_redeliveries"] == 1
@@ -41,8 +45,8 @@ def test_compare_clean_equal_runs_pass_and_redeliveries_do_not_fail():
 
 def test_compare_flags_every_kind_of_failure():
     valid = {"a", "b"}
-    clean = RunOutput(enriched("a", "b"), [{"alert_id": "x"}], [dlq("bad_json", b"{")], {"k": {"n": "2"}})
-    chaos = RunOutput(enriched("a"), [{"alert_id": "y"}, {"alert_id": "y"}], [dlq("invalid", b"{")], {"k": {"n": "3"}})
+    clean = RunOutput(enriched("a", "b"), [alert("x")], [dlq("bad_json", b"{")], {"k": {"n": "2"}})
+    chaos = RunOutput(enriched("a"), [alert("y", "NVDA")] * 2, [dlq("invalid", b"{")], {"k": {"n": "3"}})
     r = compare(valid, clean, chaos)
     assert set(failures(r)) == {"lost_messages", "duplicate_alerts", "alerts_missing_vs_clean", "alerts_extra_vs_clean",
                                 "aggregate_drift", "dlq_missing_vs_clean", "dlq_extra_vs_clean"}  # fmt: skip
