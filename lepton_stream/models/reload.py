@@ -37,14 +37,15 @@ class ModelHolder:
     """
 
     def __init__(self, root: Path, runtime: str = "onnx", batch_size: int = 64, check_every_s: float = 5.0,
-                 worker: str = ""):
+                 worker: str = "", threads: int | None = None):
         self.root = Path(root)
         self.runtime = runtime
         self.batch_size = batch_size
+        self.threads = threads
         self.check_every_s = check_every_s
         self.worker = worker or self.root.name
         self._lock = threading.Lock()
-        self.model = load_model(self.root, runtime, batch_size)
+        self.model = load_model(self.root, runtime, batch_size, threads)
         self._stamp = _stamp(self.root)
         self._next_check = time.monotonic() + check_every_s
         self.refused: str | None = None  # stamp of the last refused manifest
@@ -79,7 +80,7 @@ class ModelHolder:
             return False
         with self._lock:
             try:
-                new = load_model(self.root, self.runtime, self.batch_size)  # verifies every hash first
+                new = load_model(self.root, self.runtime, self.batch_size, self.threads)  # verifies every hash first
             except (bundle.BundleError, OSError, ValueError, RuntimeError) as exc:
                 MODEL_RELOADS.labels(worker=self.worker, result="refused").inc()
                 log.error("model_reload_refused", root=str(self.root), serving=self.model.version,

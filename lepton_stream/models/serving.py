@@ -111,11 +111,11 @@ class TorchModel:
         return to_predictions(self.manifest, self.logits(texts))
 
 
-def load_model(root: Path, runtime: str = "torch", batch_size: int = 64):
-    """Verify the bundle's hashes, then load it in the requested runtime."""
+def load_model(root: Path, runtime: str = "torch", batch_size: int = 64, threads: int | None = None):
+    """Verify the bundle's hashes, then load it in the requested runtime (onnx threads: LEPTON_THREADS if None)."""
     manifest = bundle.verify(root)
     if runtime == "onnx":
-        from lepton_stream.models.onnx_runtime import OnnxModel  # optional until a bundle has an export
+        from lepton_stream.models.onnx_runtime import OnnxModel  # onnxruntime loads only when asked for
 
-        return OnnxModel(root, batch_size=batch_size, manifest=manifest)
+        return OnnxModel(root, batch_size=batch_size, manifest=manifest, threads=threads)
     return TorchModel(root, batch_size=batch_size, manifest=manifest)
