@@ -1,6 +1,8 @@
 """Occlusion explanations over the fp32 model: which words drove a prediction.
 
-Each word is removed in turn and the drop in the predicted label's probability is its weight; all the
+Each word is removed in turn and the drop in the predicted label's logit margin (its logit minus the best
+other label's) is its weight: unlike the probability, the margin does not saturate, so a confident
+prediction backed by several words still ranks them instead of showing zeros. All the
 occluded variants go through one batched forward pass. Words (not sub-word pieces) keep the output
 readable in alerts. Called only where an explanation is asked for, never for every message.
 """
@@ -33,9 +35,9 @@ def _model(root: Path) -> TorchModel:
         return _cache[key]
 
 
-def _probs(logits: np.ndarray) -> np.ndarray:
-    z = np.exp(logits - logits.max(1, keepdims=True))
-    return z / z.sum(1, keepdims=True)
+def _margin(logits: np.ndarray, k: int) -> np.ndarray:
+    others = np.delete(logits, k, axis=1)
+    return logits[:, k] - (others.max(1) if others.shape[1] else 0.0)
 
 
 def explain(root: Path, task: str, text: str, top_k: int = 5) -> dict:
@@ -44,15 +46,16 @@ def explain(root: Path, task: str, text: str, top_k: int = 5) -> dict:
         raise bundle.BundleError(f"{root} serves {list(model.tasks)}, not {task}")
     spans = [m for m in WORD.finditer(text)][:MAX_WORDS]
     variants = [text] + [text[: m.start()] + text[m.end() :] for m in spans]
-    probs = _probs(model.logits(variants)[task])
+    logits = model.logits(variants)[task]
     labels = model.manifest.tasks[task].labels
-    k = int(probs[0].argmax())
-    weights = probs[0, k] - probs[1:, k]  # how much the label's probability falls without the word
+    k = int(logits[0].argmax())
+    margin = _margin(logits, k)
+    weights = margin[0] - margin[1:]  # how much the label's lead shrinks without the word
     ranked = sorted(zip((m.group() for m in spans), weights.tolist(), strict=True), key=lambda x: -x[1])
     return {
         "task": task,
         "label": labels[k],
-        "confidence": round(float(probs[0, k]), 4),
+        "confidence": round(float(1 / np.exp(logits[0] - logits[0, k]).sum()), 4),
         "tokens": [{"token": w, "weight": round(v, 4)} for w, v in ranked[:top_k]],
         "version": model.version,
     }
