@@ -56,7 +56,12 @@ class Settings(BaseSettings):
 
     # --- Micro-batching ---
     max_records: int = Field(64, ge=1, le=10_000, description="Largest micro-batch")
-    max_wait_ms: int = Field(200, ge=1, le=60_000, description="Longest wait to fill a micro-batch")
+    max_wait_ms: int = Field(
+        200,
+        ge=1,
+        le=60_000,
+        description="Longest wait for the first record of a micro-batch; then what is fetched is taken",
+    )
     stage_retries: int = Field(5, ge=0, le=100, description="Retries of a failing stage before dead-lettering")
     retry_backoff_ms: int = Field(200, ge=1, description="First retry delay of a failing stage (doubles, max 10 s)")
 

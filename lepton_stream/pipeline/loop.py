@@ -12,6 +12,7 @@ Guarantees kept here:
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -112,14 +113,25 @@ class WorkerLoop:
     # ------------------------------------------------------------------ one batch
 
     def handle(self, records: list[RawRecord]) -> None:
+        self.track_partitions()
         try:
             outputs = self.retrying("process", lambda: self.attempt(records), lambda: self.isolate(records))
+            self.failpoint("before_produce", outputs)
             self.retrying("produce", lambda: self.sink.publish(outputs))
+            self.failpoint("after_flush", outputs)
             self.worker.flushed()
+            self.failpoint("before_commit", outputs)
         except Stopping:
             return  # stopped while a stage still failed: nothing committed, so the batch is redelivered
         self.commit(records)
-        self.record_lag()
+
+    def failpoint(self, name: str, outputs: list[Output]) -> None:
+        """Crash tests only: LEPTON_TEST_FAILPOINT=<name> kills the process here, the first time a batch
+        carries an alert, as SIGKILL would (no cleanup, nothing committed)."""
+        alerts = self.settings.topic_alerts
+        if os.environ.get("LEPTON_TEST_FAILPOINT") == name and any(o.topic == alerts for o in outputs):
+            log.warning("failpoint", name=name)
+            os._exit(137)
 
     def attempt(self, records: list[RawRecord]) -> list[Output]:
         self.worker.discard_after_flush()
@@ -143,7 +155,9 @@ class WorkerLoop:
         return outputs
 
     def poll_batch(self) -> list[RawRecord]:
-        """Up to max_records, waiting at most max_wait_ms to fill the batch."""
+        """Up to max_records. Waits at most max_wait_ms for the first record, then takes what is already
+        fetched: a caught-up consumer does not hold a record back to fill the batch (latency), a busy one
+        still gets full batches (throughput)."""
         s = self.settings
         deadline = time.monotonic() + s.max_wait_ms / 1000
         out: list[RawRecord] = []
@@ -151,9 +165,11 @@ class WorkerLoop:
             remaining_ms = int((deadline - time.monotonic()) * 1000)
             if remaining_ms <= 0:
                 break
-            polled = self.consumer.poll(timeout_ms=remaining_ms, max_records=s.max_records - len(out))
+            polled = self.consumer.poll(timeout_ms=0 if out else remaining_ms, max_records=s.max_records - len(out))
             if self.health is not None:
                 self.health.polled()
+            if not polled and out:
+                break
             for tp, recs in polled.items():
                 out += [RawRecord(tp.topic, tp.partition, r.offset, r.key, r.value, r.timestamp) for r in recs]
         return out
@@ -173,11 +189,19 @@ class WorkerLoop:
                 # The group rebalanced mid-batch: the new owner reprocesses; effects are idempotent.
                 log.warning("commit_failed", error=str(exc)[:200], partitions=len(to_commit))
 
-    def record_lag(self) -> None:
+    def track_partitions(self) -> None:
+        """Lag per partition (metric) and which partitions are caught up (for the watermark)."""
+        states: dict[str, str] = {}
         for tp in self.consumer.assignment():
             hw = self.consumer.highwater(tp)  # from the last fetch; tansu's end_offsets is unreliable
-            if hw is not None:
-                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, hw - self.consumer.position(tp)))
+            name = f"{tp.topic}:{tp.partition}"
+            if hw is None:
+                states[name] = "unknown"
+                continue
+            lag = max(0, hw - self.consumer.position(tp))
+            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(lag)
+            states[name] = "behind" if lag else "idle"
+        self.worker.partitions = states
 
     # ------------------------------------------------------------------ retries and isolation
 

@@ -60,6 +60,9 @@ class Worker:
         self.resources: dict[str, Any] = {}  # graph holder, router, state stage...: filled by spec.setup
         self.masker = masker or Masker()
         self._after_flush: list[Callable[[], None]] = []
+        # "<topic>:<partition>" -> "behind" | "idle" (caught up) | "unknown", kept by the Kafka loop: event
+        # time (the watermark) advances with the partitions that have data to deliver.
+        self.partitions: dict[str, str] = {}
         self.input_topic = spec.input_topic(settings)
         self.dlq_topic = settings.dlq_topic(self.input_topic)
         spec.setup(self)

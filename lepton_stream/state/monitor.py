@@ -31,6 +31,15 @@ end
 return claimed
 """
 
+# Drop subjects from the pending set once scored, unless a newer open bucket was recorded meanwhile.
+SETTLE = """
+for i = 2, #ARGV do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score and tonumber(score) <= tonumber(ARGV[1]) then redis.call('ZREM', KEYS[1], ARGV[i]) end
+end
+return 0
+"""
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -59,6 +68,8 @@ class SubjectMonitor:
     def __init__(self, store: WindowStore, config: MonitorConfig, alert_ttl_s: int = 14 * 86400):
         self.store, self.cfg, self.alert_ttl_s = store, config, alert_ttl_s
         self._commit = store.client.register_script(COMMIT)
+        self._settle = store.client.register_script(SETTLE)
+        self.pending_key = f"{store.prefix}pending:{store.kind}"
 
     def _fresh(self) -> dict:
         d = SpikeDetector(two_sided=False, **self.cfg.detector)
@@ -82,18 +93,22 @@ class SubjectMonitor:
         make_alerts turns a finding into (alert_id, alert_json) pairs (the alert and any propagated ones).
         Returns (outbox entry, alert JSON) of every alert this call claimed, for the caller to publish.
         """
-        if not touched:
-            return []
         w = self.store.window_s
         client = self.store.client
-        det_keys = {s: self.store.key(s, "det") for s in touched}
+        last_closed = self.store.bucket(watermark - self.cfg.close_after_s) - w
+        # Subjects whose buckets closed since they were last touched: the watermark moved on without them
+        # (their news came on a partition that ran ahead), so they are scored now rather than never.
+        due = [m.decode() for m in client.zrangebyscore(self.pending_key, "-inf", last_closed, start=0, num=500)]
+        subjects = {**dict.fromkeys(due, last_closed), **touched}
+        if not subjects:
+            return []
+        det_keys = {s: self.store.key(s, "det") for s in subjects}
         pipe = client.pipeline(transaction=False)
         for k in det_keys.values():
             pipe.hmget(k, "rev", "state")
-        raw = dict(zip(touched, pipe.execute(), strict=True))
-        last_closed = self.store.bucket(watermark - self.cfg.close_after_s) - w
+        raw = dict(zip(subjects, pipe.execute(), strict=True))
         plans: dict[str, tuple[str, dict, list[int], int | None]] = {}
-        for s, newest in touched.items():
+        for s, newest in subjects.items():
             rev, blob = raw[s]
             state = json.loads(blob) if blob else self._fresh()
             first = state["last"] + w if state["last"] is not None else min(newest, last_closed + w)
@@ -116,6 +131,11 @@ class SubjectMonitor:
             if alerts:
                 # Listed in the same round trip as the claim: a pod dying now cannot lose a claimed alert.
                 outbox.add(pipe, [f"{k}|{token}" for k, _ in alerts])
+        if due:
+            self._settle(keys=[self.pending_key], args=[last_closed, *due], client=pipe)
+        still_open = {s: b for s, b in touched.items() if b > last_closed}
+        if still_open:
+            pipe.zadd(self.pending_key, still_open, gt=True)
         results = iter(pipe.execute())
         claimed: list[tuple[str, str]] = []
         for alerts in calls:

@@ -27,15 +27,18 @@ class StateStage:
         self.store, self.monitor, self.outbox = store, monitor, outbox
         self.events_of, self.alerts_of, self.topic = events_of, alerts_of, topic
 
-    def apply(self, items: list[Item], t: StageTimer) -> tuple[list[Output], Callable[[], None]]:
+    def apply(self, items: list[Item], t: StageTimer, partitions: dict[str, str] | None = None
+              ) -> tuple[list[Output], Callable[[], None]]:  # fmt: skip
         """Returns the alert records to publish and the callback that confirms them once flushed."""
         events = [e for it in items for e in self.events_of(it)]
         with t("state"):
             newest: dict[str, float] = {}
             for e in events:
                 newest[e.partition] = max(newest.get(e.partition, 0.0), e.ts)
-            watermark = self.store.raise_watermark(newest) if events else 0.0
-            self.store.apply(events, watermark)
+            before, watermark = self.store.raise_watermark(newest, partitions) if events else (0.0, 0.0)
+            # Lateness is judged against event time before this batch: a backlog batch spanning hours of
+            # one partition must not make its own oldest events late.
+            self.store.apply(events, before)
         with t("detect"):
             touched: dict[str, int] = {}
             for e in events:

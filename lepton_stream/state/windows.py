@@ -8,6 +8,7 @@ is SET NX beside the buckets, so a redelivered message never double-counts.
     <prefix>{news:TSM}:ev:<bucket start>   list: evidence (newest first, capped) of the alerting label
     <prefix>{news:TSM}:m:<message id>      guard, expires after the allowed lateness + a margin
     <prefix>wm:<kind>                      hash: newest event time per input partition; watermark = min
+    <prefix>pending:<kind>                 sorted set: subjects with buckets not yet scored (score: newest)
 """
 
 from __future__ import annotations
@@ -43,19 +44,39 @@ end
 return applied
 """
 
-# Per input partition: the largest event time seen. The watermark is the smallest of those, so a partition
-# that lags (a replay, a slow pod) holds time back instead of having its events counted late.
+# Per input partition: the newest event time seen, suffixed "!" while the partition is caught up (idle).
+# The watermark is the smallest of the active partitions: one that lags (a replay, a slow pod) holds event
+# time back instead of having its events counted late, and one not read yet ("0") holds it at zero. An idle
+# partition does not hold time back. With every partition idle, it is the newest time seen.
+# ARGV: n, then n (partition, newest) pairs, then the partition states "<partition>=<behind|idle|unknown>".
 RAISE_WATERMARK = """
-for i = 1, #ARGV, 2 do
-  local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '-1')
-  if tonumber(ARGV[i + 1]) > cur then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+local function watermark()
+  local low, high = nil, 0
+  for _, v in ipairs(redis.call('HVALS', KEYS[1])) do
+    local x = tonumber((string.gsub(v, '!', '')))
+    if x > high then high = x end
+    if string.sub(v, -1) ~= '!' and (low == nil or x < low) then low = x end
+  end
+  return low or high
 end
-local low = nil
-for _, v in ipairs(redis.call('HVALS', KEYS[1])) do
-  local x = tonumber(v)
-  if low == nil or x < low then low = x end
+local before = watermark()
+local n = tonumber(ARGV[1])
+for i = 0, n - 1 do
+  local p, ts = ARGV[2 + 2 * i], tonumber(ARGV[3 + 2 * i])
+  local cur = tonumber((string.gsub(redis.call('HGET', KEYS[1], p) or '-1', '!', '')))
+  if ts > cur then redis.call('HSET', KEYS[1], p, ARGV[3 + 2 * i]) end
 end
-return tostring(low or 0)
+for i = 2 + 2 * n, #ARGV do
+  local p, st = string.match(ARGV[i], '^(.*)=(%a+)$')
+  local v = redis.call('HGET', KEYS[1], p)
+  if not v then
+    redis.call('HSET', KEYS[1], p, st == 'idle' and '0!' or '0')
+  else
+    local base = string.gsub(v, '!', '')
+    redis.call('HSET', KEYS[1], p, st == 'idle' and (base .. '!') or base)
+  end
+end
+return {tostring(before), tostring(watermark())}
 """
 
 
@@ -89,10 +110,14 @@ class WindowStore:
     def bucket(self, ts: float) -> int:
         return int(ts // self.window_s) * self.window_s
 
-    def raise_watermark(self, newest: dict[str, float]) -> float:
-        """Record each partition's newest event time; return the watermark (min over partitions)."""
-        args = [x for part, ts in newest.items() for x in (part, repr(float(ts)))]
-        return float(self._raise_wm(keys=[f"{self.prefix}wm:{self.kind}"], args=args))
+    def raise_watermark(self, newest: dict[str, float], states: dict[str, str] | None = None) -> tuple[float, float]:
+        """Record each partition's newest event time and, where known, whether it is caught up ("idle") or
+        "behind"; return the watermark (min over active partitions) before and after."""
+        args: list[object] = [len(newest)]
+        args += [x for part, ts in newest.items() for x in (part, repr(float(ts)))]
+        args += [f"{part}={st}" for part, st in (states or {}).items()]
+        before, after = self._raise_wm(keys=[f"{self.prefix}wm:{self.kind}"], args=args)
+        return float(before), float(after)
 
     def apply(self, events: list[Event], watermark: float) -> tuple[int, int]:
         """Apply events in one pipelined round trip (one script call per subject). Returns (applied, late)."""
