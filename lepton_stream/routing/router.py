@@ -95,7 +95,7 @@ class Router:
             if previous is not None:
                 queue = self.rules.queue_of[previous]
                 base = self.rules.base_priority(previous, queue)
-                reasons.append(f"follow-up in a conversation about {previous} -> {queue}")
+                reasons[-1] = f"no clear intent; follow-up in a conversation about {previous} -> {queue}"
         if trusted and intent.label in self.rules.urgent:
             reasons.append(f"urgent intent {intent.label}")
 
