@@ -12,7 +12,6 @@ import base64
 import collections
 import contextlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -24,23 +23,12 @@ from typing import IO, Any
 
 from kafka import KafkaConsumer, TopicPartition
 
+from lepton_stream.bench.workers import worker_env
 from lepton_stream.config import Settings
 from lepton_stream.kafka.backend import client_kwargs, ensure_topics, make_producer
 from lepton_stream.replay.synth import Record
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def worker_env(s: Settings) -> dict[str, str]:
-    """The process environment that reproduces these settings (every field, as LEPTON_* variables)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEPTON_")}
-    for name, value in s.model_dump(mode="json").items():
-        if value is None:
-            continue
-        env[f"LEPTON_{name.upper()}"] = value if isinstance(value, str) else json.dumps(value)
-    env["HF_HUB_OFFLINE"] = "1"
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 @dataclass
