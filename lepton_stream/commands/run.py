@@ -11,7 +11,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from lepton_stream import logs, metrics
+    from lepton_stream import logs
     from lepton_stream.config import settings
     from lepton_stream.ops.http import serve
     from lepton_stream.ops.secrets import install_redaction
@@ -21,7 +21,6 @@ def run(args) -> int:
     logs.configure(s.log_level, s.log_format)
     install_redaction(s)
     worker = build_worker(args.kind, s)
-    metrics.MODEL_INFO.info({"kind": args.kind, "version": worker.model.version})
     health = health_for(worker)
     server = serve(s.metrics_port, health) if s.metrics_port else None
     loop = build_loop(worker, health=health)

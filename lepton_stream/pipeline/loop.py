@@ -28,6 +28,7 @@ from lepton_stream.ops.health import Health
 from lepton_stream.pipeline.batch import Output, RawRecord
 from lepton_stream.pipeline.decode import dead_letter
 from lepton_stream.pipeline.produce import PublishError, Sink
+from lepton_stream.pipeline.timing import StageTimer
 from lepton_stream.pipeline.worker import Worker
 
 log = logs.get(__name__)
@@ -181,7 +182,7 @@ class WorkerLoop:
             offsets[tp] = max(offsets.get(tp, -1), r.offset + 1)
         owned = self.consumer.assignment()
         to_commit = {tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items() if tp in owned}
-        with _timed(self.worker.spec.kind, "commit"):
+        with StageTimer(self.worker.spec.kind)("commit"):
             try:
                 if to_commit:
                     self.consumer.commit(to_commit)
@@ -249,9 +250,3 @@ class WorkerLoop:
             if self.health is not None:
                 self.health.polled()
         self.consumer.resume(*self.consumer.assignment())
-
-
-def _timed(worker: str, stage: str):
-    from lepton_stream.pipeline.timing import StageTimer
-
-    return StageTimer(worker)(stage)
