@@ -55,7 +55,12 @@ class Settings(BaseSettings):
     create_topics: bool = Field(True, description="Create missing topics at start (off where an operator owns them)")
 
     # --- Micro-batching ---
-    max_records: int = Field(64, ge=1, le=10_000, description="Largest micro-batch")
+    max_records: int = Field(
+        256,
+        ge=1,
+        le=10_000,
+        description="Largest micro-batch (inference runs in length-bucketed sub-batches of LEPTON_INFER_BATCH_SIZE)",
+    )
     max_wait_ms: int = Field(
         200,
         ge=1,
