@@ -154,7 +154,33 @@ def cmd_promote(args) -> int:
         print(f"refused: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(event, indent=2))
+    _publish_audit(event)
     return 0
+
+
+def _publish_audit(event: dict) -> None:
+    """Also put the promotion on the audit topic, where a broker answers (audit.jsonl and the log have it)."""
+    from kafka.errors import KafkaError
+
+    from lepton_stream.config import settings
+    from lepton_stream.dev.broker import port_open
+    from lepton_stream.kafka.backend import make_producer
+
+    s = settings()
+    host, _, port = s.bootstrap_servers[0].rpartition(":")
+    if not port_open(host, int(port), timeout=1.0):
+        print(f"note: no broker at {s.kafka_bootstrap}; the audit event is in audit.jsonl and the log", file=sys.stderr)
+        return
+    try:
+        producer = make_producer(s, max_block_ms=3000, request_timeout_ms=5000)
+        try:
+            producer.send(s.topic_audit, key=str(event.get("kind", "")).encode(), value=json.dumps(event).encode())
+            producer.flush(timeout=5)
+        finally:
+            producer.close(timeout=5)
+    except KafkaError as exc:
+        print(f"note: audit topic {s.topic_audit} not reachable ({type(exc).__name__}); event kept in audit.jsonl",
+              file=sys.stderr)
 
 
 def cmd_export(args) -> int:
