@@ -87,8 +87,9 @@ class SubjectMonitor:
         watermark: float,
         make_alerts: Callable[[Finding], list[tuple[str, str]]],
         outbox: Outbox,
+        oldest: dict[str, int] | None = None,
     ) -> list[tuple[str, str]]:
-        """Score the subjects touched by a batch (subject -> newest bucket it touched).
+        """Score the subjects touched by a batch (subject -> newest bucket it touched; oldest: the oldest).
 
         make_alerts turns a finding into (alert_id, alert_json) pairs (the alert and any propagated ones).
         Returns (outbox entry, alert JSON) of every alert this call claimed, for the caller to publish.
@@ -111,7 +112,14 @@ class SubjectMonitor:
         for s, newest in subjects.items():
             rev, blob = raw[s]
             state = json.loads(blob) if blob else self._fresh()
-            first = state["last"] + w if state["last"] is not None else min(newest, last_closed + w)
+            if state["last"] is None:
+                # Nothing scored yet: remember where the series starts, so that when its buckets close
+                # (maybe in a batch that does not touch it) they are all scored, not only the newest.
+                seen = oldest.get(s, newest) if oldest else newest
+                state["first"] = min(state.get("first") or seen, seen)
+                first = state["first"]
+            else:
+                first = state["last"] + w
             first = max(first, last_closed - self.cfg.max_fill * w)
             closed = list(range(first, last_closed + 1, w))
             open_b = newest if newest > last_closed else None

@@ -41,9 +41,12 @@ class StateStage:
             self.store.apply(events, before)
         with t("detect"):
             touched: dict[str, int] = {}
+            oldest: dict[str, int] = {}
             for e in events:
-                touched[e.subject] = max(touched.get(e.subject, 0), self.store.bucket(e.ts))
-            claimed = self.monitor.run(touched, watermark, self._alert_pairs, self.outbox) if events else []
+                b = self.store.bucket(e.ts)
+                touched[e.subject] = max(touched.get(e.subject, b), b)
+                oldest[e.subject] = min(oldest.get(e.subject, b), b)
+            claimed = self.monitor.run(touched, watermark, self._alert_pairs, self.outbox, oldest) if events else []
             claimed += self.outbox.overdue()
         outputs = []
         for _, body in claimed:
