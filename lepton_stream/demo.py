@@ -3,7 +3,7 @@
 Starts the local stack, builds quick model bundles if none exist, replays a synthetic news stream with a
 supply-chain incident and a chat stream with a card outage (plus malformed records) through both workers,
 prints what came out, and stops what it started. Event time is compressed (8 hours of stream), so the
-detectors' warm-up is shortened to 24 buckets (LEPTON_DETECTOR_WARMUP) for the demo.
+detectors' warm-up is shortened to 40 buckets (LEPTON_DETECTOR_WARMUP) for the demo.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def demo_settings(base: Settings, run_id: str) -> Settings:
     for name in ("news_raw", "chat_raw", "news_enriched", "chat_routed", "alerts"):
         d[f"topic_{name}"] = f"demo-{run_id}.{getattr(base, f'topic_{name}')}"
     d.update(redis_key_prefix=f"{base.redis_key_prefix}demo:{run_id}:", group_prefix=f"demo-{run_id}",
-             detector_warmup=24, detector_warmup_s=0, session_timeout_ms=6000, heartbeat_interval_ms=1500)  # fmt: skip
+             detector_warmup=40, detector_warmup_s=0, session_timeout_ms=6000, heartbeat_interval_ms=1500)  # fmt: skip
     return load_settings(**d)
 
 
