@@ -63,9 +63,7 @@ def react(items: list[Item], w: Worker, t: StageTimer) -> list[Output]:
         d = router.decide(it.preds[INTENT], it.preds[SENTIMENT], it.text, it.extra["customer"], conv)
         it.extra["route"] = d
         metrics.ROUTED.labels(d.queue, str(d.escalate).lower()).inc()
-    outputs, confirm = w.resources["state"].apply(items, t, w.partitions)
-    w.after_flush(confirm)
-    return outputs
+    return w.resources["state"].apply(items, w, t)
 
 
 def render(it: Item, w: Worker) -> Output:

@@ -79,9 +79,7 @@ def enrich(items: list[Item], w: Worker) -> None:
 
 
 def react(items: list[Item], w: Worker, t: StageTimer) -> list[Output]:
-    outputs, confirm = w.resources["state"].apply(items, t, w.partitions)
-    w.after_flush(confirm)
-    return outputs
+    return w.resources["state"].apply(items, w, t)
 
 
 def render(it: Item, w: Worker) -> Output:

@@ -10,6 +10,7 @@ from lepton_stream.alerts.outbox import Outbox
 from lepton_stream.contracts import Alert
 from lepton_stream.pipeline.batch import Item, Output
 from lepton_stream.pipeline.timing import StageTimer
+from lepton_stream.pipeline.worker import Worker
 from lepton_stream.state.monitor import Finding, SubjectMonitor
 from lepton_stream.state.windows import Event, WindowStore
 
@@ -27,15 +28,14 @@ class StateStage:
         self.store, self.monitor, self.outbox = store, monitor, outbox
         self.events_of, self.alerts_of, self.topic = events_of, alerts_of, topic
 
-    def apply(self, items: list[Item], t: StageTimer, partitions: dict[str, str] | None = None
-              ) -> tuple[list[Output], Callable[[], None]]:  # fmt: skip
-        """Returns the alert records to publish and the callback that confirms them once flushed."""
+    def apply(self, items: list[Item], w: Worker, t: StageTimer) -> list[Output]:
+        """Returns the alert records to publish; confirms them in the outbox once the worker has flushed them."""
         events = [e for it in items for e in self.events_of(it)]
         with t("state"):
             newest: dict[str, float] = {}
             for e in events:
                 newest[e.partition] = max(newest.get(e.partition, 0.0), e.ts)
-            before, watermark = self.store.raise_watermark(newest, partitions) if events else (0.0, 0.0)
+            before, watermark = self.store.raise_watermark(newest, w.partitions) if events else (0.0, 0.0)
             # Lateness is judged against event time before this batch: a backlog batch spanning hours of
             # one partition must not make its own oldest events late.
             self.store.apply(events, before)
@@ -54,7 +54,8 @@ class StateStage:
             metrics.ALERTS.labels(data["kind"], data["severity"]).inc()
             outputs.append(Output(self.topic, data["subject"].encode(), body.encode()))
         entries = [e for e, _ in claimed]
-        return outputs, lambda: self.outbox.confirm(entries)
+        w.after_flush(lambda: self.outbox.confirm(entries))
+        return outputs
 
     def _alert_pairs(self, f: Finding) -> list[tuple[str, str]]:
         return [(a.alert_id, a.model_dump_json()) for a in self.alerts_of(f)]
