@@ -13,9 +13,7 @@ from lepton_stream.contracts import EntityMention, ImpactedEntity
 from lepton_stream.kg.io import content_hash, graph_files, read_graph
 from lepton_stream.kg.linker import Linker
 from lepton_stream.kg.propagation import Neighbourhoods, PropagationSettings
-from lepton_stream.kg.schema import LINKABLE_TYPES, RELATIONS, Edge, Node
-
-REL_NAMES = list(RELATIONS)
+from lepton_stream.kg.schema import LINKABLE_TYPES, REL_NAMES, RELATIONS, EdgeTable, Node
 
 
 def hop_label(label: int) -> str:
@@ -28,7 +26,7 @@ class KnowledgeGraph:
     def __init__(
         self,
         nodes: dict[str, Node],
-        edges: list[Edge],
+        edges: EdgeTable,
         version: str,
         files: list[Path] | None = None,
         settings: PropagationSettings | None = None,
@@ -45,19 +43,22 @@ class KnowledgeGraph:
         # (A MultiDiGraph costs twice the load time and memory at 500k edges for the same information.)
         self.g = nx.DiGraph()
         self.g.add_nodes_from((n.id, {"type": n.type, "name": n.name}) for n in nodes.values())
-        self.g.add_edges_from((e.source, e.target, {e.type: e.weight}) for e in edges)
+        ids = self.ids
+        self.g.add_edges_from(
+            (ids[s], ids[d], {REL_NAMES[r]: w})
+            for s, d, r, w in zip(edges.src.tolist(), edges.dst.tolist(), edges.rel.tolist(), edges.weight.tolist(),
+                                  strict=True)
+        )
         self.n_edges = len(edges)
         node_list = list(nodes.values())
         self.linker = Linker(node_list, [n.type in LINKABLE_TYPES for n in node_list])
         self.tickers: dict[str, int] = {t: self.index[n.id] for n in node_list for t in n.all_tickers()}
-        rel_index = {r: i for i, r in enumerate(REL_NAMES)}
-        idx = self.index
         self.hoods = Neighbourhoods(
             len(self.ids),
-            np.fromiter((idx[e.source] for e in edges), np.int32, len(edges)),
-            np.fromiter((idx[e.target] for e in edges), np.int32, len(edges)),
-            np.fromiter((rel_index[e.type] for e in edges), np.int16, len(edges)),
-            np.fromiter((e.weight for e in edges), np.float64, len(edges)),
+            edges.src,
+            edges.dst,
+            edges.rel,
+            edges.weight,
             np.array([RELATIONS[r].forward for r in REL_NAMES]),
             np.array([RELATIONS[r].backward for r in REL_NAMES]),
             self.settings,
