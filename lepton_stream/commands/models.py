@@ -25,6 +25,8 @@ def register(sub) -> None:
     p.add_argument("--max-minutes", type=float, help="wall-clock budget (default 38): no epoch starts that won't fit")
     p.add_argument("--limit-per-label", type=int, help="use at most this many training rows per label")
     p.add_argument("--threads", type=int)
+    p.add_argument("--train-embeddings", action="store_true",
+                   help="also fine-tune the word embeddings (frozen by default)")
     p.add_argument("--seed", type=int)
     p.add_argument("--no-export", action="store_true", help="skip the int8 ONNX export")
     p.set_defaults(func=cmd_train)
@@ -94,7 +96,7 @@ def _task_data(task: str, data: Path, valid: Path | None, limit: int | None, see
 def cmd_train(args) -> int:
     from lepton_stream.models.train import TrainConfig, train, train_quick
 
-    cfg = TrainConfig(lora=args.lora)
+    cfg = TrainConfig(lora=args.lora, freeze_embeddings=not args.train_embeddings)
     for arg, attr in (("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "lr"), ("max_steps", "max_steps"),
                       ("max_minutes", "max_minutes"),
                       ("threads", "threads"), ("seed", "seed")):

@@ -30,3 +30,15 @@ def classification_report(gold: Sequence[str], pred: Sequence[str], labels: Sequ
         report["oos_recall"] = per[OUT_OF_SCOPE]["recall"]
         report["in_scope_accuracy"] = round(sum(g == p for g, p in ins) / len(ins), 4) if ins else None
     return report
+
+
+def macro_f1(gold_idx, pred_idx, n_labels: int) -> float:
+    """Macro-F1 over the classes present in gold or pred, on index arrays (fast enough for a search loop)."""
+    import numpy as np
+
+    cm = np.bincount(gold_idx * n_labels + pred_idx, minlength=n_labels * n_labels).reshape(n_labels, n_labels)
+    tp = np.diag(cm).astype(float)
+    support, predicted = cm.sum(1), cm.sum(0)
+    present = (support + predicted) > 0
+    f1 = np.divide(2 * tp, support + predicted, out=np.zeros_like(tp), where=present)
+    return float(f1[present].mean()) if present.any() else 0.0

@@ -80,6 +80,26 @@ def test_oos_threshold_keeps_in_scope_accuracy() -> None:
     gold = ["a"] * 8 + ["b"] * 8 + ["oos"] * 8
     t = calibrate_oos(probs, gold, labels)
     assert 0.45 < t <= 0.9
+    # With a recall target, the lowest threshold that rejects every out-of-scope row: no more rejection than needed.
+    assert 0.45 < calibrate_oos(probs, gold, labels, target_recall=1.0) <= 0.46
+
+
+def test_bias_calibration_raises_macro_f1_within_bounds() -> None:
+    import numpy as np
+
+    from lepton_stream.models.metrics import macro_f1
+    from lepton_stream.models.train import calibrate_bias
+
+    labels = ["neg", "neu", "pos"]
+    # The model under-calls "neg": its negatives score just below neutral.
+    logits = np.array([[0.9, 1.0, 0.0]] * 10 + [[0.0, 2.0, 0.0]] * 30 + [[0.0, 0.5, 1.5]] * 10)
+    gold = ["neg"] * 10 + ["neu"] * 30 + ["pos"] * 10
+    gold_idx = np.array([labels.index(g) for g in gold])
+    before = macro_f1(gold_idx, logits.argmax(1), 3)
+    bias = calibrate_bias(logits, gold, labels)
+    after = macro_f1(gold_idx, (logits + bias).argmax(1), 3)
+    assert before < 0.7 and after == 1.0
+    assert np.abs(bias).max() <= 1.0
 
 
 def test_train_lora_merges_adapters_into_a_plain_bundle(tmp_path: Path, capsys) -> None:
