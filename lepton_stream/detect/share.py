@@ -47,12 +47,14 @@ class ShareDetector:
         self.s = _ShareState()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "share", "v": 1, "params": asdict(self.params), "state": asdict(self.s)}
+        # Shallow copies (asdict deep-copies recursively, a third of the detect stage); lists are copied so
+        # the dict never shares state with this detector.
+        return {"kind": "share", "v": 1, "params": dict(vars(self.params)), "state": _copied(vars(self.s))}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ShareDetector:
         d = cls(ShareParams(**data["params"]))
-        d.s = _ShareState(**data["state"])
+        d.s = _ShareState(**_copied(data["state"]))  # a peek at the dict's state must not write into it
         return d
 
     def update(self, ts: float, numerator: float, denominator: float) -> float:
@@ -89,3 +91,7 @@ class ShareDetector:
         s.num = (1 - r) * s.num + r * k_eff
         s.den = (1 - r) * s.den + r * denominator
         return score
+
+
+def _copied(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, list) else v for k, v in d.items()}

@@ -79,12 +79,14 @@ class SpikeDetector:
 
     # ---- persistence ----
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": "spike", "v": 1, "params": asdict(self.params), "state": asdict(self.s)}
+        # Shallow copies (asdict deep-copies recursively, a third of the detect stage); lists are copied so
+        # the dict never shares state with this detector.
+        return {"kind": "spike", "v": 1, "params": dict(vars(self.params)), "state": _copied(vars(self.s))}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SpikeDetector:
         d = cls(SpikeParams(**data["params"]))
-        d.s = _State(**data["state"])
+        d.s = _State(**_copied(data["state"]))  # a peek at the dict's state must not write into it
         return d
 
     # ---- model pieces ----
@@ -211,3 +213,7 @@ def poisson_z(x: float, mu: float) -> float:
     xc = x - 0.5 if x > mu else x + 0.5
     dev = 2.0 * ((xc * math.log(xc / mu) if xc > 0 else 0.0) - (xc - mu))
     return math.copysign(math.sqrt(max(dev, 0.0)), x - mu)
+
+
+def _copied(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, list) else v for k, v in d.items()}

@@ -49,6 +49,20 @@ return applied
 # time back instead of having its events counted late, and one not read yet ("0") holds it at zero. An idle
 # partition does not hold time back. With every partition idle, it is the newest time seen.
 # ARGV: n, then n (partition, newest) pairs, then the partition states "<partition>=<behind|idle|unknown>".
+# The non-empty buckets among KEYS, as (position in KEYS, HGETALL) pairs: one call per subject instead of one
+# per bucket (a subject seen after a gap replays up to max_fill mostly empty buckets).
+READ_BUCKETS = """
+local out = {}
+for i, k in ipairs(KEYS) do
+  local h = redis.call('HGETALL', k)
+  if #h > 0 then
+    out[#out + 1] = i
+    out[#out + 1] = h
+  end
+end
+return out
+"""
+
 RAISE_WATERMARK = """
 local function watermark()
   local low, high = nil, 0
@@ -103,6 +117,7 @@ class WindowStore:
         self.retention_s, self.evidence_cap = retention_s, evidence_cap
         self._apply = client.register_script(APPLY)
         self._raise_wm = client.register_script(RAISE_WATERMARK)
+        self._read = client.register_script(READ_BUCKETS)
 
     def key(self, subject: str, suffix: str) -> str:
         return f"{self.prefix}{{{self.kind}:{subject}}}:{suffix}"
@@ -147,12 +162,14 @@ class WindowStore:
     def read(self, subjects_buckets: dict[str, list[int]]) -> dict[str, dict[int, dict[str, float]]]:
         """Bucket hashes for each subject's bucket starts, in one round trip (missing buckets are empty)."""
         pipe = self.client.pipeline(transaction=False)
-        order = [(s, b) for s, bs in subjects_buckets.items() for b in bs]
-        for s, b in order:
-            pipe.hgetall(self.key(s, f"b:{b}"))
+        subjects = [s for s, bs in subjects_buckets.items() if bs]
+        for s in subjects:
+            self._read(keys=[self.key(s, f"b:{b}") for b in subjects_buckets[s]], client=pipe)
         out: dict[str, dict[int, dict[str, float]]] = defaultdict(dict)
-        for (s, b), h in zip(order, pipe.execute() if order else [], strict=True):
-            out[s][b] = {k.decode(): float(v) for k, v in h.items()}
+        for s, found in zip(subjects, pipe.execute() if subjects else [], strict=True):
+            buckets = subjects_buckets[s]
+            for pos, flat in zip(found[::2], found[1::2], strict=True):
+                out[s][buckets[pos - 1]] = {flat[i].decode(): float(flat[i + 1]) for i in range(0, len(flat), 2)}
         return out
 
     def evidence(self, subject: str, bucket: int) -> list[dict]:

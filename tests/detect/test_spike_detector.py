@@ -85,6 +85,16 @@ def test_missing_values_score_zero_and_leave_state_alone() -> None:
     assert json.dumps(det.to_dict()) == before
 
 
+def test_a_peek_from_a_state_dict_leaves_the_dict_alone() -> None:
+    # The monitor scores an open bucket on a detector rebuilt from the state it is about to save.
+    det = SpikeDetector()
+    run(np.random.default_rng(3).poisson(10, 300), det)
+    state = det.to_dict()
+    before = json.dumps(state)
+    SpikeDetector.from_dict(state).update(T0 + 301 * 300, 50.0)
+    assert json.dumps(state) == before
+
+
 def test_state_round_trips_through_json_mid_series() -> None:
     values = np.random.default_rng(2).poisson(40, 2000).astype(float)
     values[1500] = 400
