@@ -12,6 +12,10 @@ def register(sub) -> None:
     p.add_argument("task", help="task name, e.g. news-sentiment, chat-intent or your own")
     p.add_argument("--data", type=Path, required=True, help="training CSV (text,label)")
     p.add_argument("--valid", type=Path, help="validation CSV; default: a stratified 10%% of --data")
+    p.add_argument("--holdout", type=float, default=0.1,
+                   help="fraction of --data held out for validation when there is no --valid; 0 trains on all "
+                        "of it for exactly --epochs (no early stopping, no calibration)")
+    p.add_argument("--label-smoothing", type=float, help="cross-entropy label smoothing (default 0)")
     p.add_argument("--also", action="append", default=[], metavar="TASK=CSV[,VALID]",
                    help="another head trained on the same encoder (multi-task), e.g. chat-sentiment=s.csv")
     p.add_argument("--out", type=Path, required=True, help="bundle folder to write")
@@ -81,7 +85,7 @@ def kind_of(task: str) -> str:
     return task.split("-", 1)[0]
 
 
-def _task_data(task: str, data: Path, valid: Path | None, limit: int | None, seed: int):
+def _task_data(task: str, data: Path, valid: Path | None, limit: int | None, seed: int, holdout: float = 0.1):
     from lepton_stream.models.quick import read_csv
     from lepton_stream.models.train import TaskData, split_holdout
 
@@ -89,7 +93,9 @@ def _task_data(task: str, data: Path, valid: Path | None, limit: int | None, see
     if valid:
         vt, vl = read_csv(valid)
         return TaskData(task, texts, labels, vt, vl)
-    tr, trl, va, val = split_holdout(texts, labels, 0.1, seed)
+    if holdout <= 0:
+        return TaskData(task, texts, labels, [], [])
+    tr, trl, va, val = split_holdout(texts, labels, holdout, seed)
     return TaskData(task, tr, trl, va, val)
 
 
@@ -102,13 +108,16 @@ def cmd_train(args) -> int:
                       ("threads", "threads"), ("seed", "seed")):
         if getattr(args, arg) is not None:
             setattr(cfg, attr, getattr(args, arg))
-    tasks = [_task_data(args.task, args.data, args.valid, args.limit_per_label, cfg.seed)]
+    if args.label_smoothing is not None:
+        cfg.label_smoothing = args.label_smoothing
+    tasks = [_task_data(args.task, args.data, args.valid, args.limit_per_label, cfg.seed, args.holdout)]
     for spec in args.also:
         name, _, paths = spec.partition("=")
         csv_path, _, valid = paths.partition(",")
         if not name or not csv_path:
             raise SystemExit(f"--also expects TASK=CSV[,VALID], got {spec!r}")
-        tasks.append(_task_data(name, Path(csv_path), Path(valid) if valid else None, args.limit_per_label, cfg.seed))
+        tasks.append(_task_data(name, Path(csv_path), Path(valid) if valid else None, args.limit_per_label, cfg.seed,
+                                args.holdout))
     name = args.name or kind_of(args.task)
     if args.quick:
         manifest = train_quick(tasks, args.out, name, export_int8=not args.no_export, seed=cfg.seed)

@@ -65,6 +65,7 @@ class TrainConfig:
     max_length: int = 64
     patience: int = 2  # epochs without a better validation macro-F1
     class_weights: str = "sqrt"  # sqrt | balanced | none
+    label_smoothing: float = 0.0
     drop_url_p: float = 0.5  # chance a training text is shown with its URLs removed
     seed: int = 13
     threads: int = 2
@@ -152,9 +153,9 @@ class Encoded:
     """Pre-tokenized texts (and a URL-free variant) so epochs do not re-tokenize."""
 
     def __init__(self, tokenizer, texts: Sequence[str], max_length: int, with_variant: bool):
-        self.ids = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+        self.ids = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"] if texts else []
         self.variant = None
-        if with_variant:
+        if with_variant and texts:
             stripped = [URL.sub("", t).strip() or t for t in texts]
             self.variant = tokenizer(stripped, truncation=True, max_length=max_length)["input_ids"]
 
@@ -303,7 +304,8 @@ def train(
     valid_enc = [Encoded(tokenizer, t.valid_texts, cfg.max_length, False) for t in tasks]
     y = [torch.tensor([t.labels.index(lab) for lab in t.train_labels]) for t in tasks]
     losses = [
-        nn.CrossEntropyLoss(weight=_weights(np.bincount(y[k].numpy(), minlength=len(t.labels)), cfg.class_weights))
+        nn.CrossEntropyLoss(weight=_weights(np.bincount(y[k].numpy(), minlength=len(t.labels)), cfg.class_weights),
+                            label_smoothing=cfg.label_smoothing)
         for k, t in enumerate(tasks)
     ]
     lengths = {k: [len(s) for s in e.ids] for k, e in enumerate(train_enc)}
@@ -369,6 +371,15 @@ def train(
             if step >= total or over_budget():
                 break
         train_seconds += time.perf_counter() - t0
+        if not any(t.valid_texts for t in tasks):
+            # No validation data: train for exactly cfg.epochs and keep the final (averaged) weights.
+            history.append({"epoch": epoch, "train_loss": round(run_loss / max(n_loss, 1), 4),
+                            "seconds": round(time.perf_counter() - t0, 1)})
+            say(f"epoch {epoch}: loss {run_loss / max(n_loss, 1):.4f} (no validation data)")
+            best_state, best_epoch = copy.deepcopy(scored.state_dict()), epoch
+            if step >= total or over_budget(extra=history[-1]["seconds"]):
+                break
+            continue
         reports = _validate(scored, tasks, valid_enc, pad_id)
         module.train()
         score = float(np.mean([r["macro_f1"] for r in reports.values()]))
