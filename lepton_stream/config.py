@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         le=60_000,
         description="Longest wait for the first record of a micro-batch; then what is fetched is taken",
     )
+    fetch_max_wait_ms: int = Field(
+        500,
+        ge=0,
+        le=10_000,
+        description="How long the broker may hold a fetch that finds no new data (Kafka's fetch.max.wait.ms)",
+    )
     stage_retries: int = Field(5, ge=0, le=100, description="Retries of a failing stage before dead-lettering")
     retry_backoff_ms: int = Field(200, ge=1, description="First retry delay of a failing stage (doubles, max 10 s)")
 

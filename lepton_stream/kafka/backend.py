@@ -45,6 +45,7 @@ def make_consumer(
         enable_auto_commit=False,  # offsets are committed only after outputs are flushed
         auto_offset_reset="earliest",
         max_poll_records=settings.max_records,
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
         session_timeout_ms=settings.session_timeout_ms,
         heartbeat_interval_ms=settings.heartbeat_interval_ms,
         max_poll_interval_ms=settings.max_poll_interval_ms,

