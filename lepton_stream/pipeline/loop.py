@@ -42,6 +42,7 @@ T = TypeVar("T")
 
 # Errors of the services around us: wait them out, never dead-letter input because of them.
 INFRA_ERRORS = (redis.RedisError, KafkaError, PublishError, OSError)
+FRESH_FETCH_MS = 10  # a fetch round trip to a broker that has data
 
 
 class Stopping(Exception):
@@ -216,7 +217,10 @@ class WorkerLoop:
             remaining_ms = int((deadline - time.monotonic()) * 1000)
             if remaining_ms <= 0:
                 break
-            polled = self.consumer.poll(timeout_ms=0 if out else remaining_ms, max_records=s.max_records - len(out))
+            # Records a poll returns were fetched at the previous poll, a batch ago; that poll sent the next
+            # fetch, whose answer (what arrived since) is one round trip away: wait that long for it too.
+            wait_ms = min(FRESH_FETCH_MS, remaining_ms) if out else remaining_ms
+            polled = self.consumer.poll(timeout_ms=wait_ms, max_records=s.max_records - len(out))
             if self.health is not None:
                 self.health.polled()
             if not polled and out:
