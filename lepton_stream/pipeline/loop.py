@@ -75,6 +75,7 @@ class WorkerLoop:
         self.stopping = False
         self.batches = 0
         self.in_flight: InFlight | None = None
+        self.uncommitted: dict[TopicPartition, int] = {}  # acknowledged, commit refused by a rebalance
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -97,6 +98,8 @@ class WorkerLoop:
                 records = self.poll_batch()
                 if not records:
                     self.settle()  # nothing to overlap with: acknowledge and commit the batch in flight now
+                    if self.uncommitted:
+                        self.commit()
                     if idle_exit_s is not None and time.monotonic() - last_records > idle_exit_s:
                         break
                     continue
@@ -113,6 +116,9 @@ class WorkerLoop:
         try:
             with contextlib.suppress(Stopping):
                 self.settle()
+            if self.uncommitted:
+                with contextlib.suppress(KafkaError):
+                    self.commit()
             self.consumer.close()
         finally:
             self.sink.producer.close(timeout=10)
@@ -229,20 +235,28 @@ class WorkerLoop:
                 out += [RawRecord(tp.topic, tp.partition, r.offset, r.key, r.value, r.timestamp) for r in recs]
         return out
 
-    def commit(self, records: list[RawRecord]) -> None:
-        offsets: dict[TopicPartition, int] = {}
-        for r in records:
+    def commit(self, records: list[RawRecord] | None = None) -> None:
+        """Commit the records' offsets, with any left over from a commit refused during a rebalance."""
+        offsets = dict(self.uncommitted)
+        for r in records or ():
             tp = TopicPartition(r.topic, r.partition)
             offsets[tp] = max(offsets.get(tp, -1), r.offset + 1)
+        self.uncommitted = {}
         owned = self.consumer.assignment()
         to_commit = {tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items() if tp in owned}
+        if not to_commit:
+            return
         with StageTimer(self.worker.spec.kind)("commit"):
             try:
-                if to_commit:
-                    self.consumer.commit(to_commit)
-            except (CommitFailedError, RebalanceInProgressError) as exc:
-                # The group rebalanced (or is rebalancing) mid-batch: whoever owns the partitions next
-                # reprocesses from the last commit; effects are idempotent.
+                self.consumer.commit(to_commit)
+            except RebalanceInProgressError as exc:
+                # Acknowledged work: kept, and committed after the rebalance for the partitions still ours
+                # (a partition kept across a rebalance is not necessarily read again, so nothing else would).
+                self.uncommitted = offsets
+                log.warning("commit_deferred", error=str(exc)[:200], partitions=len(to_commit))
+            except CommitFailedError as exc:
+                # The group moved on without us: the partitions' new owners reprocess from the last commit;
+                # effects are idempotent.
                 log.warning("commit_failed", error=str(exc)[:200], partitions=len(to_commit))
 
     def track_partitions(self) -> None:
