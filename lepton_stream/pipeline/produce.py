@@ -35,7 +35,3 @@ class Sink:
         if failed:
             first = failed[0].exception if failed[0].is_done else "not acknowledged before the flush timeout"
             raise PublishError(f"{len(failed)}/{len(futures)} records not acknowledged: {first}")
-
-    def publish(self, outputs: list[Output]) -> None:
-        """Send all and wait for every acknowledgement."""
-        self.wait(self.send(outputs))
