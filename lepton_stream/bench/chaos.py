@@ -41,6 +41,7 @@ class ChaosConfig:
     seed: int = 7
     malformed: float = 0.05
     timeout_s: float = 1800.0
+    stall_s: float = 120.0  # no output for this long: restart the workers, as a liveness probe would
     keep_dir: bool = False
 
 
@@ -156,8 +157,9 @@ def buckets(redis_url: str, prefix: str) -> dict[str, dict[str, str]]:
 class Run:
     """One replay through a pool of workers, with optional chaos steps fired at progress fractions."""
 
-    def __init__(self, s: Settings, ends: dict[int, int], n_valid: int, n_bad: int, logdir: Path):
-        self.s, self.ends, self.n_valid, self.n_bad = s, ends, n_valid, n_bad
+    def __init__(self, s: Settings, ends: dict[int, int], n_valid: int, n_bad: int, logdir: Path,
+                 stall_s: float = 120.0):  # fmt: skip
+        self.s, self.ends, self.n_valid, self.n_bad, self.stall_s = s, ends, n_valid, n_bad, stall_s
         self.pool = Pool(s, logdir)
         self.outputs = Outputs(s)
         self.crashes = 0
@@ -181,8 +183,19 @@ class Run:
         t0 = time.monotonic()
         self.pool.spawn()
         pending = sorted(steps, key=lambda x: x[0])
+        seen, since = -1, time.monotonic()
         while time.monotonic() - t0 < timeout_s:
             self.tick()
+            done = len(self.outputs.ids) + len(self.outputs.dlq_keys)
+            if done != seen:
+                seen, since = done, time.monotonic()
+            elif time.monotonic() - since > self.stall_s and not self.complete():
+                # In Kubernetes the liveness probe restarts a pod whose poll loop is stuck (once seen: a group
+                # join tansu never answered after a broker restart); here the harness does it, and reports it.
+                for n in self.pool.alive():
+                    self.pool.kill(n, event="liveness_restart")
+                    self.pool.spawn()
+                since = time.monotonic()
             while pending and self.progress >= pending[0][0]:
                 at, name, action = pending.pop(0)
                 action()
@@ -259,7 +272,7 @@ def run_chaos(base: Settings, cfg: ChaosConfig, say: Callable[[str], None] = lam
         for name in ("clean", "chaos"):
             s = run_settings(base, broker.bootstrap, store.url, run_id, name, cfg.n)
             ends = produce_input(s, records)
-            runs[name] = run = Run(s, ends, len(valid_ids), n_bad, workdir / name)
+            runs[name] = run = Run(s, ends, len(valid_ids), n_bad, workdir / name, cfg.stall_s)
             steps = chaos_steps(cfg, run, broker, store, rng) if name == "chaos" else []
             say(f"{name}: {len(records)} records, {len(steps)} chaos steps")
             took[name] = run.run(steps, cfg.timeout_s)
@@ -280,6 +293,7 @@ def run_chaos(base: Settings, cfg: ChaosConfig, say: Callable[[str], None] = lam
             "max_workers": _max_alive(pool.events),
             "redis_restarts": kinds.count("redis_restart"),
             "broker_restarts": kinds.count("broker_restart"),
+            "liveness_restarts": kinds.count("liveness_restart"),
             "worker_crashes_unplanned": runs["chaos"].crashes + runs["clean"].crashes,
             "clean_run_s": round(took["clean"], 1),
             "chaos_run_s": round(took["chaos"], 1),
@@ -300,6 +314,6 @@ def run_chaos(base: Settings, cfg: ChaosConfig, say: Callable[[str], None] = lam
 def _max_alive(events: list[dict]) -> int:
     alive = peak = 0
     for e in events:
-        alive += {"spawn": 1, "sigkill": -1, "sigterm": -1, "crashed": -1}.get(e["event"], 0)
+        alive += {"spawn": 1, "sigkill": -1, "liveness_restart": -1, "sigterm": -1, "crashed": -1}.get(e["event"], 0)
         peak = max(peak, alive)
     return peak

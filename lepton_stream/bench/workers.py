@@ -57,13 +57,14 @@ class Pool:
     def alive(self) -> list[int]:
         return [n for n, p in self.procs.items() if p.poll() is None]
 
-    def kill(self, n: int) -> None:
+    def kill(self, n: int, event: str = "sigkill") -> None:
         """SIGKILL: no flush, no commit, no leave-group; the batch in hand is redelivered to someone."""
         self.procs[n].send_signal(signal.SIGKILL)
         self.procs[n].wait(timeout=30)
         del self.procs[n]
-        self.killed += 1
-        self.note("sigkill", worker=n)
+        if event == "sigkill":
+            self.killed += 1
+        self.note(event, worker=n)
 
     def stop(self, n: int, timeout_s: float = 60.0) -> int:
         """SIGTERM: finish the batch, flush, commit, leave the group (a graceful scale-down)."""

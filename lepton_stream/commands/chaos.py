@@ -16,6 +16,8 @@ def register(sub) -> None:
     p.add_argument("--no-scale", action="store_true", help="keep one worker (no 1 -> 3 -> 1)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per run before giving up")
+    p.add_argument("--stall", type=float, default=120.0,
+                   help="seconds without output before the workers are restarted (as a liveness probe would)")
     p.add_argument("--keep", action="store_true", help="keep the work folder (worker logs, broker data)")
     p.set_defaults(func=run)
 
@@ -26,7 +28,7 @@ def run(args) -> int:
 
     cfg = ChaosConfig(n=args.n, kills=args.kills, redis_restarts=args.redis_restarts,
                       broker_restarts=args.broker_restarts, scale=not args.no_scale, seed=args.seed,
-                      timeout_s=args.timeout, keep_dir=args.keep)  # fmt: skip
+                      timeout_s=args.timeout, stall_s=args.stall, keep_dir=args.keep)  # fmt: skip
     report = run_chaos(settings(), cfg, say=lambda line: print(f"chaos  {line}", file=sys.stderr, flush=True))
     print(json.dumps(report, indent=2))
     return 1 if report["failures"] else 0
