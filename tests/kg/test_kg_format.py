@@ -104,3 +104,20 @@ def test_csv_import_round_trip(tmp_path: Path) -> None:
     with pytest.raises(GraphFormatError, match="dangling"):
         import_csv([tmp_path / "nodes.csv", tmp_path / "bad.csv"], tmp_path / "bad.jsonl")
     assert not (tmp_path / "bad.jsonl").exists()
+
+
+def test_edges_with_wrong_field_types_are_reported_not_crashed_on(tmp_path: Path) -> None:
+    edges = [
+        *SMALL_EDGES,
+        {"source": ["ACME"], "type": "supplier_of", "target": "BETA"},  # unhashable where an id belongs
+        {"source": "ACME", "type": "supplier_of", "target": "BETA", "weight": "0.5"},
+        {"source": "ACME", "type": "partner_of", "target": "BETA", "weight": True},
+        {"source": "ACME", "type": ["supplier_of"], "target": "BETA"},
+        {"source": "ACME", "type": "supplier_of", "target": "ACME"},
+    ]
+    msg = problems(tmp_path, SMALL_NODES, edges)
+    assert "edge source ['ACME'] is missing or not a string" in msg
+    assert "weight '0.5' must be a number in [0, 1]" in msg
+    assert "weight True must be a number in [0, 1]" in msg
+    assert "unknown type ['supplier_of']" in msg
+    assert "ACME->ACME is a self-loop" in msg
