@@ -37,17 +37,18 @@ class Drive:
         loop = build_loop(self.worker)
         inner_handle, inner_settle = loop.handle, loop.settle
 
-        inside = [False]
+        inside = False  # settle() called from handle() is already in handle's time
 
         def handle(records) -> None:
+            nonlocal inside
             t = time.perf_counter()
             if self.first is None:
                 self.first = t
-            inside[0] = True
+            inside = True
             try:
                 inner_handle(records)
             finally:
-                inside[0] = False
+                inside = False
             self.in_handle_s += time.perf_counter() - t
             self.handled += len(records)
             self.batches += 1
@@ -60,7 +61,7 @@ class Drive:
             inner_settle()
             if pending:
                 self.last = time.perf_counter()
-                if not inside[0]:  # settle() inside handle() is already in handle's time
+                if not inside:
                     self.in_handle_s += self.last - t
 
         loop.handle = handle  # type: ignore[method-assign]

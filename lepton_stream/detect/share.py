@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from lepton_stream.detect.calibrate import log10_tail, score_from_log10_p
+from lepton_stream.detect.spike import copy_state
 
 SUPPRESSED_CAP = 0.49
 
@@ -49,12 +50,12 @@ class ShareDetector:
     def to_dict(self) -> dict[str, Any]:
         # Shallow copies (asdict deep-copies recursively, a third of the detect stage); lists are copied so
         # the dict never shares state with this detector.
-        return {"kind": "share", "v": 1, "params": dict(vars(self.params)), "state": _copied(vars(self.s))}
+        return {"kind": "share", "v": 1, "params": dict(vars(self.params)), "state": copy_state(vars(self.s))}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ShareDetector:
         d = cls(ShareParams(**data["params"]))
-        d.s = _ShareState(**_copied(data["state"]))  # a peek at the dict's state must not write into it
+        d.s = _ShareState(**copy_state(data["state"]))  # a peek at the dict's state must not write into it
         return d
 
     def update(self, ts: float, numerator: float, denominator: float) -> float:
@@ -91,7 +92,3 @@ class ShareDetector:
         s.num = (1 - r) * s.num + r * k_eff
         s.den = (1 - r) * s.den + r * denominator
         return score
-
-
-def _copied(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, list) else v for k, v in d.items()}

@@ -81,12 +81,12 @@ class SpikeDetector:
     def to_dict(self) -> dict[str, Any]:
         # Shallow copies (asdict deep-copies recursively, a third of the detect stage); lists are copied so
         # the dict never shares state with this detector.
-        return {"kind": "spike", "v": 1, "params": dict(vars(self.params)), "state": _copied(vars(self.s))}
+        return {"kind": "spike", "v": 1, "params": dict(vars(self.params)), "state": copy_state(vars(self.s))}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SpikeDetector:
         d = cls(SpikeParams(**data["params"]))
-        d.s = _State(**_copied(data["state"]))  # a peek at the dict's state must not write into it
+        d.s = _State(**copy_state(data["state"]))  # a peek at the dict's state must not write into it
         return d
 
     # ---- model pieces ----
@@ -215,5 +215,6 @@ def poisson_z(x: float, mu: float) -> float:
     return math.copysign(math.sqrt(max(dev, 0.0)), x - mu)
 
 
-def _copied(d: dict[str, Any]) -> dict[str, Any]:
+def copy_state(d: dict[str, Any]) -> dict[str, Any]:
+    """A detector state's fields with its lists copied: a dict and a detector never share mutable state."""
     return {k: list(v) if isinstance(v, list) else v for k, v in d.items()}

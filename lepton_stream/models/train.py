@@ -376,7 +376,7 @@ def train(
             history.append({"epoch": epoch, "train_loss": round(run_loss / max(n_loss, 1), 4),
                             "seconds": round(time.perf_counter() - t0, 1)})
             say(f"epoch {epoch}: loss {run_loss / max(n_loss, 1):.4f} (no validation data)")
-            best_state, best_epoch = copy.deepcopy(scored.state_dict()), epoch
+            best_epoch = epoch  # the weights kept are the final ones (copied once, after the loop)
             if step >= total or over_budget(extra=history[-1]["seconds"]):
                 break
             continue
@@ -403,6 +403,8 @@ def train(
             break
     if best_state is not None:
         module.load_state_dict(best_state)
+    elif scored is not module:
+        module.load_state_dict(scored.state_dict())  # no validation: the final averaged weights
     del ema, scored
     module.eval()
 

@@ -44,11 +44,6 @@ end
 return applied
 """
 
-# Per input partition: the newest event time seen, suffixed "!" while the partition is caught up (idle).
-# The watermark is the smallest of the active partitions: one that lags (a replay, a slow pod) holds event
-# time back instead of having its events counted late, and one not read yet ("0") holds it at zero. An idle
-# partition does not hold time back. With every partition idle, it is the newest time seen.
-# ARGV: n, then n (partition, newest) pairs, then the partition states "<partition>=<behind|idle|unknown>".
 # The non-empty buckets among KEYS, as (position in KEYS, HGETALL) pairs: one call per subject instead of one
 # per bucket (a subject seen after a gap replays up to max_fill mostly empty buckets).
 READ_BUCKETS = """
@@ -63,6 +58,11 @@ end
 return out
 """
 
+# Per input partition: the newest event time seen, suffixed "!" while the partition is caught up (idle).
+# The watermark is the smallest of the active partitions: one that lags (a replay, a slow pod) holds event
+# time back instead of having its events counted late, and one not read yet ("0") holds it at zero. An idle
+# partition does not hold time back. With every partition idle, it is the newest time seen.
+# ARGV: n, then n (partition, newest) pairs, then the partition states "<partition>=<behind|idle|unknown>".
 RAISE_WATERMARK = """
 local function watermark()
   local low, high = nil, 0

@@ -112,3 +112,12 @@ def test_train_lora_merges_adapters_into_a_plain_bundle(tmp_path: Path, capsys) 
     assert out["recipe"] == m.recipe == "lora"
     assert not any("adapter" in f for f in m.files)  # merged: served like any fine-tuned encoder
     assert load_model(tmp_path / "lora", "torch").predict(["Fed holds rates"])[0]["news-sentiment"].label
+
+
+def test_train_without_holdout_keeps_the_final_averaged_weights(tmp_path: Path, capsys) -> None:
+    out = _run(capsys, "train", "news-sentiment", "--data", str(SAMPLES / "news_sentiment.csv"), "--out",
+               str(tmp_path / "all"), "--holdout", "0", "--max-steps", "2", "--limit-per-label", "6",
+               "--epochs", "1", "--threads", "1", "--no-export")
+    m = bundle.verify(tmp_path / "all")
+    assert out["validation"] == {} and m.metrics["best_epoch"] == 1
+    assert m.metrics["train_rows"]["news-sentiment"] == 18  # every row trained on, none held out
