@@ -24,7 +24,9 @@ def register(sub) -> None:
     p.add_argument("--quick", action="store_true", help="frozen encoder + logistic heads (minutes)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float, help="encoder learning rate")
+    p.add_argument("--lr", type=float, help="encoder learning rate (of its top layer with --layer-decay)")
+    p.add_argument("--layer-decay", type=float,
+                   help="layer-wise learning-rate decay: each lower layer learns at this times the rate above (1)")
     p.add_argument("--max-steps", type=int, help="stop after this many steps (smoke tests)")
     p.add_argument("--max-minutes", type=float, help="wall-clock budget (default 38): no epoch starts that won't fit")
     p.add_argument("--limit-per-label", type=int, help="use at most this many training rows per label")
@@ -104,7 +106,7 @@ def cmd_train(args) -> int:
 
     cfg = TrainConfig(lora=args.lora, freeze_embeddings=not args.train_embeddings)
     for arg, attr in (("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "lr"), ("max_steps", "max_steps"),
-                      ("max_minutes", "max_minutes"),
+                      ("max_minutes", "max_minutes"), ("layer_decay", "layer_decay"),
                       ("threads", "threads"), ("seed", "seed")):
         if getattr(args, arg) is not None:
             setattr(cfg, attr, getattr(args, arg))

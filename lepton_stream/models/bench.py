@@ -3,6 +3,8 @@
 Rows, each texts/s over the same number of texts:
 - int8_64tok: int8 ONNX on texts of exactly 64 tokens (the worst case for bucketing: nothing to gain)
 - int8_real_bucketed / int8_real_unsorted: int8 on the real length distribution of the shipped news samples
+- int8_real_bucketed_intra_op: the same, one pass at a time split across threads by onnxruntime (the serving
+  default runs `threads` single-threaded passes side by side instead)
 - torch_fp32_bucketed: the fp32 torch runtime, batched and bucketed
 - naive_pipeline_fp32: a transformers feature-extraction pipeline called once per text (no batching), then
   the same head: what a straightforward implementation does
@@ -79,6 +81,7 @@ def bench_model(root: Path, n: int = 512, batch_size: int = 64, threads: int = 2
     task = next(iter(manifest.tasks))
     int8 = OnnxModel(root, batch_size, manifest, threads=threads)
     int8_unsorted = OnnxModel(root, batch_size, manifest, threads=threads, bucketed=False)
+    int8_intra = OnnxModel(root, batch_size, manifest, threads=threads, parallel="intra")
     fp32 = TorchModel(root, batch_size, manifest)
     real = news_texts(n)
     long = texts_of_tokens(root, manifest, n)
@@ -87,6 +90,7 @@ def bench_model(root: Path, n: int = 512, batch_size: int = 64, threads: int = 2
     rows = {
         "int8_64tok": _rate(int8.predict, long, 2),
         "int8_real_bucketed": _rate(int8.predict, real, 2),
+        "int8_real_bucketed_intra_op": _rate(int8_intra.predict, real, 2),
         "int8_real_unsorted": _rate(int8_unsorted.predict, real, 2),
         "torch_fp32_bucketed": _rate(fp32.predict, real),
     }

@@ -12,6 +12,7 @@ import os
 import tempfile
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -91,7 +92,10 @@ class OnnxModel:
         manifest: bundle.Manifest | None = None,
         threads: int | None = None,
         bucketed: bool = True,
+        parallel: str = "passes",
     ):
+        """parallel="passes" (default): `threads` single-threaded forward passes run at once, one length
+        group each; "intra": one pass at a time, split across `threads` by onnxruntime (the bench compares)."""
         import onnxruntime as ort
 
         self.manifest = manifest or bundle.verify(root)
@@ -104,7 +108,12 @@ class OnnxModel:
                 f"`lepton-stream models export {root}` or serve it with LEPTON_RUNTIME=torch"
             )
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or default_threads()
+        self.threads = threads or default_threads()
+        self.parallel = parallel if self.threads > 1 else "intra"
+        # Separate passes need no synchronisation inside an operator, where onnxruntime's threads wait
+        # for each other: 10-15 % more texts/s on 2 cores, and the worker's Python stages can take a core
+        # for a while without stalling a pass half-done on the other.
+        opts.intra_op_num_threads = 1 if self.parallel == "passes" else self.threads
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
@@ -115,10 +124,11 @@ class OnnxModel:
             load_tokenizer(tokenizer_path(root, self.manifest)), self.manifest.max_length, batch_size
         )
         self.bucketed = bucketed
+        self.pool = ThreadPoolExecutor(self.threads, "onnx") if self.parallel == "passes" else None
 
     def _batches(self, texts: Sequence[str]):
         if self.bucketed:
-            yield from self.batcher.batches(texts)
+            yield from self.batcher.batches(texts, parts=self.threads if self.pool else 1)
             return
         # Unsorted batches in arrival order: only for the benchmark's comparison.
         bs = self.batcher.batch_size
@@ -132,8 +142,19 @@ class OnnxModel:
 
     def logits(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         result = {t: np.zeros((len(texts), len(s.labels)), np.float32) for t, s in self.manifest.tasks.items()}
-        for idx, ids, mask in self._batches(texts):
-            outs = self.session.run(self.outputs, {"input_ids": ids, "attention_mask": mask})
+
+        def run(batch):
+            idx, ids, mask = batch
+            return idx, self.session.run(self.outputs, {"input_ids": ids, "attention_mask": mask})
+
+        batches = list(self._batches(texts))
+        if self.pool is not None and len(batches) > 1:
+            # Largest passes first, so the last one to finish is short (the session is thread-safe).
+            batches.sort(key=lambda b: -b[1].size)
+            done = self.pool.map(run, batches)
+        else:
+            done = map(run, batches)
+        for idx, outs in done:
             for task, o in zip(self.outputs, outs, strict=True):
                 result[task][idx] = o
         return result

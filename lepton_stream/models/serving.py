@@ -71,13 +71,26 @@ class BucketedBatcher:
 
     SLACK = 1.25  # padded tokens / real tokens allowed in a group
     MIN_GROUP = 8  # smaller passes lose more to per-call overhead than they save in padding
+    MIN_PIECE = 4  # ... unless the pieces run side by side on idle threads
 
     def __init__(self, tokenizer, max_length: int, batch_size: int):
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.batch_size = batch_size
 
-    def groups(self, lengths: Sequence[int]) -> list[list[int]]:
+    def groups(self, lengths: Sequence[int], parts: int = 1) -> list[list[int]]:
+        """Length groups; with parts > 1, the largest are halved until there are at least `parts` (passes run
+        side by side), down to MIN_PIECE texts."""
+        groups = self._by_length(lengths)
+        while len(groups) < parts:
+            big = max(range(len(groups)), key=lambda g: len(groups[g]))
+            if len(groups[big]) < 2 * self.MIN_PIECE:
+                break
+            g = groups.pop(big)
+            groups[big:big] = [g[: len(g) // 2], g[len(g) // 2 :]]
+        return groups
+
+    def _by_length(self, lengths: Sequence[int]) -> list[list[int]]:
         order = sorted(range(len(lengths)), key=lambda i: lengths[i])
         groups: list[list[int]] = []
         cur: list[int] = []
@@ -94,10 +107,10 @@ class BucketedBatcher:
             groups.append(cur)
         return groups
 
-    def batches(self, texts: Sequence[str]):
+    def batches(self, texts: Sequence[str], parts: int = 1):
         enc = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)
         ids = enc["input_ids"]
-        for idx in self.groups([len(x) for x in ids]):
+        for idx in self.groups([len(x) for x in ids], parts):
             width = max(len(ids[i]) for i in idx)
             input_ids = np.full((len(idx), width), self.tokenizer.pad_token_id, dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.int64)

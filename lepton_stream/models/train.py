@@ -58,7 +58,8 @@ class TaskData:
 class TrainConfig:
     epochs: int = 6
     batch_size: int = 32
-    lr: float = 8e-5  # encoder
+    lr: float = 8e-5  # encoder (its top layer, with layer_decay < 1)
+    layer_decay: float = 1.0  # each layer further down learns at this times the rate of the one above
     head_lr: float = 2e-3
     weight_decay: float = 0.01
     warmup: float = 0.06  # fraction of all steps
@@ -269,6 +270,28 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return z / z.sum(1, keepdims=True)
 
 
+def layer_depth(name: str, n_layers: int) -> int:
+    """0 for the embeddings, i + 1 for transformer layer i, n_layers + 1 for anything above (the pooler)."""
+    if name.startswith("embeddings."):
+        return 0
+    m = re.match(r"encoder\.layer\.(\d+)\.", name)
+    return int(m.group(1)) + 1 if m else n_layers + 1
+
+
+def encoder_param_groups(encoder: nn.Module, lr: float, layer_decay: float, weight_decay: float) -> list[dict]:
+    """AdamW groups: no weight decay on biases and LayerNorm; with layer_decay < 1 the rate shrinks layer by
+    layer downwards (the lower layers hold general language features that small data should move least)."""
+    n_layers = getattr(encoder.config, "num_hidden_layers", 0)
+    groups: dict[tuple[int, bool], list] = {}
+    for name, p in encoder.named_parameters():
+        if p.requires_grad:
+            groups.setdefault((layer_depth(name, n_layers), p.ndim >= 2), []).append(p)
+    return [
+        {"params": ps, "lr": lr * layer_decay ** (n_layers + 1 - depth), "weight_decay": weight_decay if wd else 0.0}
+        for (depth, wd), ps in sorted(groups.items())
+    ]
+
+
 def train(
     tasks: list[TaskData],
     out: Path,
@@ -315,16 +338,11 @@ def train(
     if cfg.max_steps:
         total = min(total, cfg.max_steps)
 
-    enc_params = [p for p in module.encoder.parameters() if p.requires_grad]
-    no_decay = [p for p in enc_params if p.ndim < 2]
-    decay = [p for p in enc_params if p.ndim >= 2]
     enc_lr = cfg.lora_lr if cfg.lora else cfg.lr
+    layer_decay = 1.0 if cfg.lora else cfg.layer_decay
     opt = torch.optim.AdamW(
-        [
-            {"params": decay, "lr": enc_lr, "weight_decay": cfg.weight_decay},
-            {"params": no_decay, "lr": enc_lr, "weight_decay": 0.0},
-            {"params": list(module.heads.parameters()), "lr": cfg.head_lr, "weight_decay": cfg.weight_decay},
-        ]
+        encoder_param_groups(module.encoder, enc_lr, layer_decay, cfg.weight_decay)
+        + [{"params": list(module.heads.parameters()), "lr": cfg.head_lr, "weight_decay": cfg.weight_decay}]
     )
     warm = max(1, int(cfg.warmup * total))
     sched = torch.optim.lr_scheduler.LambdaLR(

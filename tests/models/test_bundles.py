@@ -67,6 +67,16 @@ def test_bucketed_and_unsorted_batches_give_the_same_answers(quick_news: Path) -
     assert np.mean(a.argmax(1) == b.argmax(1)) >= 0.9
 
 
+def test_side_by_side_passes_give_the_answers_of_one_pass_at_a_time(quick_news: Path) -> None:
+    # Every text's logits come back in its own row whichever thread ran its pass.
+    side = OnnxModel(quick_news, batch_size=7, threads=2)
+    one = OnnxModel(quick_news, batch_size=7, threads=2, parallel="intra")
+    assert side.pool is not None and one.pool is None
+    a, b = side.logits(TEXTS)["news-sentiment"], one.logits(TEXTS)["news-sentiment"]
+    assert np.mean(a.argmax(1) == b.argmax(1)) >= 0.9
+    assert np.abs(a - b).mean() < 0.05
+
+
 def test_multitask_chat_bundle_serves_both_heads_in_one_pass(chat_bundle: Path) -> None:
     model = load_model(chat_bundle, "onnx")
     assert model.tasks == ("chat-intent", "chat-sentiment")
