@@ -121,3 +121,25 @@ def test_train_without_holdout_keeps_the_final_averaged_weights(tmp_path: Path, 
     m = bundle.verify(tmp_path / "all")
     assert out["validation"] == {} and m.metrics["best_epoch"] == 1
     assert m.metrics["train_rows"]["news-sentiment"] == 18  # every row trained on, none held out
+
+
+def test_layer_decay_gives_lower_layers_smaller_rates() -> None:
+    from transformers import BertConfig, BertModel
+
+    from lepton_stream.models.train import encoder_param_groups
+
+    enc = BertModel(BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=2, num_attention_heads=2,
+                               intermediate_size=16))  # fmt: skip
+    groups = encoder_param_groups(enc, 1e-3, 0.5, 0.01)
+    lr_of = {id(p): g["lr"] for g in groups for p in g["params"]}
+    wd_of = {id(p): g["weight_decay"] for g in groups for p in g["params"]}
+    params = dict(enc.named_parameters())
+    assert len(lr_of) == len(params)  # every trainable weight in exactly one group
+    assert lr_of[id(params["embeddings.word_embeddings.weight"])] == 1e-3 * 0.5**3
+    assert lr_of[id(params["encoder.layer.0.attention.self.query.weight"])] == 1e-3 * 0.5**2
+    assert lr_of[id(params["encoder.layer.1.output.dense.weight"])] == 1e-3 * 0.5
+    assert lr_of[id(params["pooler.dense.weight"])] == 1e-3
+    assert wd_of[id(params["encoder.layer.1.output.dense.bias"])] == 0.0
+    assert wd_of[id(params["encoder.layer.1.output.dense.weight"])] == 0.01
+    flat = encoder_param_groups(enc, 1e-3, 1.0, 0.01)
+    assert {g["lr"] for g in flat} == {1e-3}
