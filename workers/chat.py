@@ -37,7 +37,7 @@ def setup(w: Worker) -> None:
         minutes = s.window_s // 60
         why = f"{f.counts.get('n', 0)} '{f.subject}' chats in {minutes} min (usually about {f.baseline:.1f})"
         ev = w.resources["state"].store.evidence(f.subject, f.bucket)
-        return [alerts.make("intent_surge", f.subject, f.subject, f, s.window_s, w.model.version, why, ev)]
+        return [alerts.make("intent_surge", f.subject, f.subject, f, s.window_s, w.version, why, ev)]
 
     w.resources["state"] = stage.build(w, None, False, events_of, alerts_of)
 
@@ -75,7 +75,7 @@ def render(it: Item, w: Worker) -> Output:
         customer_id=msg.customer_id,
         sent_at=msg.sent_at,
         text=it.text,
-        model_version=w.model.version,
+        model_version=w.version,
         intent=it.preds[INTENT],
         sentiment=it.preds[SENTIMENT],
         urgency=d.urgency,
@@ -84,7 +84,7 @@ def render(it: Item, w: Worker) -> Output:
         escalate=d.escalate,
         reasons=d.reasons,
     )
-    return Output.of(w.settings.topic_chat_routed, msg.conversation_id, out, model_version=w.model.version)
+    return Output.of(w.settings.topic_chat_routed, msg.conversation_id, out, model_version=w.version)
 
 
 SPEC = WorkerSpec(

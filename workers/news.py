@@ -51,7 +51,7 @@ def setup(w: Worker) -> None:
         why = (f"{neg} negative of {n} mentions of {name} in {minutes} min (usually about {f.baseline:.1f}); "
                f"signal: {'negative share' if f.signal == 'share' else 'negative count'}")  # fmt: skip
         ev = explained(w, w.resources["state"].store.evidence(f.subject, f.bucket))
-        spike = alerts.make("sentiment_spike", f.subject, name, f, w.settings.window_s, w.model.version, why, ev)
+        spike = alerts.make("sentiment_spike", f.subject, name, f, w.settings.window_s, w.version, why, ev)
         out = [spike]
         share = neg / n if n else 0.0
         for imp in kg.impacted([f.subject], limit=10):
@@ -60,7 +60,7 @@ def setup(w: Worker) -> None:
                 continue
             via = kg.describe_path(path)
             out.append(alerts.make(
-                "propagated_risk", target, kg.name(target), f, w.settings.window_s, w.model.version,
+                "propagated_risk", target, kg.name(target), f, w.settings.window_s, w.version,
                 f"negative news surge on {name} reaches {kg.name(target)}: {via}", ev,
                 propagated=PropagatedFrom(entity=f.subject, path=path, weight=round(weight, 4)),
                 score=f.score * weight * max(share, 0.5),
@@ -91,13 +91,13 @@ def render(it: Item, w: Worker) -> Output:
         source=msg.source,
         published_at=msg.published_at,
         headline=it.text,
-        model_version=w.model.version,
+        model_version=w.version,
         sentiment=it.preds[TASK],
         entities=it.extra["entities"],
         impacted=impacted,
         explanation=[kg.describe_path(i.path) for i in impacted[:8]],
     )
-    return Output.of(w.settings.topic_news_enriched, msg.id, out, model_version=w.model.version)
+    return Output.of(w.settings.topic_news_enriched, msg.id, out, model_version=w.version)
 
 
 SPEC = WorkerSpec(

@@ -1,6 +1,6 @@
 """Run an in-process worker loop over a known number of records and time it (the bench's measuring tap).
 
-The loop is the production WorkerLoop from runtime.build_loop; only its `handle` and `settle` are wrapped, to
+The loop is the production WorkerLoop from runtime.build_loop; only its `handle`, `drain` and `settle` are wrapped, to
 stamp the first batch and the last commit and to stop once every expected record went through (no idle wait
 in the figure).
 """
@@ -35,25 +35,34 @@ class Drive:
         from lepton_stream.runtime import build_loop
 
         loop = build_loop(self.worker)
-        inner_handle, inner_settle = loop.handle, loop.settle
+        inner_handle, inner_drain, inner_settle = loop.handle, loop.drain, loop.settle
 
-        inside = False  # settle() called from handle() is already in handle's time
+        inside = False  # settle() called from handle() or drain() is already in their time
 
-        def handle(records) -> None:
+        def timed(fn, *args) -> None:
             nonlocal inside
             t = time.perf_counter()
-            if self.first is None:
-                self.first = t
             inside = True
             try:
-                inner_handle(records)
+                fn(*args)
             finally:
                 inside = False
             self.in_handle_s += time.perf_counter() - t
+
+        def handle(records) -> None:
+            if self.first is None:
+                self.first = time.perf_counter()
+            timed(inner_handle, records)
             self.handled += len(records)
             self.batches += 1
             if self.handled >= self.expect:
-                loop.stopping = True  # the loop then closes, which settles the last batch
+                loop.stopping = True  # the loop then closes, which finishes and settles what is in hand
+
+        def drain() -> None:
+            if loop.staged is not None or loop.in_flight is not None:
+                timed(inner_drain)
+            else:
+                inner_drain()
 
         def settle() -> None:
             pending = loop.in_flight is not None
@@ -65,6 +74,7 @@ class Drive:
                     self.in_handle_s += self.last - t
 
         loop.handle = handle  # type: ignore[method-assign]
+        loop.drain = drain  # type: ignore[method-assign]
         loop.settle = settle  # type: ignore[method-assign]
         self.loop = loop
         self.stages_before = stage_seconds(self.worker.spec.kind)

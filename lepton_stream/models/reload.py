@@ -66,6 +66,10 @@ class ModelHolder:
     def predict(self, texts):
         return self.model.predict(texts)
 
+    def current(self):
+        """The model served now; a caller that must not see a swap mid-batch keeps this one for the batch."""
+        return self.model
+
     def _publish(self) -> None:
         MODEL_INFO.info({"worker": self.worker, "version": self.model.version, "runtime": self.runtime})
 

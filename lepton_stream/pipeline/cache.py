@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from dataclasses import dataclass
 
 import orjson
 import redis
@@ -76,18 +77,41 @@ class PredictionCache:
             log.warning("cache_unavailable", op="set", error=type(exc).__name__)
 
 
+@dataclass
+class Lookup:
+    """A batch's texts, the predictions found in the cache (None: a miss) and the distinct texts to infer."""
+
+    texts: list[str]
+    cached: list[TaskPredictions | None]
+    missing: list[str]
+
+    @property
+    def hits(self) -> int:
+        return sum(c is not None for c in self.cached)
+
+
+def lookup(version: str, cache: PredictionCache | None, texts: list[str], timer) -> Lookup:
+    with timer("cache"):
+        cached = cache.get_many(version, texts) if cache else [None] * len(texts)
+    return Lookup(texts, cached, list(dict.fromkeys(t for t, c in zip(texts, cached, strict=True) if c is None)))
+
+
+def fill(version: str, cache: PredictionCache | None, found: Lookup, fresh: list[TaskPredictions],
+         timer) -> list[TaskPredictions]:  # fmt: skip
+    """Every text's predictions: the cached ones, and the fresh ones for the misses (stored for next time)."""
+    by_text = dict(zip(found.missing, fresh, strict=True))
+    if cache and by_text:
+        with timer("cache"):
+            cache.put_many(version, list(by_text), list(by_text.values()))
+    return [c if c is not None else by_text[t] for t, c in zip(found.texts, found.cached, strict=True)]
+
+
 def predict_cached(model, cache: PredictionCache | None, texts: list[str], timer) -> tuple[list[TaskPredictions], int]:
     """Predictions for every text: cache hits first, one batched model call for the distinct misses.
 
     Returns the predictions and the number of cache hits.
     """
-    with timer("cache"):
-        cached = cache.get_many(model.version, texts) if cache else [None] * len(texts)
-    missing = list(dict.fromkeys(t for t, c in zip(texts, cached, strict=True) if c is None))
+    found = lookup(model.version, cache, texts, timer)
     with timer("inference"):
-        fresh = dict(zip(missing, model.predict(missing), strict=True)) if missing else {}
-    if cache and fresh:
-        with timer("cache"):
-            cache.put_many(model.version, list(fresh), list(fresh.values()))
-    hits = sum(c is not None for c in cached)
-    return [c if c is not None else fresh[t] for t, c in zip(texts, cached, strict=True)], hits
+        fresh = model.predict(found.missing) if found.missing else []
+    return fill(model.version, cache, found, fresh, timer), found.hits

@@ -1,9 +1,12 @@
 """The Kafka side of a worker: poll a micro-batch, process it, send its outputs; commit it once they are
 acknowledged. Repeat.
 
-The broker's acknowledgements of batch N arrive while batch N+1 is being processed: N is settled (acks
-awaited, then committed) after N+1 is processed and before N+1's outputs are sent, or at once when the input
-is idle, on a rebalance and at shutdown. One batch at most is in flight, and commits stay in order.
+Three batches overlap, each at a different step, so that neither the model nor the broker waits for the
+Python stages: batch N+1 is staged (decoded, masked, looked up in the cache, its inference started in the
+background), then batch N is finished (enriched, state, detect, rendered) while N+1's inference runs, then
+N-1 is settled (its acknowledgements awaited, then committed) and N's outputs are sent. When the input is
+idle, and at shutdown, everything staged is finished and settled at once. Batches are finished, sent and
+committed in poll order.
 
 Guarantees kept here:
 - offsets are committed only after every output of the batch is acknowledged (at-least-once);
@@ -35,7 +38,7 @@ from lepton_stream.pipeline.batch import Output, RawRecord
 from lepton_stream.pipeline.decode import dead_letter
 from lepton_stream.pipeline.produce import PublishError, Sink
 from lepton_stream.pipeline.timing import StageTimer
-from lepton_stream.pipeline.worker import Worker
+from lepton_stream.pipeline.worker import Staged, Worker
 
 log = logs.get(__name__)
 T = TypeVar("T")
@@ -74,6 +77,8 @@ class WorkerLoop:
         self.housekeeping = housekeeping or []  # e.g. hot reload checks, run between batches
         self.stopping = False
         self.batches = 0
+        # polled and staged (None if staging failed), inference running: finished after the next poll
+        self.staged: tuple[list[RawRecord], Staged | None] | None = None
         self.in_flight: InFlight | None = None
         self.uncommitted: dict[TopicPartition, int] = {}  # acknowledged, commit refused by a rebalance
 
@@ -97,7 +102,7 @@ class WorkerLoop:
                     task()
                 records = self.poll_batch()
                 if not records:
-                    self.settle()  # nothing to overlap with: acknowledge and commit the batch in flight now
+                    self.drain()  # nothing to overlap with: finish, acknowledge and commit what is in hand
                     if self.uncommitted:
                         self.commit()
                     if idle_exit_s is not None and time.monotonic() - last_records > idle_exit_s:
@@ -115,7 +120,7 @@ class WorkerLoop:
         # consumer.close() commits nothing (auto-commit is off) and sends LeaveGroup, so partitions move at once.
         try:
             with contextlib.suppress(Stopping):
-                self.settle()
+                self.drain()
             if self.uncommitted:
                 with contextlib.suppress(KafkaError):
                     self.commit()
@@ -144,10 +149,29 @@ class WorkerLoop:
     # ------------------------------------------------------------------ one batch
 
     def handle(self, records: list[RawRecord]) -> None:
-        """Process a batch, settle the one in flight, send this one's outputs (acknowledged later)."""
+        """Stage a batch (its inference starts), then finish the one staged before it and send its outputs."""
         self.track_partitions()
         try:
-            outputs = self.retrying("process", lambda: self.attempt(records), lambda: self.isolate(records))
+            staged = self.worker.stage(records)
+        except Exception as exc:  # noqa: BLE001 - processed again in complete(), with retries and isolation
+            log.warning("stage_failed", error=f"{type(exc).__name__}: {str(exc)[:200]}", records=len(records))
+            staged = None
+        previous, self.staged = self.staged, (records, staged)
+        if previous is not None:
+            self.complete(*previous)
+
+    def drain(self) -> None:
+        """Finish the staged batch and settle everything: nothing left in hand."""
+        previous, self.staged = self.staged, None
+        if previous is not None:
+            self.complete(*previous)
+        self.settle()
+
+    def complete(self, records: list[RawRecord], staged: Staged | None) -> None:
+        """Finish a staged batch, settle the one in flight, send this one's outputs (acknowledged later)."""
+        try:
+            outputs = self.retrying("process", lambda: self.attempt(records, staged),
+                                    lambda: self.isolate(records))  # fmt: skip
             batch = InFlight(records, outputs, self.worker.take_after_flush())
             self.settle()
         except Stopping:
@@ -191,9 +215,10 @@ class WorkerLoop:
             log.warning("failpoint", name=name)
             os._exit(137)
 
-    def attempt(self, records: list[RawRecord]) -> list[Output]:
+    def attempt(self, records: list[RawRecord], staged: Staged | None) -> list[Output]:
         self.worker.discard_after_flush()
-        return self.worker.process(records)
+        # A finish may be retried: its stages are idempotent and the inference result is kept.
+        return self.worker.finish(staged) if staged is not None else self.worker.process(records)
 
     def isolate(self, records: list[RawRecord]) -> list[Output]:
         """Split a batch that keeps failing: good records go through, the ones that still fail to the DLQ."""
@@ -217,7 +242,8 @@ class WorkerLoop:
         fetched: a caught-up consumer does not hold a record back to fill the batch (latency), a busy one
         still gets full batches (throughput)."""
         s = self.settings
-        deadline = time.monotonic() + s.max_wait_ms / 1000
+        # With a batch staged, a quiet input must not hold it back: finish it after one fetch round trip.
+        deadline = time.monotonic() + (FRESH_FETCH_MS if self.staged else s.max_wait_ms) / 1000
         out: list[RawRecord] = []
         while len(out) < s.max_records and not self.stopping:
             remaining_ms = int((deadline - time.monotonic()) * 1000)

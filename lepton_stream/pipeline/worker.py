@@ -6,6 +6,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,12 +16,39 @@ from lepton_stream import logs, metrics
 from lepton_stream.config import Settings
 from lepton_stream.contracts import Contract
 from lepton_stream.pipeline.batch import Item, Output, RawRecord
-from lepton_stream.pipeline.cache import PredictionCache, predict_cached
+from lepton_stream.pipeline.cache import Lookup, PredictionCache, fill, lookup
 from lepton_stream.pipeline.decode import decode
 from lepton_stream.pipeline.mask import Masker
 from lepton_stream.pipeline.timing import StageTimer
 
 log = logs.get(__name__)
+
+
+@dataclass
+class Staged:
+    """A batch decoded, masked and looked up in the cache, its inference started: what finish() completes."""
+
+    records: list[RawRecord]
+    items: list[Item]
+    dead: list
+    timer: StageTimer
+    model: Any  # the model that serves this batch: its predictions and its version go together
+    found: Lookup
+    partitions: dict[str, str]  # the input partitions' states when the batch was polled (for the watermark)
+    inference: Future | None = None
+    fresh: list | None = None
+
+    def predictions(self) -> list:
+        """The misses' predictions, once; run here if not started in the background or if that failed."""
+        if self.fresh is None:
+            if not self.found.missing:
+                self.fresh = []
+            elif self.inference is not None:
+                job, self.inference = self.inference, None
+                self.fresh = job.result()
+            else:
+                self.fresh = self.model.predict(self.found.missing)
+        return self.fresh
 
 
 @dataclass(frozen=True)
@@ -63,28 +91,47 @@ class Worker:
         # "<topic>:<partition>" -> "behind" | "idle" (caught up) | "unknown", kept by the Kafka loop: event
         # time (the watermark) advances with the partitions that have data to deliver.
         self.partitions: dict[str, str] = {}
+        self.version = model.version  # of the batch being finished: outputs and alerts carry it
+        self._infer = ThreadPoolExecutor(1, f"infer-{spec.kind}")  # onnxruntime releases the GIL
         self.input_topic = spec.input_topic(settings)
         self.dlq_topic = settings.dlq_topic(self.input_topic)
         spec.setup(self)
 
     def process(self, records: list[RawRecord]) -> list[Output]:
         """decode → mask → cache/infer → enrich → state/detect → render. Pure of Kafka: returns the outputs."""
+        return self.finish(self.stage(records, background=False))
+
+    def stage(self, records: list[RawRecord], background: bool = True) -> Staged:
+        """decode → mask → cache lookup, and start inference of the misses (in the background: the loop
+        finishes the previous batch meanwhile). Reads only, so a batch may be staged again."""
         t = StageTimer(self.spec.kind)
-        batch_id = uuid.uuid4().hex[:12]
         with t("decode"):
             items, dead = decode(records, self.spec.contract, self.settings.max_message_bytes, self.id)
         with t("mask"):
             for it in items:
                 it.text = self.masker(it.message.text)
-        preds, hits = predict_cached(self.model, self.cache, [it.text for it in items], t)
-        for it, p in zip(items, preds, strict=True):
+        # One model serves the whole batch even if a hot reload swaps the holder's in between.
+        model = self.model.current() if hasattr(self.model, "current") else self.model
+        found = lookup(model.version, self.cache, [it.text for it in items], t)
+        st = Staged(records, items, dead, t, model, found, dict(self.partitions))
+        if found.missing and background:
+            st.inference = self._infer.submit(model.predict, found.missing)
+        return st
+
+    def finish(self, st: Staged) -> list[Output]:
+        """Wait for the batch's inference → enrich → state/detect → render: the outputs to publish."""
+        t, items = st.timer, st.items
+        with t("inference"):  # what is left of it by now, or all of it when run here
+            fresh = st.predictions()
+        self.version, self.partitions = st.model.version, st.partitions
+        for it, p in zip(items, fill(self.version, self.cache, st.found, fresh, t), strict=True):
             it.preds = p
         with t("graph"):
             self.spec.enrich(items, self)
         side = self.spec.react(items, self, t)
         outputs = [self.spec.render(it, self) for it in items] + side
-        outputs += [Output.of(self.dlq_topic, rec.key, d) for rec, d in dead]
-        self._account(batch_id, records, items, dead, hits, side, t)
+        outputs += [Output.of(self.dlq_topic, rec.key, d) for rec, d in st.dead]
+        self._account(uuid.uuid4().hex[:12], st.records, items, st.dead, st.found.hits, side, t)
         return outputs
 
     def after_flush(self, fn: Callable[[], None]) -> None:
@@ -125,7 +172,7 @@ class Worker:
             dead=len(dead),
             cache_hits=hits,
             side_outputs=len(side),
-            model_version=self.model.version,
+            model_version=self.version,
             ms=t.ms,
         )
 

@@ -168,6 +168,26 @@ def test_new_model_version_misses(redis_url, key_prefix, models_dir, news_model,
     assert metric("lepton_cache_hits_total") - hits0 == 2
 
 
+def test_a_batch_staged_before_a_hot_reload_keeps_the_model_that_inferred_it(
+    redis_url, key_prefix, models_dir, news_model_v2, client
+):
+    from lepton_stream.models.reload import ModelHolder
+
+    s = settings_for(redis_url, key_prefix, models_dir)
+    holder = ModelHolder(models_dir / "news", runtime="torch", check_every_s=3600, worker="news")
+    w = build_worker("news", s, model=holder, client=client)
+    v1, v2 = holder.version, news_model_v2.version
+    assert v1 != v2
+    text = unique_text()
+    staged = w.stage([record(text, 0)])  # inference starts in the background, with v1
+    holder.model = news_model_v2  # what a hot reload between two batches does
+    out = w.finish(staged)
+    assert json.loads(out[0].value)["model_version"] == v1, "v1's predictions must not be labelled v2"
+    assert client.exists(w.cache.key(v1, mask(text))) == 1 and client.exists(w.cache.key(v2, mask(text))) == 0
+    later = w.process([record(text, 1)])  # the next batch is v2's
+    assert json.loads(later[0].value)["model_version"] == v2
+
+
 def test_keys_carry_the_prefix(redis_url, key_prefix, models_dir, news_model, client):
     w = build_worker("news", settings_for(redis_url, key_prefix, models_dir), model=news_model, client=client)
     texts = [unique_text() for _ in range(3)]

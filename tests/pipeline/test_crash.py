@@ -168,16 +168,16 @@ def test_stop_during_a_batch_finishes_that_batch(broker, redis_url, key_prefix, 
     worker = build_worker("news", s, model=news_model)
     loop = build_loop(worker)
     processed: list = []
-    real = worker.process
+    real = worker.finish
 
-    def process_with_stop_arriving(batch):
-        outputs = real(batch)
-        processed.extend(batch)
+    def finish_with_stop_arriving(staged):
+        outputs = real(staged)
+        processed.extend(staged.records)
         if len(processed) >= 40:
-            loop.stopping = True  # what the SIGTERM handler does, while this batch is in hand
+            loop.stopping = True  # what the SIGTERM handler does, while this batch (and the next) are in hand
         return outputs
 
-    worker.process = process_with_stop_arriving  # type: ignore[method-assign]
+    worker.finish = finish_with_stop_arriving  # type: ignore[method-assign]
     loop.run(idle_exit_s=60)
 
     assert 40 <= len(processed) < len(records)

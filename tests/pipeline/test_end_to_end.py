@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import collections
+import dataclasses
+import json
 import threading
 
 import pytest
@@ -65,3 +67,39 @@ def test_news_stream_end_to_end(broker, redis_url, key_prefix, models_dir, news_
     committed = sum(c.committed(tp) or 0 for tp in tps)
     c.close()
     assert committed == len(records)
+
+
+def test_a_record_that_breaks_a_stage_is_dead_lettered_and_the_rest_go_through(
+    broker, redis_url, key_prefix, models_dir, news_model
+):
+    """A bug that raises on one record (here in masking, which runs while the batch is staged) is retried,
+    then the batch is split: that record goes to the DLQ as stage_failed with its bytes, the rest are output."""
+    s = make_settings(broker.bootstrap, redis_url, key_prefix, models_dir, stage_retries=1, retry_backoff_ms=10)
+    ensure_topics(s, {s.topic_news_raw: 4})
+    records = synth.news_stream(n=80, seed=5, malformed=0.0)
+    poison = records[40]
+    msg = json.loads(poison.value)
+    msg["headline"] = "POISON " + msg["headline"]
+    records[40] = poison = dataclasses.replace(poison, value=json.dumps(msg).encode())
+    producer = make_producer(s)
+    assert produce(producer, s.topic_news_raw, records)["failed"] == 0
+    producer.close()
+
+    worker = build_worker("news", s, model=news_model)
+    real = worker.masker
+
+    def masker(text: str) -> str:
+        if text.startswith("POISON"):
+            raise ValueError("masker bug")
+        return real(text)
+
+    worker.masker = masker
+    loop = build_loop(worker)
+    thread = threading.Thread(target=loop.run, kwargs={"idle_exit_s": 6.0}, daemon=True)
+    thread.start()
+    out = values(read_topic(broker.bootstrap, s.topic_news_enriched, expect=len(records) - 1, timeout_s=120))
+    dlq = values(read_topic(broker.bootstrap, s.dlq_topic(s.topic_news_raw), expect=1, timeout_s=30))
+    thread.join(timeout=60)
+    assert {o["id"] for o in out} == {r.id for r in records} - {poison.id}
+    assert [(d["reason"], base64.b64decode(d["original_b64"])) for d in dlq] == [("stage_failed", poison.value)]
+    assert "masker bug" in dlq[0]["error"]
