@@ -22,6 +22,8 @@ def hop_label(label: int) -> str:
     return f"{rel}->" if label % 2 == 0 else f"<-{rel}"
 
 
+MEMO_SIZE = 50_000  # entity lists / paths remembered; cleared when full (a bound, not an LRU)
+
 class KnowledgeGraph:
     def __init__(
         self,
@@ -33,6 +35,8 @@ class KnowledgeGraph:
         meta: list[dict] | None = None,
     ):
         self.version = version
+        self._memo: dict[tuple[tuple[str, ...], int], list[tuple[str, float, list[str]]]] = {}
+        self._described: dict[tuple[str, ...], str] = {}
         self.files = files or []
         self.meta = meta or []
         self.settings = settings or PropagationSettings()
@@ -119,7 +123,19 @@ class KnowledgeGraph:
 
     def impacted(self, entity_ids: list[str], limit: int = 20) -> list[tuple[str, float, list[str]]]:
         """(target id, weight, path) for entities related to the given ones, strongest first. A target reached from
-        several mentioned entities keeps only its strongest path; the mentioned entities themselves are excluded."""
+        several mentioned entities keeps only its strongest path; the mentioned entities themselves are excluded.
+
+        Remembered per entity list (the graph never changes; a reload builds a new one): news names the same
+        few entities again and again. Callers must not modify the result."""
+        key = (tuple(entity_ids), limit)
+        found = self._memo.get(key)
+        if found is None:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            found = self._memo[key] = self._impacted(entity_ids, limit)
+        return found
+
+    def _impacted(self, entity_ids: list[str], limit: int) -> list[tuple[str, float, list[str]]]:
         src = [self.index[e] for e in dict.fromkeys(entity_ids) if e in self.index]
         h = self.hoods
         best: dict[int, tuple[float, int]] = {}
@@ -160,6 +176,15 @@ class KnowledgeGraph:
 
     def describe_path(self, path: list[str]) -> str:
         """'AAPL <-supplier_of TSM' → 'Apple Inc. (AAPL) ← supplier_of ← TSMC (TSM)'."""
+        key = tuple(path)
+        text = self._described.get(key)
+        if text is None:
+            if len(self._described) >= MEMO_SIZE:
+                self._described.clear()
+            text = self._described[key] = self._describe(path)
+        return text
+
+    def _describe(self, path: list[str]) -> str:
         parts = [f"{self.name(path[0])} ({path[0]})"]
         for lab, nid in zip(path[1::2], path[2::2], strict=True):
             arrow = f"—{lab[:-2]}→" if lab.endswith("->") else f"←{lab[2:]}—"

@@ -79,3 +79,19 @@ def test_seed_supply_chain(seed: KnowledgeGraph) -> None:
     out = {i.entity: i for i in seed.propagate(seed.link("ASML halts shipments"), -0.8)}
     assert out["TSM"].path == ["ASML", "supplier_of->", "TSM"]
     assert "AAPL" in out and out["AAPL"].path == ["ASML", "supplier_of->", "TSM", "supplier_of->", "AAPL"]
+
+
+def test_remembered_results_equal_fresh_ones_and_stay_bounded(seed: KnowledgeGraph, monkeypatch) -> None:
+    from lepton_stream.kg import graph
+
+    ids = ["TSM", "AAPL"]
+    first = seed.impacted(ids)
+    assert first and seed.impacted(ids) is first  # remembered
+    assert seed._impacted(ids, 20) == first  # and what a fresh computation gives
+    assert seed.impacted(ids, limit=3) == first[:3]  # the limit is part of the key
+    path = first[0][2]
+    assert seed.describe_path(path) == seed._describe(path)
+    monkeypatch.setattr(graph, "MEMO_SIZE", 2)
+    for nid in seed.ids[:5]:
+        seed.impacted([nid])
+    assert len(seed._memo) <= 2
