@@ -175,7 +175,10 @@ class WorkerLoop:
             batch = InFlight(records, outputs, self.worker.take_after_flush())
             self.settle()
         except Stopping:
-            return  # stopped while a stage still failed: nothing of this batch committed, it is redelivered
+            # Stopped while a stage still failed: nothing of this batch is committed, and the batch staged
+            # after it must not be either (its offsets would commit past this one): both are redelivered.
+            self.staged = None
+            return
         self.failpoint("before_produce", outputs)
         try:
             with StageTimer(self.worker.spec.kind)("produce"):

@@ -186,3 +186,35 @@ def test_stop_during_a_batch_finishes_that_batch(broker, redis_url, key_prefix, 
     out.settle()
     assert enriched_ids(out, s) == {json.loads(r.value)["id"] for r in processed}, "the batch in hand was flushed"
     assert sum(committed(s, group(s), s.topic_news_raw).values()) == len(processed), "and committed"
+
+
+def test_a_batch_abandoned_at_shutdown_holds_back_the_one_staged_after_it(
+    broker, redis_url, key_prefix, models_dir, news_model
+):
+    """Stopping while a batch's stage still fails leaves it uncommitted; the next batch, already staged, must not
+    be finished and committed at close (its offsets would commit past the abandoned one, losing it)."""
+    import redis
+
+    s = settings_for(broker, redis_url, key_prefix, models_dir)
+    produce_all(s, s.topic_news_raw, synth.news_stream(n=160, seed=35, malformed=0.0))
+    worker = build_worker("news", s, model=news_model)
+    loop = build_loop(worker)
+    finished: list = []
+    failed: list = []
+    real = worker.finish
+
+    def finish_failing_third(staged):
+        if len(finished) == 2 and not failed:  # the third batch fails once; anything after would go through
+            failed.append(staged.records)
+            loop.stopping = True  # SIGTERM arrives while Redis is down
+            raise redis.ConnectionError("redis went away")
+        finished.append(staged.records)
+        return real(staged)
+
+    worker.finish = finish_failing_third  # type: ignore[method-assign]
+    loop.run(idle_exit_s=60)
+
+    assert len(finished) == 2 and len(failed) == 1
+    assert sum(committed(s, group(s), s.topic_news_raw).values()) == sum(len(r) for r in finished), (
+        "only the two finished batches are committed; the failed one and the one staged after it are redelivered"
+    )
