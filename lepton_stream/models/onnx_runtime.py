@@ -111,7 +111,7 @@ class OnnxModel:
         self.threads = threads or default_threads()
         self.parallel = parallel if self.threads > 1 else "intra"
         # Separate passes need no synchronisation inside an operator, where onnxruntime's threads wait
-        # for each other: 10-15 % more texts/s on 2 cores, and the worker's Python stages can take a core
+        # for each other: 2-20 % more texts/s on 2 cores (bench runs), and the worker's Python stages can take a core
         # for a while without stalling a pass half-done on the other.
         opts.intra_op_num_threads = 1 if self.parallel == "passes" else self.threads
         opts.inter_op_num_threads = 1

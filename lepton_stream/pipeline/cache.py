@@ -105,13 +105,3 @@ def fill(version: str, cache: PredictionCache | None, found: Lookup, fresh: list
             cache.put_many(version, list(by_text), list(by_text.values()))
     return [c if c is not None else by_text[t] for t, c in zip(found.texts, found.cached, strict=True)]
 
-
-def predict_cached(model, cache: PredictionCache | None, texts: list[str], timer) -> tuple[list[TaskPredictions], int]:
-    """Predictions for every text: cache hits first, one batched model call for the distinct misses.
-
-    Returns the predictions and the number of cache hits.
-    """
-    found = lookup(model.version, cache, texts, timer)
-    with timer("inference"):
-        fresh = model.predict(found.missing) if found.missing else []
-    return fill(model.version, cache, found, fresh, timer), found.hits

@@ -27,7 +27,7 @@ from lepton_stream.contracts import Prediction
 from lepton_stream.dev.broker import free_port
 from lepton_stream.models import bundle
 from lepton_stream.pipeline.batch import RawRecord
-from lepton_stream.pipeline.cache import PredictionCache, encode, predict_cached, text_hash
+from lepton_stream.pipeline.cache import PredictionCache, encode, fill, lookup, text_hash
 from lepton_stream.pipeline.loop import INFRA_ERRORS
 from lepton_stream.pipeline.mask import mask
 from lepton_stream.pipeline.timing import StageTimer
@@ -212,9 +212,11 @@ def test_redis_unreachable_degrades_to_uncached(news_model):
     texts = [mask(unique_text()), mask(unique_text()), "Shares of $AAPL rose 2% after earnings"]
     errors0, hits0 = metric("lepton_cache_errors_total"), metric("lepton_cache_hits_total")
 
-    preds, hits = predict_cached(news_model, cache, texts, StageTimer("news"))
+    t = StageTimer("news")
+    found = lookup(news_model.version, cache, texts, t)
+    preds = fill(news_model.version, cache, found, news_model.predict(found.missing), t)
 
-    assert hits == 0
+    assert found.hits == 0
     assert metric("lepton_cache_errors_total") - errors0 == 2  # the MGET and the SET, both degraded
     assert metric("lepton_cache_hits_total") - hits0 == 0
     expected = news_model.predict(texts)
