@@ -34,9 +34,9 @@ from lepton_stream.replay.producer import produce
 @dataclass
 class BenchConfig:
     kind: str = "news"
-    n: int = 2000  # messages per throughput phase
+    n: int = 6000  # messages per throughput phase (long enough that one hiccup does not decide the figure)
     naive_n: int = 300
-    latency_n: int = 1000
+    latency_n: int = 3000
     model: Path | None = None
 
 

@@ -19,9 +19,9 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, help="inference threads (default: LEPTON_THREADS or 2)")
     p.add_argument("--batch-size", type=int, help="default: LEPTON_INFER_BATCH_SIZE")
     p.add_argument("--kind", choices=["news", "chat"], default="news", help="stream and worker kind (pipeline part)")
-    p.add_argument("--n", type=int, default=2000, help="messages per pipeline phase")
+    p.add_argument("--n", type=int, default=6000, help="messages per pipeline phase")
     p.add_argument("--naive-n", type=int, default=300, help="messages through the naive worker")
-    p.add_argument("--latency-n", type=int, default=1000, help="messages produced at half load for latency")
+    p.add_argument("--latency-n", type=int, default=3000, help="messages produced at half load for latency")
     p.set_defaults(func=run)
 
 

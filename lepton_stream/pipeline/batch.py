@@ -40,6 +40,6 @@ class Output:
     @classmethod
     def of(cls, topic: str, key: str | bytes | None, message: Contract, **headers: str) -> Output:
         k = key.encode() if isinstance(key, str) else key
-        return cls(
-            topic, k, message.model_dump_json().encode(), tuple((h, v.encode()) for h, v in headers.items())
-        )
+        # The serializer's bytes as they are: model_dump_json() decodes them to str, which we would re-encode.
+        value = message.__pydantic_serializer__.to_json(message)
+        return cls(topic, k, value, tuple((h, v.encode()) for h, v in headers.items()))
