@@ -16,6 +16,8 @@ def register(sub) -> None:
                    help="fraction of --data held out for validation when there is no --valid; 0 trains on all "
                         "of it for exactly --epochs (no early stopping, no calibration)")
     p.add_argument("--label-smoothing", type=float, help="cross-entropy label smoothing (default 0)")
+    p.add_argument("--class-weights", choices=["sqrt", "balanced", "none"],
+                   help="loss weight per class: inverse frequency, its square root (default) or none")
     p.add_argument("--also", action="append", default=[], metavar="TASK=CSV[,VALID]",
                    help="another head trained on the same encoder (multi-task), e.g. chat-sentiment=s.csv")
     p.add_argument("--out", type=Path, required=True, help="bundle folder to write")
@@ -107,7 +109,7 @@ def cmd_train(args) -> int:
     cfg = TrainConfig(lora=args.lora, freeze_embeddings=not args.train_embeddings)
     for arg, attr in (("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "lr"), ("max_steps", "max_steps"),
                       ("max_minutes", "max_minutes"), ("layer_decay", "layer_decay"),
-                      ("threads", "threads"), ("seed", "seed")):
+                      ("threads", "threads"), ("seed", "seed"), ("class_weights", "class_weights")):
         if getattr(args, arg) is not None:
             setattr(cfg, attr, getattr(args, arg))
     if args.label_smoothing is not None:
