@@ -97,9 +97,9 @@ class WorkerLoop:
 
     def run(self, max_batches: int | None = None, idle_exit_s: float | None = None) -> None:
         # The graph, model and libraries loaded so far live as long as the worker: exempt them from the cyclic
-        # collector, whose full passes over them stalled a batch by ~150 ms (a p99 latency tail) and now take
-        # ~30 ms. Collected first so that no garbage is frozen with them.
-        gc.collect()
+        # collector, whose full passes over them stalled a batch by ~150 ms (a p99 latency tail). No collection
+        # first: it would hold the GIL for seconds in a big process while the consumer joins its group; what
+        # startup garbage gets frozen with them is freed at close (unfreeze).
         gc.freeze()
         last_records = time.monotonic()
         try:
