@@ -31,6 +31,17 @@ def redeliveries(enriched: list[dict]) -> int:
     return len(enriched) - len({e["id"] for e in enriched})
 
 
+def redeliveries_differing(enriched: list[dict]) -> list[str]:
+    """Ids output more than once with different content: a consumer would see two decisions for one message.
+    (Enriched records carry no processing time or worker id, so a redelivery must repeat the first exactly.)"""
+    first: dict[str, dict] = {}
+    differing: set[str] = set()
+    for e in enriched:
+        if first.setdefault(e["id"], e) != e:
+            differing.add(e["id"])
+    return sorted(differing)
+
+
 def duplicate_alerts(alerts: list[dict]) -> dict[str, int]:
     counts = collections.Counter(a["alert_id"] for a in alerts)
     return {k: n for k, n in counts.items() if n > 1}
@@ -100,6 +111,7 @@ def compare(valid_ids: set[str], clean: RunOutput, chaos: RunOutput) -> dict:
         "dlq_entries": len(dlq_chaos),
         "dlq_redeliveries": len(chaos.dlq) - len(dlq_chaos),
         "redeliveries": redeliveries(chaos.enriched),
+        "redeliveries_differing": len(redeliveries_differing(chaos.enriched)),
         "redeliveries_clean_run": redeliveries(clean.enriched),
     }
 
@@ -109,5 +121,6 @@ def failures(report: dict) -> list[str]:
     must_be_zero = (
         "lost_messages", "lost_messages_clean_run", "duplicate_alerts", "alerts_missing_vs_clean",
         "alerts_extra_vs_clean", "aggregate_drift", "dlq_missing_vs_clean", "dlq_extra_vs_clean",
+        "redeliveries_differing",
     )  # fmt: skip
     return [k for k in must_be_zero if report.get(k)]

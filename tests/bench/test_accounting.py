@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import base64
 
-from lepton_stream.bench.accounting import RunOutput, bucket_drift, compare, failures, lost, redeliveries
+from lepton_stream.bench.accounting import (
+    RunOutput,
+    bucket_drift,
+    compare,
+    failures,
+    lost,
+    redeliveries,
+    redeliveries_differing,
+)
 
 
 def enriched(*ids: str, label: str = "neutral") -> list[dict]:
@@ -22,6 +30,11 @@ def dlq(reason: str, raw: bytes) -> dict:
 def test_lost_and_redeliveries():
     assert lost({"a", "b", "c"}, enriched("a", "c", "c")) == ["b"]
     assert redeliveries(enriched("a", "c", "c", "c")) == 2
+
+
+def test_a_redelivery_must_repeat_the_first_output_exactly():
+    assert redeliveries_differing(enriched("a", "c", "c")) == []
+    assert redeliveries_differing(enriched("a", "c") + enriched("c", label="negative") + enriched("a")) == ["c"]
 
 
 def test_bucket_drift_counts_exact_sums_tolerant():
@@ -46,7 +59,9 @@ def test_compare_clean_equal_runs_pass_and_redeliveries_do_not_fail():
 def test_compare_flags_every_kind_of_failure():
     valid = {"a", "b"}
     clean = RunOutput(enriched("a", "b"), [alert("x")], [dlq("bad_json", b"{")], {"k": {"n": "2"}})
-    chaos = RunOutput(enriched("a"), [alert("y", "NVDA")] * 2, [dlq("invalid", b"{")], {"k": {"n": "3"}})
+    chaos = RunOutput(enriched("a") + enriched("a", label="negative"), [alert("y", "NVDA")] * 2,
+                      [dlq("invalid", b"{")], {"k": {"n": "3"}})  # fmt: skip
     r = compare(valid, clean, chaos)
     assert set(failures(r)) == {"lost_messages", "duplicate_alerts", "alerts_missing_vs_clean", "alerts_extra_vs_clean",
-                                "aggregate_drift", "dlq_missing_vs_clean", "dlq_extra_vs_clean"}  # fmt: skip
+                                "aggregate_drift", "dlq_missing_vs_clean", "dlq_extra_vs_clean",
+                                "redeliveries_differing"}  # fmt: skip
