@@ -98,8 +98,8 @@ class WorkerLoop:
     def run(self, max_batches: int | None = None, idle_exit_s: float | None = None) -> None:
         # The graph, model and libraries loaded so far live as long as the worker: exempt them from the cyclic
         # collector, whose full passes over them stalled a batch by ~150 ms (a p99 latency tail). No collection
-        # first: it would hold the GIL for seconds in a big process while the consumer joins its group; what
-        # startup garbage gets frozen with them is freed at close (unfreeze).
+        # first: in a big process (the test suite's) it held the GIL while the consumer was joining its group;
+        # what startup garbage gets frozen with them is freed at close (unfreeze).
         gc.freeze()
         last_records = time.monotonic()
         try:
