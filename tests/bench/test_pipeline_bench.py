@@ -1,0 +1,26 @@
+"""`bench`'s pipeline part end to end on a small stream: every phase runs through the real broker and Redis."""
+
+from __future__ import annotations
+
+import redis
+
+from lepton_stream.bench.pipeline import BenchConfig, run_pipeline_bench
+from tests.pipeline.kafka_helpers import make_settings
+
+
+def test_every_phase_runs_and_cleans_up(broker, redis_url, key_prefix, models_dir):
+    s = make_settings(broker.bootstrap, redis_url, key_prefix, models_dir)
+    r = run_pipeline_bench(s, BenchConfig("news", n=96, naive_n=4, latency_n=48))
+
+    d = r["details"]
+    assert d["pipeline"]["messages"] == 96 and d["pipeline"]["cache_hits"] == 0
+    assert d["cache_hit"]["messages"] == 96 and d["cache_hit"]["cache_hits"] == 96  # every text hits
+    assert d["latency"]["messages"] == 48 and d["latency"]["p50_ms"] <= d["latency"]["p99_ms"]
+    assert d["naive"]["messages"] == 4
+    assert min(r["model_only_msgs_per_s"], r["pipeline_msgs_per_s"], r["cache_hit_msgs_per_s"],
+               r["naive_msgs_per_s"]) > 0  # fmt: skip
+    assert r["pipeline_over_model_only"] == round(r["pipeline_msgs_per_s"] / r["model_only_msgs_per_s"], 3)
+    assert set(r["targets_met"]) == {"pipeline_ge_0.95_model_only", "pipeline_ge_5x_naive",
+                                     "p99_le_300ms_half_load", "cache_hit_ge_5000"}  # fmt: skip
+    # Each phase's keys live under the run's own prefix and are deleted at the end.
+    assert not list(redis.Redis.from_url(redis_url).scan_iter(f"{s.redis_key_prefix}bench:*", count=1000))
