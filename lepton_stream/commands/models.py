@@ -107,13 +107,10 @@ def cmd_train(args) -> int:
     from lepton_stream.models.train import TrainConfig, train, train_quick
 
     cfg = TrainConfig(lora=args.lora, freeze_embeddings=not args.train_embeddings)
-    for arg, attr in (("epochs", "epochs"), ("batch_size", "batch_size"), ("lr", "lr"), ("max_steps", "max_steps"),
-                      ("max_minutes", "max_minutes"), ("layer_decay", "layer_decay"),
-                      ("threads", "threads"), ("seed", "seed"), ("class_weights", "class_weights")):
-        if getattr(args, arg) is not None:
-            setattr(cfg, attr, getattr(args, arg))
-    if args.label_smoothing is not None:
-        cfg.label_smoothing = args.label_smoothing
+    for name in ("epochs", "batch_size", "lr", "max_steps", "max_minutes", "layer_decay", "threads", "seed",
+                 "class_weights", "label_smoothing"):  # options named as the config's fields; unset: its default
+        if getattr(args, name) is not None:
+            setattr(cfg, name, getattr(args, name))
     tasks = [_task_data(args.task, args.data, args.valid, args.limit_per_label, cfg.seed, args.holdout)]
     for spec in args.also:
         name, _, paths = spec.partition("=")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,17 @@ def hop_label(label: int) -> str:
 
 
 MEMO_SIZE = 50_000  # entity lists / paths remembered; cleared when full (a bound, not an LRU)
+
+
+def _remembered(memo: dict, key, compute: Callable[[], Any]) -> Any:
+    """memo[key], computed once; the memo is emptied when full. (Not functools.lru_cache on the instance: that
+    would tie the graph in a reference cycle, and a reloaded-away graph would wait for the cyclic collector.)"""
+    found = memo.get(key)
+    if found is None:
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        found = memo[key] = compute()
+    return found
 
 class KnowledgeGraph:
     def __init__(
@@ -127,13 +139,7 @@ class KnowledgeGraph:
 
         Remembered per entity list (the graph never changes; a reload builds a new one): news names the same
         few entities again and again. Callers must not modify the result."""
-        key = (tuple(entity_ids), limit)
-        found = self._memo.get(key)
-        if found is None:
-            if len(self._memo) >= MEMO_SIZE:
-                self._memo.clear()
-            found = self._memo[key] = self._impacted(entity_ids, limit)
-        return found
+        return _remembered(self._memo, (tuple(entity_ids), limit), lambda: self._impacted(entity_ids, limit))
 
     def _impacted(self, entity_ids: list[str], limit: int) -> list[tuple[str, float, list[str]]]:
         src = [self.index[e] for e in dict.fromkeys(entity_ids) if e in self.index]
@@ -176,13 +182,7 @@ class KnowledgeGraph:
 
     def describe_path(self, path: list[str]) -> str:
         """'AAPL <-supplier_of TSM' → 'Apple Inc. (AAPL) ← supplier_of ← TSMC (TSM)'."""
-        key = tuple(path)
-        text = self._described.get(key)
-        if text is None:
-            if len(self._described) >= MEMO_SIZE:
-                self._described.clear()
-            text = self._described[key] = self._describe(path)
-        return text
+        return _remembered(self._described, tuple(path), lambda: self._describe(path))
 
     def _describe(self, path: list[str]) -> str:
         parts = [f"{self.name(path[0])} ({path[0]})"]
