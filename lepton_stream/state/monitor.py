@@ -109,9 +109,12 @@ class SubjectMonitor:
             pipe.hmget(k, "rev", "state")
         raw = dict(zip(subjects, pipe.execute(), strict=True))
         plans: dict[str, tuple[str, dict, list[int], int | None]] = {}
+        stored_first: dict[str, int | None] = {}  # None: no stored state yet
         for s, newest in subjects.items():
             rev, blob = raw[s]
             state = json.loads(blob) if blob else self._fresh()
+            if blob:
+                stored_first[s] = state.get("first")
             if state["last"] is None:
                 # Nothing scored yet: remember where the series starts, so that when its buckets close
                 # (maybe in a batch that does not touch it) they are all scored, not only the newest.
@@ -131,6 +134,8 @@ class SubjectMonitor:
         calls: list[list[tuple[str, str]]] = []
         for s, (rev, state, closed, open_b) in plans.items():
             findings = self._score(s, state, closed, open_b, buckets.get(s, {}))
+            if not closed and not findings and s in stored_first and state.get("first") == stored_first[s]:
+                continue  # only the open bucket peeked at, quietly: the stored state is unchanged, no write
             alerts = [(self.store.key(s, f"alert:{aid}"), j) for f in findings for aid, j in make_alerts(f)]
             args = [rev, json.dumps(state), self.store.retention_s, self.alert_ttl_s]
             self._commit(keys=[det_keys[s]] + [k for k, _ in alerts], args=args + [f"{token}\n{j}" for _, j in alerts],
