@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lepton_stream.pipeline.mask import Masker, iban_ok, luhn_ok, mask
 
@@ -316,3 +318,21 @@ def test_masking_is_idempotent_and_deterministic() -> None:
 def test_text_without_personal_data_is_untouched() -> None:
     text = "TSMC halts production at its largest fab after fire; $TSM down 4.2% to 98.10 on 2026-11-02."
     assert mask(text) == text
+
+
+_PIECES = ["4111 1111 1111 1111", "078-05-1120", "+44 7700 900123", "GB82 WEST 1234 5698 7654 32", "a@b.io",
+           "x.y@mail.example.com", "555-0100", "12", "2024-11-02", "$1,299.99", "٣٤٥", "¹²³", "-", " ", "@", ".",
+           "Jane", "order #12345678", "(212)"]  # fmt: skip
+
+
+@given(st.lists(st.one_of(st.sampled_from(_PIECES), st.text(alphabet="0123456789 -.+()@abcXYZ", max_size=24)),
+                max_size=8))  # fmt: skip
+@settings(max_examples=400, deadline=None)
+def test_skipping_rules_that_cannot_match_changes_nothing(parts: list[str]) -> None:
+    """The digit and '@' pre-checks only skip passes that would leave the text as it is."""
+    text = " ".join(parts)
+    masker = Masker(extra_patterns=[r"\bX\d{2}\b"], names=["Jane"])
+    plain = text
+    for r in masker.rules:
+        plain = r.pattern.sub(r.repl, plain)
+    assert masker(text) == plain
