@@ -13,6 +13,8 @@ import time
 import redis
 
 from lepton_stream import logs
+from lepton_stream.state import scripts
+from lepton_stream.state.scripts import Lua
 
 log = logs.get(__name__)
 
@@ -21,22 +23,24 @@ local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, to
 for _, m in ipairs(due) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], m) end
 return due
 """
+_LEASE = Lua(LEASE)
 
 
 class Outbox:
     def __init__(self, client: redis.Redis, prefix: str, kind: str, grace_s: float = 30.0, batch: int = 100):
         self.client, self.grace_s, self.batch = client, grace_s, batch
         self.key = f"{prefix}outbox:{kind}"
-        self._lease = client.register_script(LEASE)
 
-    def add(self, pipe, entries: list[str]) -> None:
-        """Entries are "<alert key>|<claim token>"; the alert key holds "<claim token>\n<alert JSON>"."""
-        pipe.zadd(self.key, {e: time.time() for e in entries}, nx=True)
+    def add(self, entries: list[str]) -> scripts.Step:
+        """A pipeline step listing the entries: "<alert key>|<claim token>"; the alert key holds
+        "<claim token>\n<alert JSON>"."""
+        return lambda pipe: pipe.zadd(self.key, {e: time.time() for e in entries}, nx=True)
 
     def overdue(self) -> list[tuple[str, str]]:
         """Entries whose publisher has not confirmed within grace_s: leased to us, with their alert JSON."""
         now = time.time()
-        entries = [e.decode() for e in self._lease(keys=[self.key], args=[now - self.grace_s, now, self.batch])]
+        leased = scripts.run(self.client, _LEASE([self.key], [now - self.grace_s, now, self.batch]))
+        entries = [e.decode() for e in leased]
         if not entries:
             return []
         values = self.client.mget([e.rsplit("|", 1)[0] for e in entries])

@@ -10,13 +10,13 @@ made from it is identical to the first one and no counter moves twice.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 
 import redis
-from redis.exceptions import NoScriptError
 
 from lepton_stream.routing.conversation_state import HISTORY, ConversationState
+from lepton_stream.state import scripts
+from lepton_stream.state.scripts import Lua
 
 # KEYS[1] state hash, KEYS[2] guard. ARGV: sentiment label, negative ("1"/"0"), intent label, ttl seconds, history.
 # Returns {replayed (0/1), snapshot JSON}. Server TIME keeps first/last seen consistent across pods.
@@ -51,7 +51,7 @@ snap = '{"n":' .. n .. ',"neg":' .. neg .. ',"streak":' .. streak .. ',"first":'
 redis.call('SET', KEYS[2], snap, 'EX', ttl)
 return {0, snap}
 """
-APPLY_SHA = hashlib.sha1(APPLY_LUA.encode()).hexdigest()
+_APPLY = Lua(APPLY_LUA)
 
 BatchItem = tuple[str, str, str, str]  # conversation_id, message_id, sentiment label, intent label
 
@@ -97,28 +97,12 @@ class ConversationStore:
         """Apply each message once, in order, in one pipelined round trip; one state per item."""
         if not items:
             return []
-        calls = [self._args(item) for item in items]
-        results = self._run(calls, range(len(calls)))
-        missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
-        if missing:
-            # Script cache empty (restart, failover, SCRIPT FLUSH): load once, rerun only what did not run.
-            self.redis.script_load(APPLY_LUA)
-            for i, r in zip(missing, self._run(calls, missing), strict=True):
-                results[i] = r
+        results = scripts.execute(self.redis, [_APPLY(*self._args(item)) for item in items])
         states = []
         for item, r in zip(items, results, strict=True):
-            if isinstance(r, Exception):
-                raise r
             replayed, snapshot = r
             states.append(ConversationState.from_snapshot(item[0], snapshot, bool(int(replayed))))
         return states
-
-    def _run(self, calls: list[tuple[list[str], list[str | int]]], indices: Iterable[int]) -> list[object]:
-        pipe = self.redis.pipeline(transaction=False)
-        for i in indices:
-            keys, args = calls[i]
-            pipe.evalsha(APPLY_SHA, len(keys), *keys, *args)
-        return pipe.execute(raise_on_error=False)
 
     def get(self, conversation_id: str) -> dict[str, str]:
         """The raw state hash (for inspection and tests)."""

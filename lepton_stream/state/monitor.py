@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 from lepton_stream.alerts.outbox import Outbox
 from lepton_stream.detect import ShareDetector, SpikeDetector
+from lepton_stream.state import scripts
+from lepton_stream.state.scripts import Lua
 from lepton_stream.state.windows import WindowStore
 
 COMMIT = """
@@ -39,6 +41,7 @@ for i = 2, #ARGV do
 end
 return 0
 """
+_COMMIT, _SETTLE = Lua(COMMIT), Lua(SETTLE)
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,6 @@ class MonitorConfig:
 class SubjectMonitor:
     def __init__(self, store: WindowStore, config: MonitorConfig, alert_ttl_s: int = 14 * 86400):
         self.store, self.cfg, self.alert_ttl_s = store, config, alert_ttl_s
-        self._commit = store.client.register_script(COMMIT)
-        self._settle = store.client.register_script(SETTLE)
         self.pending_key = f"{store.prefix}pending:{store.kind}"
 
     def _fresh(self) -> dict:
@@ -130,31 +131,28 @@ class SubjectMonitor:
         buckets = self.store.read({s: p[2] + ([p[3]] if p[3] is not None else []) for s, p in plans.items()})
 
         token = uuid.uuid4().hex[:16]
-        pipe = client.pipeline(transaction=False)
-        calls: list[list[tuple[str, str]]] = []
+        steps: list[scripts.Step] = []
+        calls: list[tuple[int, list[tuple[str, str]]]] = []  # (position of the commit in steps, its alerts)
         for s, (rev, state, closed, open_b) in plans.items():
             findings = self._score(s, state, closed, open_b, buckets.get(s, {}))
             if not closed and not findings and s in stored_first and state.get("first") == stored_first[s]:
                 continue  # only the open bucket peeked at, quietly: the stored state is unchanged, no write
             alerts = [(self.store.key(s, f"alert:{aid}"), j) for f in findings for aid, j in make_alerts(f)]
             args = [rev, json.dumps(state), self.store.retention_s, self.alert_ttl_s]
-            self._commit(keys=[det_keys[s]] + [k for k, _ in alerts], args=args + [f"{token}\n{j}" for _, j in alerts],
-                         client=pipe)  # fmt: skip
-            calls.append(alerts)
+            calls.append((len(steps), alerts))
+            steps.append(_COMMIT([det_keys[s]] + [k for k, _ in alerts], args + [f"{token}\n{j}" for _, j in alerts]))
             if alerts:
                 # Listed in the same round trip as the claim: a pod dying now cannot lose a claimed alert.
-                outbox.add(pipe, [f"{k}|{token}" for k, _ in alerts])
+                steps.append(outbox.add([f"{k}|{token}" for k, _ in alerts]))
         if due:
-            self._settle(keys=[self.pending_key], args=[last_closed, *due], client=pipe)
+            steps.append(_SETTLE([self.pending_key], [last_closed, *due]))
         still_open = {s: b for s, b in touched.items() if b > last_closed}
         if still_open:
-            pipe.zadd(self.pending_key, still_open, gt=True)
-        results = iter(pipe.execute())
+            steps.append(lambda pipe: pipe.zadd(self.pending_key, still_open, gt=True))
+        results = scripts.execute(client, steps)
         claimed: list[tuple[str, str]] = []
-        for alerts in calls:
-            result = next(results)
-            if alerts:
-                next(results)  # the outbox ZADD
+        for at, alerts in calls:
+            result = results[at]
             if result and result[0] == -1:
                 continue  # another pod advanced this subject first; it scores and alerts
             claimed += [(f"{alerts[i - 1][0]}|{token}", alerts[i - 1][1]) for i in result]

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import redis
 
 from lepton_stream import metrics
+from lepton_stream.state import scripts
+from lepton_stream.state.scripts import Lua
 
 APPLY = """
 local n_events = tonumber(ARGV[1])
@@ -93,6 +95,8 @@ end
 return {tostring(before), tostring(watermark())}
 """
 
+_APPLY, _READ_BUCKETS, _RAISE_WATERMARK = Lua(APPLY), Lua(READ_BUCKETS), Lua(RAISE_WATERMARK)
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
@@ -115,9 +119,6 @@ class WindowStore:
         self.client, self.prefix, self.kind = client, prefix, kind
         self.window_s, self.lateness_s = window_s, lateness_s
         self.retention_s, self.evidence_cap = retention_s, evidence_cap
-        self._apply = client.register_script(APPLY)
-        self._raise_wm = client.register_script(RAISE_WATERMARK)
-        self._read = client.register_script(READ_BUCKETS)
 
     def key(self, subject: str, suffix: str) -> str:
         return f"{self.prefix}{{{self.kind}:{subject}}}:{suffix}"
@@ -131,7 +132,7 @@ class WindowStore:
         args: list[object] = [len(newest)]
         args += [x for part, ts in newest.items() for x in (part, repr(float(ts)))]
         args += [f"{part}={st}" for part, st in (states or {}).items()]
-        before, after = self._raise_wm(keys=[f"{self.prefix}wm:{self.kind}"], args=args)
+        before, after = scripts.run(self.client, _RAISE_WATERMARK([f"{self.prefix}wm:{self.kind}"], args))
         return float(before), float(after)
 
     def apply(self, events: list[Event], watermark: float) -> tuple[int, int]:
@@ -148,7 +149,7 @@ class WindowStore:
         if not by_subject:
             return 0, late
         guard_ttl = self.lateness_s + 2 * self.window_s + 3600
-        pipe = self.client.pipeline(transaction=False)
+        calls = []
         for subject, evs in by_subject.items():
             keys: list[str] = []
             args: list[object] = [len(evs), guard_ttl, self.retention_s, self.evidence_cap]
@@ -156,17 +157,15 @@ class WindowStore:
                 b = self.bucket(e.ts)
                 keys += [self.key(subject, f"m:{e.msg_id}"), self.key(subject, f"b:{b}"), self.key(subject, f"ev:{b}")]
                 args += [e.label, repr(float(e.score)), json.dumps(e.evidence) if e.evidence else ""]
-            self._apply(keys=keys, args=args, client=pipe)
-        return sum(int(x) for x in pipe.execute()), late
+            calls.append(_APPLY(keys, args))
+        return sum(int(x) for x in scripts.execute(self.client, calls)), late
 
     def read(self, subjects_buckets: dict[str, list[int]]) -> dict[str, dict[int, dict[str, float]]]:
         """Bucket hashes for each subject's bucket starts, in one round trip (missing buckets are empty)."""
-        pipe = self.client.pipeline(transaction=False)
         subjects = [s for s, bs in subjects_buckets.items() if bs]
-        for s in subjects:
-            self._read(keys=[self.key(s, f"b:{b}") for b in subjects_buckets[s]], client=pipe)
+        calls = [_READ_BUCKETS([self.key(s, f"b:{b}") for b in subjects_buckets[s]]) for s in subjects]
         out: dict[str, dict[int, dict[str, float]]] = defaultdict(dict)
-        for s, found in zip(subjects, pipe.execute() if subjects else [], strict=True):
+        for s, found in zip(subjects, scripts.execute(self.client, calls) if subjects else [], strict=True):
             buckets = subjects_buckets[s]
             for pos, flat in zip(found[::2], found[1::2], strict=True):
                 out[s][buckets[pos - 1]] = {flat[i].decode(): float(flat[i + 1]) for i in range(0, len(flat), 2)}

@@ -10,6 +10,7 @@ import redis
 from lepton_stream.contracts import IntentPrediction, Prediction
 from lepton_stream.routing import ConversationState, ConversationStore, Router
 from lepton_stream.routing import conversations as conv_mod
+from lepton_stream.state.scripts import Lua
 
 
 def store(client: redis.Redis, prefix: str, ttl_s: int = 3600) -> ConversationStore:
@@ -82,16 +83,15 @@ def test_keys_carry_the_hash_tag_and_expire(redis_client: redis.Redis, prefix: s
         assert 0 < redis_client.ttl(k) <= 600
 
 
-def test_missing_script_is_loaded_and_only_unrun_items_retried(
+def test_missing_script_is_loaded_and_the_batch_applied(
     redis_client: redis.Redis, prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A script body the server has never seen, so EVALSHA answers NOSCRIPT (no SCRIPT FLUSH on a shared Redis).
-    body = conv_mod.APPLY_LUA + f"\n-- {uuid.uuid4().hex}\n"
-    monkeypatch.setattr(conv_mod, "APPLY_LUA", body)
-    monkeypatch.setattr(conv_mod, "APPLY_SHA", __import__("hashlib").sha1(body.encode()).hexdigest())
+    lua = Lua(conv_mod.APPLY_LUA + f"\n-- {uuid.uuid4().hex}\n")
+    monkeypatch.setattr(conv_mod, "_APPLY", lua)
     states = store(redis_client, prefix).apply_batch(BATCH)
     assert [s.message_count for s in states] == [1, 1, 2, 3, 2]
-    assert redis_client.script_exists(conv_mod.APPLY_SHA) == [True]
+    assert redis_client.script_exists(lua.sha) == [True]
 
 
 def test_empty_batch_and_bad_ids(redis_client: redis.Redis, prefix: str) -> None:
