@@ -20,11 +20,6 @@ def register(sub) -> None:
                    help="loss weight per class: inverse frequency, its square root (default) or none")
     p.add_argument("--also", action="append", default=[], metavar="TASK=CSV[,VALID]",
                    help="another head trained on the same encoder (multi-task), e.g. chat-sentiment=s.csv")
-    p.add_argument("--teacher", type=Path, action="append", default=[], metavar="BUNDLE",
-                   help="distil from this trained bundle (repeat for an ensemble): its tempered probabilities "
-                        "on the training texts become soft targets")
-    p.add_argument("--distill-alpha", type=float, help="weight of the soft targets' loss (default 0.5)")
-    p.add_argument("--distill-temperature", type=float, help="softmax temperature for distillation (default 2)")
     p.add_argument("--out", type=Path, required=True, help="bundle folder to write")
     p.add_argument("--name", help="bundle name (default: the task's prefix, e.g. news)")
     p.add_argument("--lora", action="store_true", help="train LoRA adapters instead of all encoder weights")
@@ -111,11 +106,9 @@ def _task_data(task: str, data: Path, valid: Path | None, limit: int | None, see
 def cmd_train(args) -> int:
     from lepton_stream.models.train import TrainConfig, train, train_quick
 
-    cfg = TrainConfig(lora=args.lora, freeze_embeddings=not args.train_embeddings,
-                      teachers=tuple(str(t) for t in args.teacher))
-    # Options named as the config's fields; unset: its default.
+    cfg = TrainConfig(lora=args.lora, freeze_embeddings=not args.train_embeddings)
     for name in ("epochs", "batch_size", "lr", "max_steps", "max_minutes", "layer_decay", "threads", "seed",
-                 "class_weights", "label_smoothing", "distill_alpha", "distill_temperature"):
+                 "class_weights", "label_smoothing"):  # options named as the config's fields; unset: its default
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
     tasks = [_task_data(args.task, args.data, args.valid, args.limit_per_label, cfg.seed, args.holdout)]

@@ -81,9 +81,6 @@ class TrainConfig:
     ema_decay: float = 0.997  # validate and keep an exponential moving average of the weights (0 = off):
     # it smooths the last few hundred steps' noise, like averaging checkpoints, at one vector update per step
     calibrate_bias: bool = True  # per-class logit offsets that maximise validation macro-F1 (non-oos tasks)
-    teachers: tuple[str, ...] = ()  # distillation: bundles whose mean tempered probabilities are soft targets
-    distill_alpha: float = 0.5  # weight of the soft targets' loss (the labels' loss gets 1 - alpha)
-    distill_temperature: float = 2.0
     oos_target_recall: float = 0.9  # reject threshold: the lowest reaching this validation oos recall ...
     oos_max_drop: float = 0.01  # ... among those costing at most this much in-scope accuracy
 
@@ -154,50 +151,19 @@ def _weights(counts: np.ndarray, mode: str) -> torch.Tensor:
 
 
 class Encoded:
-    """Pre-tokenized texts (and a URL-free variant) so epochs do not re-tokenize.
-
-    Row i of the variant is row len(texts) + i of `rows`, so per-row data (teacher targets) covers both."""
+    """Pre-tokenized texts (and a URL-free variant) so epochs do not re-tokenize."""
 
     def __init__(self, tokenizer, texts: Sequence[str], max_length: int, with_variant: bool):
-        self.texts = list(texts)
-        self.ids = tokenizer(self.texts, truncation=True, max_length=max_length)["input_ids"] if texts else []
+        self.ids = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"] if texts else []
         self.variant = None
         if with_variant and texts:
-            self.stripped = [URL.sub("", t).strip() or t for t in texts]
-            self.variant = tokenizer(self.stripped, truncation=True, max_length=max_length)["input_ids"]
+            stripped = [URL.sub("", t).strip() or t for t in texts]
+            self.variant = tokenizer(stripped, truncation=True, max_length=max_length)["input_ids"]
 
-    def rows(self) -> list[str]:
-        return self.texts + (self.stripped if self.variant is not None else [])
-
-    def pick(self, i: int, rng: random.Random, p: float) -> int:
-        """Row to show for text i: its URL-free variant with chance p."""
+    def get(self, i: int, rng: random.Random, p: float) -> list[int]:
         if self.variant is not None and p > 0 and rng.random() < p:
-            return len(self.ids) + i
-        return i
-
-    def row(self, r: int) -> list[int]:
-        return self.ids[r] if r < len(self.ids) else self.variant[r - len(self.ids)]
-
-
-def teacher_targets(teachers: Sequence[str], task: TaskData, texts: list[str], temperature: float,
-                    threads: int) -> torch.Tensor:
-    """Mean of the teacher bundles' tempered probabilities per text (int8: fast, within a point of fp32)."""
-    from lepton_stream.models.onnx_runtime import OnnxModel
-
-    total = np.zeros((len(texts), len(task.labels)), np.float64)
-    for root in teachers:
-        teacher = OnnxModel(Path(root), threads=threads)
-        spec = teacher.manifest.tasks.get(task.name)
-        if spec is None or list(spec.labels) != list(task.labels):
-            raise ValueError(f"teacher {root} has no task {task.name} with labels {task.labels}")
-        total += _softmax(teacher.logits(texts)[task.name].astype(np.float64) / temperature)
-    return torch.tensor(total / len(teachers), dtype=torch.float32)
-
-
-def distill_loss(logits: torch.Tensor, soft: torch.Tensor, temperature: float) -> torch.Tensor:
-    """KL(teacher || student) at the temperature, scaled by T^2 so its gradients match the labels' loss."""
-    log_p = torch.log_softmax(logits / temperature, dim=-1)
-    return nn.functional.kl_div(log_p, soft, reduction="batchmean") * temperature**2
+            return self.variant[i]
+        return self.ids[i]
 
 
 def pad(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -360,8 +326,6 @@ def train(
     train_enc = [Encoded(tokenizer, t.train_texts, cfg.max_length, cfg.drop_url_p > 0) for t in tasks]
     valid_enc = [Encoded(tokenizer, t.valid_texts, cfg.max_length, False) for t in tasks]
     y = [torch.tensor([t.labels.index(lab) for lab in t.train_labels]) for t in tasks]
-    soft = [teacher_targets(cfg.teachers, t, e.rows(), cfg.distill_temperature, cfg.threads) if cfg.teachers
-            else None for t, e in zip(tasks, train_enc, strict=True)]
     losses = [
         nn.CrossEntropyLoss(weight=_weights(np.bincount(y[k].numpy(), minlength=len(t.labels)), cfg.class_weights),
                             label_smoothing=cfg.label_smoothing)
@@ -408,13 +372,9 @@ def train(
         t0 = time.perf_counter()
         run_loss, n_loss = 0.0, 0
         for k, idx in epoch_batches(lengths, cfg.batch_size, cfg.pool, rng):
-            rows = [train_enc[k].pick(i, rng, cfg.drop_url_p) for i in idx]
-            ids, mask = pad([train_enc[k].row(r) for r in rows], pad_id)
+            ids, mask = pad([train_enc[k].get(i, rng, cfg.drop_url_p) for i in idx], pad_id)
             logits = module.heads[k](module.embed(ids, mask))
             loss = losses[k](logits, y[k][idx])
-            if soft[k] is not None:
-                a = cfg.distill_alpha
-                loss = (1 - a) * loss + a * distill_loss(logits, soft[k][rows], cfg.distill_temperature)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)

@@ -143,34 +143,3 @@ def test_layer_decay_gives_lower_layers_smaller_rates() -> None:
     assert wd_of[id(params["encoder.layer.1.output.dense.weight"])] == 0.01
     flat = encoder_param_groups(enc, 1e-3, 1.0, 0.01)
     assert {g["lr"] for g in flat} == {1e-3}
-
-
-def test_distillation_targets_follow_the_row_shown(quick_news: Path) -> None:
-    import torch
-
-    from lepton_stream.models.encoder import base_model_path, load_tokenizer
-    from lepton_stream.models.train import Encoded, TaskData, distill_loss, teacher_targets
-
-    tok = load_tokenizer(base_model_path())
-    texts = ["Acme shares plunge after profit warning https://t.co/x1", "Fed holds rates steady"]
-    enc = Encoded(tok, texts, 32, with_variant=True)
-    rows = enc.rows()
-    assert rows[2] == "Acme shares plunge after profit warning"  # the URL-free variant of row 0
-    for r in range(len(rows)):  # a row's tokens are those of the text its teacher target was computed on
-        assert enc.row(r) == tok(rows[r], truncation=True, max_length=32)["input_ids"]
-    task = TaskData("news-sentiment", texts, ["negative", "neutral"], [], [], ["negative", "neutral", "positive"])
-    soft = teacher_targets([str(quick_news), str(quick_news)], task, rows, 2.0, 1)
-    assert soft.shape == (4, 3) and torch.allclose(soft.sum(1), torch.ones(4))
-    logits = torch.log(soft) * 2.0  # a student that matches the teacher at temperature 2 ...
-    assert distill_loss(logits, soft, 2.0).item() == pytest.approx(0.0, abs=1e-5)
-    assert distill_loss(-logits, soft, 2.0).item() > 0.1  # ... and one that disagrees
-    with pytest.raises(ValueError, match="no task chat-intent"):
-        teacher_targets([str(quick_news)], TaskData("chat-intent", texts, ["a", "b"], [], []), rows, 2.0, 1)
-
-
-def test_train_distils_from_a_teacher_bundle(quick_news: Path, tmp_path: Path, capsys) -> None:
-    _run(capsys, "train", "news-sentiment", "--data", str(SAMPLES / "news_sentiment.csv"), "--out",
-         str(tmp_path / "student"), "--teacher", str(quick_news), "--distill-alpha", "0.7", "--holdout", "0",
-         "--max-steps", "2", "--limit-per-label", "6", "--epochs", "1", "--threads", "1", "--no-export")
-    config = bundle.verify(tmp_path / "student").metrics["config"]
-    assert config["teachers"] == [str(quick_news)] and config["distill_alpha"] == 0.7
