@@ -284,7 +284,8 @@ class WorkerLoop:
             return
         with StageTimer(self.worker.spec.kind)("commit"):
             try:
-                self.consumer.commit(to_commit)
+                # Bounded: a broker that cannot take the commit within a session timeout gets it with the next one.
+                self.consumer.commit(to_commit, timeout_ms=self.settings.session_timeout_ms)
             except RebalanceInProgressError as exc:
                 # Acknowledged work: kept, and committed after the rebalance for the partitions still ours
                 # (a partition kept across a rebalance is not necessarily read again, so nothing else would).
@@ -294,6 +295,12 @@ class WorkerLoop:
                 # The group moved on without us: the partitions' new owners reprocess from the last commit;
                 # effects are idempotent.
                 log.warning("commit_failed", error=str(exc)[:200], partitions=len(to_commit))
+            except KafkaError as exc:
+                # The broker is down or restarting (timeout, connection, an error it answers while recovering):
+                # the offsets wait for the next commit instead of ending the worker; the outputs are flushed.
+                self.uncommitted = offsets
+                log.warning("commit_deferred", error=f"{type(exc).__name__}: {str(exc)[:200]}",
+                            partitions=len(to_commit))
 
     def track_partitions(self) -> None:
         """Lag per partition (metric) and which partitions are caught up (for the watermark)."""

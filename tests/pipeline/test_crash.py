@@ -218,3 +218,39 @@ def test_a_batch_abandoned_at_shutdown_holds_back_the_one_staged_after_it(
     assert sum(committed(s, group(s), s.topic_news_raw).values()) == sum(len(r) for r in finished), (
         "only the two finished batches are committed; the failed one and the one staged after it are redelivered"
     )
+
+
+def test_a_commit_the_broker_cannot_take_is_deferred_not_fatal(redis_url, key_prefix, models_dir, news_model):
+    """The broker dies between a batch's flush and its commit: the worker keeps the offsets for its next commit
+    instead of ending (the chaos run saw a worker exit with status 1 right after a broker restart)."""
+    import tempfile
+
+    from kafka import TopicPartition
+
+    from lepton_stream.bench.services import free_port
+    from lepton_stream.dev.broker import Tansu
+
+    b = Tansu(port=free_port(), log_path=Path(tempfile.mkdtemp(prefix="lepton-tansu-")) / "tansu.log")
+    b.start()
+    try:
+        s = make_settings(b.bootstrap, redis_url, key_prefix, models_dir, max_records=32, threads=1)
+        produce_all(s, s.topic_news_raw, synth.news_stream(n=20, seed=37, malformed=0.0))
+        loop = build_loop(build_worker("news", s, model=news_model))
+        records: list = []
+        for _ in range(100):
+            records = loop.poll_batch()
+            if records:
+                break
+        assert records, "no records polled"
+        loop.handle(records)
+        loop.drain()  # flushed and committed while the broker is up
+        assert not loop.uncommitted
+        b.stop()
+        loop.commit(records)  # must not raise
+        expected = {}
+        for r in records:
+            tp = TopicPartition(r.topic, r.partition)
+            expected[tp] = max(expected.get(tp, -1), r.offset + 1)
+        assert loop.uncommitted == expected
+    finally:
+        b.stop()
