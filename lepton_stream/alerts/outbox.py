@@ -14,7 +14,6 @@ import redis
 
 from lepton_stream import logs
 from lepton_stream.state import scripts
-from lepton_stream.state.scripts import Lua
 
 log = logs.get(__name__)
 
@@ -23,7 +22,7 @@ local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, to
 for _, m in ipairs(due) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], m) end
 return due
 """
-_LEASE = Lua(LEASE)
+_LEASE = scripts.Lua(LEASE)
 
 
 class Outbox:

@@ -16,7 +16,6 @@ import redis
 
 from lepton_stream.routing.conversation_state import HISTORY, ConversationState
 from lepton_stream.state import scripts
-from lepton_stream.state.scripts import Lua
 
 # KEYS[1] state hash, KEYS[2] guard. ARGV: sentiment label, negative ("1"/"0"), intent label, ttl seconds, history.
 # Returns {replayed (0/1), snapshot JSON}. Server TIME keeps first/last seen consistent across pods.
@@ -51,7 +50,7 @@ snap = '{"n":' .. n .. ',"neg":' .. neg .. ',"streak":' .. streak .. ',"first":'
 redis.call('SET', KEYS[2], snap, 'EX', ttl)
 return {0, snap}
 """
-_APPLY = Lua(APPLY_LUA)
+_APPLY = scripts.Lua(APPLY_LUA)
 
 BatchItem = tuple[str, str, str, str]  # conversation_id, message_id, sentiment label, intent label
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from lepton_stream.alerts.outbox import Outbox
 from lepton_stream.detect import ShareDetector, SpikeDetector
 from lepton_stream.state import scripts
-from lepton_stream.state.scripts import Lua
 from lepton_stream.state.windows import WindowStore
 
 COMMIT = """
@@ -41,7 +40,7 @@ for i = 2, #ARGV do
 end
 return 0
 """
-_COMMIT, _SETTLE = Lua(COMMIT), Lua(SETTLE)
+_COMMIT, _SETTLE = scripts.Lua(COMMIT), scripts.Lua(SETTLE)
 
 
 @dataclass(frozen=True)

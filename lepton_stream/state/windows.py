@@ -21,7 +21,6 @@ import redis
 
 from lepton_stream import metrics
 from lepton_stream.state import scripts
-from lepton_stream.state.scripts import Lua
 
 APPLY = """
 local n_events = tonumber(ARGV[1])
@@ -95,7 +94,7 @@ end
 return {tostring(before), tostring(watermark())}
 """
 
-_APPLY, _READ_BUCKETS, _RAISE_WATERMARK = Lua(APPLY), Lua(READ_BUCKETS), Lua(RAISE_WATERMARK)
+_APPLY, _READ_BUCKETS, _RAISE_WATERMARK = scripts.Lua(APPLY), scripts.Lua(READ_BUCKETS), scripts.Lua(RAISE_WATERMARK)
 
 
 @dataclass(frozen=True, slots=True)
