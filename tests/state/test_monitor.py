@@ -35,3 +35,36 @@ def test_detector_state_is_written_when_a_bucket_closes_not_on_every_peek(redis_
     assert rev() == 2
     assert client.hget(store.key("ACME", "b:" + str(store.bucket(t0))), "n") == b"9"
     client.close()
+
+
+def test_a_partition_running_ahead_does_not_alert_early_and_silence_the_incident(redis_url, key_prefix) -> None:
+    """Seen in a chaos run: one partition far ahead of the watermark touched a later bucket of the incident's
+    subject; peeked at against a detector hours behind, its partial count alerted, and that alert's cooldown
+    then silenced the incident's own bucket when the lagging partition caught up and it closed."""
+    import json
+
+    client = redis.Redis.from_url(redis_url)
+    store = WindowStore(client, key_prefix, "news", W, 86400)
+    monitor = SubjectMonitor(store, MonitorConfig(label="negative", close_after_s=0,
+                                                  detector={"warmup": 10, "warmup_s": 0}))  # fmt: skip
+    outbox = Outbox(client, key_prefix, "news", 60)
+    t0 = 1_000_000 * W
+    alerted: list[int] = []
+    n = iter(range(10**6))
+
+    def batch(bucket: int, negatives: int, neutrals: int, watermark_bucket: int) -> None:
+        ts = t0 + bucket * W + 10
+        labels = ["negative"] * negatives + ["neutral"] * neutrals
+        store.apply([Event("raw:0", "ACME", f"m{next(n)}", ts, lab) for lab in labels], 0.0)
+        b = store.bucket(ts)
+        claimed = monitor.run({"ACME": b}, t0 + watermark_bucket * W + 10,
+                              lambda f: [(f"a{f.bucket}", json.dumps({"bucket": f.bucket}))], outbox, {"ACME": b})
+        alerted.extend((json.loads(body)["bucket"] - t0) // W for _, body in claimed)
+
+    for j in range(14):  # a quiet history, scored bucket by bucket
+        batch(j, 1, 3, j)
+    batch(24, 10, 0, 14)  # the partition running ahead: part of the incident, ten buckets past the watermark
+    assert alerted == []
+    batch(23, 40, 0, 25)  # the lagging partition catches up with the incident's main bucket; both close
+    assert alerted == [23]
+    client.close()
