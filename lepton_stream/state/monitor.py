@@ -125,11 +125,11 @@ class SubjectMonitor:
                 first = state["last"] + w
             first = max(first, last_closed - self.cfg.max_fill * w)
             closed = list(range(first, last_closed + 1, w))
-            # Peek only at the buckets the watermark is in (the one awaiting close_after_s and the current one).
-            # A bucket further ahead belongs to a partition running ahead of the others: peeked at against a
-            # detector hours behind, its partial count alerted, and that alert's cooldown then silenced the
-            # incident's own bucket when it closed (seen in a chaos run). It is scored when it closes.
-            open_b = newest if last_closed < newest <= last_closed + 2 * w else None
+            # Peek only at open buckets the watermark has reached. A bucket ahead of it belongs to a partition
+            # running ahead of the others: peeked at against a detector hours behind, its partial count
+            # alerted, and that alert's cooldown then silenced the incident's own bucket when it closed (seen
+            # in a chaos run). It is scored when it closes.
+            open_b = newest if last_closed < newest <= self.store.bucket(watermark) else None
             plans[s] = ((rev or b"0").decode(), state, closed, open_b)
         buckets = self.store.read({s: p[2] + ([p[3]] if p[3] is not None else []) for s, p in plans.items()})
 
