@@ -30,7 +30,7 @@ from typing import TypeVar
 
 import redis
 from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
+from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 
 from lepton_stream import logs, metrics
@@ -286,18 +286,15 @@ class WorkerLoop:
             try:
                 # Bounded: a broker that cannot take the commit within a session timeout gets it with the next one.
                 self.consumer.commit(to_commit, timeout_ms=self.settings.session_timeout_ms)
-            except RebalanceInProgressError as exc:
-                # Acknowledged work: kept, and committed after the rebalance for the partitions still ours
-                # (a partition kept across a rebalance is not necessarily read again, so nothing else would).
-                self.uncommitted = offsets
-                log.warning("commit_deferred", error=str(exc)[:200], partitions=len(to_commit))
             except CommitFailedError as exc:
                 # The group moved on without us: the partitions' new owners reprocess from the last commit;
                 # effects are idempotent.
                 log.warning("commit_failed", error=str(exc)[:200], partitions=len(to_commit))
             except KafkaError as exc:
-                # The broker is down or restarting (timeout, connection, an error it answers while recovering):
-                # the offsets wait for the next commit instead of ending the worker; the outputs are flushed.
+                # A rebalance in progress, or a broker down or restarting (timeout, connection, an error it answers
+                # while recovering): acknowledged work is kept and committed with the next commit, for the
+                # partitions still ours (one kept across a rebalance is not necessarily read again, so nothing
+                # else would), instead of ending the worker.
                 self.uncommitted = offsets
                 log.warning("commit_deferred", error=f"{type(exc).__name__}: {str(exc)[:200]}",
                             partitions=len(to_commit))

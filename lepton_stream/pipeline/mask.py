@@ -94,6 +94,7 @@ class Rule:
     needs: str = ""
 
 
+# Order matters: the specific, checksummed kinds first so a card number is never half-eaten as a phone.
 DEFAULT_RULES: list[Rule] = [
     Rule(EMAIL, "[EMAIL]", needs="@"),
     Rule(IBAN, _iban, min_digits=2),  # the two check digits

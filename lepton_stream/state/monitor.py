@@ -97,6 +97,7 @@ class SubjectMonitor:
         w = self.store.window_s
         client = self.store.client
         last_closed = self.store.bucket(watermark - self.cfg.close_after_s) - w
+        current = self.store.bucket(watermark)  # the newest bucket an open-bucket peek may look at
         # Subjects whose buckets closed since they were last touched: the watermark moved on without them
         # (their news came on a partition that ran ahead), so they are scored now rather than never.
         due = [m.decode() for m in client.zrangebyscore(self.pending_key, "-inf", last_closed, start=0, num=500)]
@@ -129,7 +130,7 @@ class SubjectMonitor:
             # running ahead of the others: peeked at against a detector hours behind, its partial count
             # alerted, and that alert's cooldown then silenced the incident's own bucket when it closed (seen
             # in a chaos run). It is scored when it closes.
-            open_b = newest if last_closed < newest <= self.store.bucket(watermark) else None
+            open_b = newest if last_closed < newest <= current else None
             plans[s] = ((rev or b"0").decode(), state, closed, open_b)
         buckets = self.store.read({s: p[2] + ([p[3]] if p[3] is not None else []) for s, p in plans.items()})
 
