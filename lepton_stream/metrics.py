@@ -28,6 +28,9 @@ ALERTS = Counter("lepton_alerts_total", "Alerts published", ["kind", "severity"]
 ALERTS_SUPPRESSED = Counter("lepton_alerts_suppressed_total", "Alerts not re-published", ["reason"])
 LATE_EVENTS_DROPPED = Counter("lepton_late_events_dropped_total", "Events older than the allowed lateness")
 ROUTED = Counter("lepton_chat_routed_total", "Routing decisions", ["queue", "escalate"])
+BROKER_ERRORS = Counter(
+    "lepton_broker_errors_total", "Broker errors ridden out: a poll retried, a commit deferred", ["worker", "op"]
+)
 REBALANCES = Counter("lepton_rebalances_total", "Partition assignments and revocations", ["worker", "event"])
 MODEL_INFO = Info("lepton_model", "Model bundle being served")
 MODEL_RELOADS = Counter("lepton_model_reloads_total", "Model bundle hot reloads", ["worker", "result"])

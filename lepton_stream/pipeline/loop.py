@@ -47,6 +47,7 @@ T = TypeVar("T")
 # Errors of the services around us: wait them out, never dead-letter input because of them.
 INFRA_ERRORS = (redis.RedisError, KafkaError, PublishError, OSError)
 FRESH_FETCH_MS = 10  # a fetch round trip to a broker that has data
+POLL_RETRY_S = 0.5  # pause after a poll the broker could not answer
 
 
 class Stopping(Exception):
@@ -262,7 +263,17 @@ class WorkerLoop:
             # Records a poll returns were fetched at the previous poll, a batch ago; that poll sent the next
             # fetch, whose answer (what arrived since) is one round trip away: wait that long for it too.
             wait_ms = min(FRESH_FETCH_MS, remaining_ms) if out else remaining_ms
-            polled = self.consumer.poll(timeout_ms=wait_ms, max_records=s.max_records - len(out))
+            try:
+                polled = self.consumer.poll(timeout_ms=wait_ms, max_records=s.max_records - len(out))
+            except KafkaError as exc:
+                if not exc.retriable:  # authorisation, configuration: nothing a retry fixes
+                    raise
+                # The broker is down or restarting (kafka-python raises a refused connection from the group
+                # coordinator's lookup): poll again after a pause rather than end the worker.
+                metrics.BROKER_ERRORS.labels(self.worker.spec.kind, "poll").inc()
+                log.warning("poll_failed", error=f"{type(exc).__name__}: {str(exc)[:200]}")
+                time.sleep(POLL_RETRY_S)
+                break
             if self.health is not None:
                 self.health.polled()
             if not polled and out:
@@ -296,6 +307,7 @@ class WorkerLoop:
                 # partitions still ours (one kept across a rebalance is not necessarily read again, so nothing
                 # else would), instead of ending the worker.
                 self.uncommitted = offsets
+                metrics.BROKER_ERRORS.labels(self.worker.spec.kind, "commit").inc()
                 log.warning("commit_deferred", error=f"{type(exc).__name__}: {str(exc)[:200]}",
                             partitions=len(to_commit))
 

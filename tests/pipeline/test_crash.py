@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from pathlib import Path
 
 import pytest
 
+from lepton_stream import metrics
 from lepton_stream.config import Settings
 from lepton_stream.replay import synth
 from lepton_stream.runtime import build_loop, build_worker
@@ -252,5 +254,28 @@ def test_a_commit_the_broker_cannot_take_is_deferred_not_fatal(redis_url, key_pr
             tp = TopicPartition(r.topic, r.partition)
             expected[tp] = max(expected.get(tp, -1), r.offset + 1)
         assert loop.uncommitted == expected
+    finally:
+        b.stop()
+
+
+def test_a_poll_while_the_broker_is_down_does_not_end_the_worker(redis_url, key_prefix, models_dir, news_model):
+    """kafka-python raises a refused connection from the group coordinator's lookup out of `poll` (the chaos
+    run's unplanned worker exit after a broker restart): the loop waits and polls again."""
+    import tempfile
+
+    from lepton_stream.bench.services import free_port
+    from lepton_stream.dev.broker import Tansu
+
+    b = Tansu(port=free_port(), log_path=Path(tempfile.mkdtemp(prefix="lepton-tansu-")) / "tansu.log")
+    b.start()
+    try:
+        s = make_settings(b.bootstrap, redis_url, key_prefix, models_dir, max_records=32, threads=1)
+        loop = build_loop(build_worker("news", s, model=news_model))
+        b.stop()  # before the first poll: its group coordinator lookup finds the broker gone
+        before = metrics.BROKER_ERRORS.labels("news", "poll")._value.get()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and metrics.BROKER_ERRORS.labels("news", "poll")._value.get() == before:
+            assert loop.poll_batch() == []  # must not raise
+        assert metrics.BROKER_ERRORS.labels("news", "poll")._value.get() > before, "no poll failed while down"
     finally:
         b.stop()
