@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     max_poll_interval_ms: int = Field(
         300_000, ge=10_000, description="A batch must finish within this, or the pod leaves the group"
     )
+    producer_idempotence: bool = Field(
+        True,
+        description="Idempotent producer (no duplicates from retries); false for tansu, which acknowledges a "
+        "retried batch it never stored after a restart (then one request in flight keeps the order)",
+    )
 
     # --- Topics (names are configuration) ---
     topic_news_raw: str = Field("news.raw", description="News input topic")
