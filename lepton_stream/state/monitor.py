@@ -66,6 +66,23 @@ class MonitorConfig:
     detector: dict = field(default_factory=dict)  # SpikeDetector overrides (e.g. warm-up)
 
 
+_NOT_STORED = object()  # a subject without stored detector state yet (its first write is never skipped)
+
+
+@dataclass(slots=True)
+class _Plan:
+    """One subject's part of a monitor run: its stored revision and state, the buckets to score."""
+
+    rev: str
+    state: dict
+    closed: list[int]
+    open_b: int | None  # the open bucket to peek at, if any
+    stored_first: object  # state["first"] as stored, or _NOT_STORED
+
+    def to_read(self) -> list[int]:
+        return self.closed + ([self.open_b] if self.open_b is not None else [])
+
+
 class SubjectMonitor:
     def __init__(self, store: WindowStore, config: MonitorConfig, alert_ttl_s: int = 14 * 86400):
         self.store, self.cfg, self.alert_ttl_s = store, config, alert_ttl_s
@@ -109,13 +126,11 @@ class SubjectMonitor:
         for k in det_keys.values():
             pipe.hmget(k, "rev", "state")
         raw = dict(zip(subjects, pipe.execute(), strict=True))
-        plans: dict[str, tuple[str, dict, list[int], int | None]] = {}
-        stored_first: dict[str, int | None] = {}  # None: no stored state yet
+        plans: dict[str, _Plan] = {}
         for s, newest in subjects.items():
             rev, blob = raw[s]
             state = json.loads(blob) if blob else self._fresh()
-            if blob:
-                stored_first[s] = state.get("first")
+            stored_first = state.get("first") if blob else _NOT_STORED
             if state["last"] is None:
                 # Nothing scored yet: remember where the series starts, so that when its buckets close
                 # (maybe in a batch that does not touch it) they are all scored, not only the newest.
@@ -131,18 +146,18 @@ class SubjectMonitor:
             # alerted, and that alert's cooldown then silenced the incident's own bucket when it closed (seen
             # in a chaos run). It is scored when it closes.
             open_b = newest if last_closed < newest <= current else None
-            plans[s] = ((rev or b"0").decode(), state, closed, open_b)
-        buckets = self.store.read({s: p[2] + ([p[3]] if p[3] is not None else []) for s, p in plans.items()})
+            plans[s] = _Plan((rev or b"0").decode(), state, closed, open_b, stored_first)
+        buckets = self.store.read({s: p.to_read() for s, p in plans.items()})
 
         token = uuid.uuid4().hex[:16]
         steps: list[scripts.Step] = []
         calls: list[tuple[int, list[tuple[str, str]]]] = []  # (position of the commit in steps, its alerts)
-        for s, (rev, state, closed, open_b) in plans.items():
-            findings = self._score(s, state, closed, open_b, buckets.get(s, {}))
-            if not closed and not findings and s in stored_first and state.get("first") == stored_first[s]:
+        for s, p in plans.items():
+            findings = self._score(s, p.state, p.closed, p.open_b, buckets.get(s, {}))
+            if not p.closed and not findings and p.state.get("first") == p.stored_first:
                 continue  # only the open bucket peeked at, quietly: the stored state is unchanged, no write
             alerts = [(self.store.key(s, f"alert:{aid}"), j) for f in findings for aid, j in make_alerts(f)]
-            args = [rev, json.dumps(state), self.store.retention_s, self.alert_ttl_s]
+            args = [p.rev, json.dumps(p.state), self.store.retention_s, self.alert_ttl_s]
             calls.append((len(steps), alerts))
             steps.append(_COMMIT([det_keys[s]] + [k for k, _ in alerts], args + [f"{token}\n{j}" for _, j in alerts]))
             if alerts:

@@ -37,8 +37,9 @@ class LuaCall:
         return pipe.evalsha(self.lua.sha, len(self.keys), *self.keys, *self.args)
 
 
-def execute(client: redis.Redis, steps: Sequence[Step], raise_on_error: bool = True) -> list[object]:
-    """Run the steps in one pipelined round trip; results in order (errors in place with raise_on_error=False)."""
+def execute(client: redis.Redis, steps: Sequence[Step]) -> list[object]:
+    """Run the steps in one pipelined round trip; results in order. The first error raises, once every step
+    has run (a pipeline does not stop at an error)."""
     results = _run(client, steps, range(len(steps)))
     missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
     if missing:
@@ -46,10 +47,9 @@ def execute(client: redis.Redis, steps: Sequence[Step], raise_on_error: bool = T
             client.script_load(lua.source)
         for i, r in zip(missing, _run(client, steps, missing), strict=True):
             results[i] = r
-    if raise_on_error:
-        for r in results:
-            if isinstance(r, Exception):
-                raise r
+    for r in results:
+        if isinstance(r, Exception):
+            raise r
     return results
 
 
