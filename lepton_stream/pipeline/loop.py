@@ -263,24 +263,28 @@ class WorkerLoop:
             # Records a poll returns were fetched at the previous poll, a batch ago; that poll sent the next
             # fetch, whose answer (what arrived since) is one round trip away: wait that long for it too.
             wait_ms = min(FRESH_FETCH_MS, remaining_ms) if out else remaining_ms
-            try:
-                polled = self.consumer.poll(timeout_ms=wait_ms, max_records=s.max_records - len(out))
-            except KafkaError as exc:
-                if not exc.retriable:  # authorisation, configuration: nothing a retry fixes
-                    raise
-                # The broker is down or restarting (kafka-python raises a refused connection from the group
-                # coordinator's lookup): poll again after a pause rather than end the worker.
-                metrics.BROKER_ERRORS.labels(self.worker.spec.kind, "poll").inc()
-                log.warning("poll_failed", error=f"{type(exc).__name__}: {str(exc)[:200]}")
-                time.sleep(POLL_RETRY_S)
-                break
-            if self.health is not None:
-                self.health.polled()
+            polled = self._poll(wait_ms, s.max_records - len(out))
             if not polled and out:
                 break
             for tp, recs in polled.items():
                 out += [RawRecord(tp.topic, tp.partition, r.offset, r.key, r.value, r.timestamp) for r in recs]
         return out
+
+    def _poll(self, timeout_ms: int, max_records: int | None = None) -> dict:
+        """consumer.poll; a broker down or restarting (kafka-python raises a refused connection from the group
+        coordinator's lookup) gives nothing after a pause instead of ending the worker."""
+        try:
+            polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+        except KafkaError as exc:
+            if not exc.retriable:  # authorisation, configuration: nothing a retry fixes
+                raise
+            metrics.BROKER_ERRORS.labels(self.worker.spec.kind, "poll").inc()
+            log.warning("poll_failed", error=f"{type(exc).__name__}: {str(exc)[:200]}")
+            time.sleep(POLL_RETRY_S)
+            polled = {}
+        if self.health is not None:
+            self.health.polled()  # the loop is alive; a broker outage is not fixed by restarting the pod
+        return polled
 
     def commit(self, records: list[RawRecord] | None = None) -> None:
         """Commit the records' offsets, with any left over from a commit refused during a rebalance."""
@@ -364,10 +368,8 @@ class WorkerLoop:
         while time.monotonic() < deadline and not self.stopping:
             assigned = self.consumer.assignment()
             self.consumer.pause(*assigned)
-            polled = self.consumer.poll(timeout_ms=min(200, max(1, int((deadline - time.monotonic()) * 1000))))
+            polled = self._poll(min(200, max(1, int((deadline - time.monotonic()) * 1000))))
             # Partitions assigned during this poll are not paused yet; put their records back.
             for tp, recs in polled.items():
                 self.consumer.seek(tp, min(r.offset for r in recs))
-            if self.health is not None:
-                self.health.polled()
         self.consumer.resume(*self.consumer.assignment())
