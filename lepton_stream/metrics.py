@@ -29,7 +29,9 @@ ALERTS_SUPPRESSED = Counter("lepton_alerts_suppressed_total", "Alerts not re-pub
 LATE_EVENTS_DROPPED = Counter("lepton_late_events_dropped_total", "Events older than the allowed lateness")
 ROUTED = Counter("lepton_chat_routed_total", "Routing decisions", ["queue", "escalate"])
 BROKER_ERRORS = Counter(
-    "lepton_broker_errors_total", "Broker errors ridden out: a poll retried, a commit deferred", ["worker", "op"]
+    "lepton_broker_errors_total",
+    "Broker errors ridden out: a poll retried, a commit deferred (not for a rebalance)",
+    ["worker", "op"],
 )
 REBALANCES = Counter("lepton_rebalances_total", "Partition assignments and revocations", ["worker", "event"])
 MODEL_INFO = Info("lepton_model", "Model bundle being served")

@@ -30,7 +30,7 @@ from typing import TypeVar
 
 import redis
 from kafka import KafkaConsumer, TopicPartition
-from kafka.errors import CommitFailedError, KafkaError
+from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata
 
 from lepton_stream import logs, metrics
@@ -83,6 +83,7 @@ class WorkerLoop:
         self.staged: tuple[list[RawRecord], Staged | None] | None = None
         self.in_flight: InFlight | None = None
         self.uncommitted: dict[TopicPartition, int] = {}  # acknowledged, commit refused by a rebalance
+        self.deferring: str | None = None  # why commits are being deferred (logged once, not per try)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -301,6 +302,9 @@ class WorkerLoop:
             try:
                 # Bounded: a broker that cannot take the commit within a session timeout gets it with the next one.
                 self.consumer.commit(to_commit, timeout_ms=self.settings.session_timeout_ms)
+                if self.deferring is not None:
+                    log.info("commit_resumed", after=self.deferring, partitions=len(to_commit))
+                    self.deferring = None
             except CommitFailedError as exc:
                 # The group moved on without us: the partitions' new owners reprocess from the last commit;
                 # effects are idempotent.
@@ -311,9 +315,13 @@ class WorkerLoop:
                 # partitions still ours (one kept across a rebalance is not necessarily read again, so nothing
                 # else would), instead of ending the worker.
                 self.uncommitted = offsets
-                metrics.BROKER_ERRORS.labels(self.worker.spec.kind, "commit").inc()
-                log.warning("commit_deferred", error=f"{type(exc).__name__}: {str(exc)[:200]}",
-                            partitions=len(to_commit))
+                if not isinstance(exc, RebalanceInProgressError):  # the broker's trouble, not the group's
+                    metrics.BROKER_ERRORS.labels(self.worker.spec.kind, "commit").inc()
+                # An idle worker retries every poll (a rebalance: every 200 ms): say so once, until one succeeds.
+                if self.deferring is None:
+                    self.deferring = type(exc).__name__
+                    log.warning("commit_deferred", error=f"{type(exc).__name__}: {str(exc)[:200]}",
+                                partitions=len(to_commit))  # fmt: skip
 
     def track_partitions(self) -> None:
         """Lag per partition (metric) and which partitions are caught up (for the watermark)."""

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import structlog
 
 from lepton_stream import metrics
 from lepton_stream.config import Settings
@@ -248,7 +249,10 @@ def test_a_commit_the_broker_cannot_take_is_deferred_not_fatal(redis_url, key_pr
         loop.drain()  # flushed and committed while the broker is up
         assert not loop.uncommitted
         b.stop()
-        loop.commit(records)  # must not raise
+        with structlog.testing.capture_logs() as logs:
+            loop.commit(records)  # must not raise
+            loop.commit()  # an idle loop tries again: the deferral is not logged again
+        assert [e["event"] for e in logs].count("commit_deferred") == 1
         expected = {}
         for r in records:
             tp = TopicPartition(r.topic, r.partition)
