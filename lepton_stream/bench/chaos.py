@@ -163,9 +163,9 @@ class Run:
     """One replay through a pool of workers, with optional chaos steps fired at progress fractions."""
 
     def __init__(self, s: Settings, ends: dict[int, int], n_valid: int, n_bad: int, logdir: Path,
-                 stall_s: float = 120.0):  # fmt: skip
+                 broker: DurableBroker, stall_s: float = 120.0):  # fmt: skip
         self.s, self.ends, self.n_valid, self.n_bad, self.stall_s = s, ends, n_valid, n_bad, stall_s
-        self.unstick: Callable[[], None] | None = None  # what an operator does when restarting workers did not help
+        self.broker = broker
         self.pool = Pool(s, logdir)
         self.outputs = Outputs(s)
         self.crashes = 0
@@ -176,6 +176,9 @@ class Run:
 
     def complete(self) -> bool:
         return len(self.outputs.ids) >= self.n_valid and len(self.outputs.dlq_keys) >= self.n_bad
+
+    def restart_broker(self, event: str) -> None:
+        self.pool.note(event, down_s=round(self.broker.restart(hard=True), 2))
 
     def tick(self) -> None:
         self.outputs.poll()
@@ -206,8 +209,8 @@ class Run:
                 # members left during a rebalance; new workers wait the same way, and only a broker restart
                 # (its group state is in memory) ends it: the second stall in a row restarts the broker.
                 stalls += 1
-                if stalls >= 2 and self.unstick is not None:
-                    self.unstick()
+                if stalls >= 2:
+                    self.restart_broker("broker_restart_unstick")  # what an operator would do next
                 else:
                     for n in self.pool.alive():
                         self.pool.kill(n, event="liveness_restart")
@@ -230,7 +233,7 @@ class Run:
         return took
 
 
-def chaos_steps(cfg: ChaosConfig, run: Run, broker: DurableBroker, store: DurableRedis,
+def chaos_steps(cfg: ChaosConfig, run: Run, store: DurableRedis,
                 rng: random.Random) -> list[tuple[float, str, Callable[[], None]]]:  # fmt: skip
     pool = run.pool
 
@@ -254,7 +257,7 @@ def chaos_steps(cfg: ChaosConfig, run: Run, broker: DurableBroker, store: Durabl
         pool.note("redis_restart", down_s=round(store.restart(hard=True, down_s=rng.uniform(1.0, 3.0)), 2))
 
     def restart_broker() -> None:
-        pool.note("broker_restart", down_s=round(broker.restart(hard=True), 2))
+        run.restart_broker("broker_restart")
 
     steps: list[tuple[float, str, Callable[[], None]]] = []
     span = (0.04, 0.78)
@@ -289,13 +292,8 @@ def run_chaos(base: Settings, cfg: ChaosConfig, say: Callable[[str], None] = lam
         for name in ("clean", "chaos"):
             s = run_settings(base, broker.bootstrap, store.url, run_id, name, cfg.n)
             ends = produce_input(s, records)
-            runs[name] = run = Run(s, ends, len(valid_ids), n_bad, workdir / name, cfg.stall_s)
-
-            def unstick(pool=run.pool) -> None:
-                pool.note("broker_restart_unstick", down_s=round(broker.restart(hard=True), 2))
-
-            run.unstick = unstick
-            steps = chaos_steps(cfg, run, broker, store, rng) if name == "chaos" else []
+            runs[name] = run = Run(s, ends, len(valid_ids), n_bad, workdir / name, broker, cfg.stall_s)
+            steps = chaos_steps(cfg, run, store, rng) if name == "chaos" else []
             say(f"{name}: {len(records)} records, {len(steps)} chaos steps")
             took[name] = run.run(steps, cfg.timeout_s)
             say(f"{name}: done in {took[name]:.0f} s, {len(run.outputs.ids)}/{len(valid_ids)} ids")

@@ -82,7 +82,7 @@ class WorkerLoop:
         # polled and staged (None if staging failed), inference running: finished after the next poll
         self.staged: tuple[list[RawRecord], Staged | None] | None = None
         self.in_flight: InFlight | None = None
-        self.uncommitted: dict[TopicPartition, int] = {}  # acknowledged, commit refused by a rebalance
+        self.uncommitted: dict[TopicPartition, int] = {}  # acknowledged, commit deferred (rebalance, broker down)
         self.deferring: str | None = None  # why commits are being deferred (logged once, not per try)
 
     # ------------------------------------------------------------------ lifecycle
@@ -288,7 +288,7 @@ class WorkerLoop:
         return polled
 
     def commit(self, records: list[RawRecord] | None = None) -> None:
-        """Commit the records' offsets, with any left over from a commit refused during a rebalance."""
+        """Commit the records' offsets, with any left over from a deferred commit."""
         offsets = dict(self.uncommitted)
         for r in records or ():
             tp = TopicPartition(r.topic, r.partition)

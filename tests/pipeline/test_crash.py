@@ -223,65 +223,58 @@ def test_a_batch_abandoned_at_shutdown_holds_back_the_one_staged_after_it(
     )
 
 
-def test_a_commit_the_broker_cannot_take_is_deferred_not_fatal(redis_url, key_prefix, models_dir, news_model):
+@pytest.fixture
+def own_broker(tmp_path: Path):
+    """A tansu of the test's own, which the test may stop (the session's shared broker must stay up)."""
+    from lepton_stream.dev.broker import Tansu, free_port
+
+    b = Tansu(port=free_port(), log_path=tmp_path / "tansu.log")
+    b.start()
+    yield b
+    b.stop()
+
+
+def test_a_commit_the_broker_cannot_take_is_deferred_not_fatal(own_broker, redis_url, key_prefix, models_dir,
+                                                               news_model):  # fmt: skip
     """The broker dies between a batch's flush and its commit: the worker keeps the offsets for its next commit
     instead of ending (the chaos run saw a worker exit with status 1 right after a broker restart)."""
-    import tempfile
-
     from kafka import TopicPartition
 
-    from lepton_stream.bench.services import free_port
-    from lepton_stream.dev.broker import Tansu
-
-    b = Tansu(port=free_port(), log_path=Path(tempfile.mkdtemp(prefix="lepton-tansu-")) / "tansu.log")
-    b.start()
-    try:
-        s = make_settings(b.bootstrap, redis_url, key_prefix, models_dir, max_records=32, threads=1)
-        produce_all(s, s.topic_news_raw, synth.news_stream(n=20, seed=37, malformed=0.0))
-        loop = build_loop(build_worker("news", s, model=news_model))
-        records: list = []
-        for _ in range(100):
-            records = loop.poll_batch()
-            if records:
-                break
-        assert records, "no records polled"
-        loop.handle(records)
-        loop.drain()  # flushed and committed while the broker is up
-        assert not loop.uncommitted
-        b.stop()
-        with structlog.testing.capture_logs() as logs:
-            loop.commit(records)  # must not raise
-            loop.commit()  # an idle loop tries again: the deferral is not logged again
-        assert [e["event"] for e in logs].count("commit_deferred") == 1
-        expected = {}
-        for r in records:
-            tp = TopicPartition(r.topic, r.partition)
-            expected[tp] = max(expected.get(tp, -1), r.offset + 1)
-        assert loop.uncommitted == expected
-    finally:
-        b.stop()
+    s = make_settings(own_broker.bootstrap, redis_url, key_prefix, models_dir, max_records=32, threads=1)
+    produce_all(s, s.topic_news_raw, synth.news_stream(n=20, seed=37, malformed=0.0))
+    loop = build_loop(build_worker("news", s, model=news_model))
+    records: list = []
+    for _ in range(100):
+        records = loop.poll_batch()
+        if records:
+            break
+    assert records, "no records polled"
+    loop.handle(records)
+    loop.drain()  # flushed and committed while the broker is up
+    assert not loop.uncommitted
+    own_broker.stop()
+    with structlog.testing.capture_logs() as logs:
+        loop.commit(records)  # must not raise
+        loop.commit()  # an idle loop tries again: the deferral is not logged again
+    assert [e["event"] for e in logs].count("commit_deferred") == 1
+    expected = {}
+    for r in records:
+        tp = TopicPartition(r.topic, r.partition)
+        expected[tp] = max(expected.get(tp, -1), r.offset + 1)
+    assert loop.uncommitted == expected
 
 
-def test_a_poll_while_the_broker_is_down_does_not_end_the_worker(redis_url, key_prefix, models_dir, news_model):
+def test_a_poll_while_the_broker_is_down_does_not_end_the_worker(own_broker, redis_url, key_prefix, models_dir,
+                                                                 news_model):  # fmt: skip
     """kafka-python raises a refused connection from the group coordinator's lookup out of `poll` (the chaos
     run's unplanned worker exit after a broker restart): the loop waits and polls again."""
-    import tempfile
-
-    from lepton_stream.bench.services import free_port
-    from lepton_stream.dev.broker import Tansu
-
-    b = Tansu(port=free_port(), log_path=Path(tempfile.mkdtemp(prefix="lepton-tansu-")) / "tansu.log")
-    b.start()
-    try:
-        s = make_settings(b.bootstrap, redis_url, key_prefix, models_dir, max_records=32, threads=1)
-        loop = build_loop(build_worker("news", s, model=news_model))
-        b.stop()  # before the first poll: its group coordinator lookup finds the broker gone
-        failed = metrics.BROKER_ERRORS.labels("news", "poll")
-        before = failed._value.get()
-        loop.keepalive(1.5)  # a stage's retry backoff (Redis down) polls too: must not raise either
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and failed._value.get() == before:
-            assert loop.poll_batch() == []  # must not raise
-        assert failed._value.get() > before, "no poll failed while the broker was down"
-    finally:
-        b.stop()
+    s = make_settings(own_broker.bootstrap, redis_url, key_prefix, models_dir, max_records=32, threads=1)
+    loop = build_loop(build_worker("news", s, model=news_model))
+    own_broker.stop()  # before the first poll: its group coordinator lookup finds the broker gone
+    failed = metrics.BROKER_ERRORS.labels("news", "poll")
+    before = failed._value.get()
+    loop.keepalive(1.5)  # a stage's retry backoff (Redis down) polls too: must not raise either
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and failed._value.get() == before:
+        assert loop.poll_batch() == []  # must not raise
+    assert failed._value.get() > before, "no poll failed while the broker was down"
