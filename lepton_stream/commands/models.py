@@ -33,6 +33,7 @@ def register(sub) -> None:
     p.add_argument("--max-minutes", type=float, help="wall-clock budget (default 38): no epoch starts that won't fit")
     p.add_argument("--limit-per-label", type=int, help="use at most this many training rows per label")
     p.add_argument("--threads", type=int)
+    p.add_argument("--device", help="torch device to train on, e.g. cuda (default cpu; bundles serve on the CPU)")
     p.add_argument("--train-embeddings", action="store_true",
                    help="also fine-tune the word embeddings (frozen by default)")
     p.add_argument("--seed", type=int)
@@ -108,7 +109,7 @@ def cmd_train(args) -> int:
 
     cfg = TrainConfig(lora=args.lora, freeze_embeddings=not args.train_embeddings)
     for name in ("epochs", "batch_size", "lr", "max_steps", "max_minutes", "layer_decay", "threads", "seed",
-                 "class_weights", "label_smoothing"):  # options named as the config's fields; unset: its default
+                 "class_weights", "label_smoothing", "device"):  # options named as the config's fields; unset: its default
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
     tasks = [_task_data(args.task, args.data, args.valid, args.limit_per_label, cfg.seed, args.holdout)]

@@ -70,6 +70,7 @@ class TrainConfig:
     drop_url_p: float = 0.5  # chance a training text is shown with its URLs removed
     seed: int = 13
     threads: int = 2
+    device: str = "cpu"  # "cuda" trains on a GPU; the bundle is written for the CPU either way
     lora: bool = False
     lora_r: int = 16
     lora_lr: float = 1e-3
@@ -193,13 +194,14 @@ def epoch_batches(lengths: dict[int, list[int]], batch_size: int, pool: int, rng
 @torch.inference_mode()
 def predict_logits(module: EncoderWithHeads, enc: Encoded, pad_id: int, batch_size: int = 64) -> list[np.ndarray]:
     module.eval()
+    device = next(module.parameters()).device
     order = sorted(range(len(enc.ids)), key=lambda i: len(enc.ids[i]))
     outs: list[np.ndarray] = [np.zeros((len(order), h.out_features), np.float32) for h in module.heads]
     for s in range(0, len(order), batch_size):
         idx = order[s : s + batch_size]
         ids, mask = pad([enc.ids[i] for i in idx], pad_id)
-        for k, o in enumerate(module(ids, mask)):
-            outs[k][idx] = o.numpy()
+        for k, o in enumerate(module(ids.to(device), mask.to(device))):
+            outs[k][idx] = o.float().cpu().numpy()
     return outs
 
 
@@ -319,7 +321,7 @@ def train(
             LoraConfig(r=cfg.lora_r, lora_alpha=2 * cfg.lora_r, lora_dropout=0.1,
                        target_modules=["query", "key", "value", "dense"]),
         )
-    module = EncoderWithHeads(encoder, heads)
+    module = EncoderWithHeads(encoder, heads).to(cfg.device)
     if cfg.freeze_embeddings and not cfg.lora:
         encoder.get_input_embeddings().weight.requires_grad_(False)
 
@@ -328,7 +330,7 @@ def train(
     y = [torch.tensor([t.labels.index(lab) for lab in t.train_labels]) for t in tasks]
     losses = [
         nn.CrossEntropyLoss(weight=_weights(np.bincount(y[k].numpy(), minlength=len(t.labels)), cfg.class_weights),
-                            label_smoothing=cfg.label_smoothing)
+                            label_smoothing=cfg.label_smoothing).to(cfg.device)
         for k, t in enumerate(tasks)
     ]
     lengths = {k: [len(s) for s in e.ids] for k, e in enumerate(train_enc)}
@@ -373,8 +375,8 @@ def train(
         run_loss, n_loss = 0.0, 0
         for k, idx in epoch_batches(lengths, cfg.batch_size, cfg.pool, rng):
             ids, mask = pad([train_enc[k].get(i, rng, cfg.drop_url_p) for i in idx], pad_id)
-            logits = module.heads[k](module.embed(ids, mask))
-            loss = losses[k](logits, y[k][idx])
+            logits = module.heads[k](module.embed(ids.to(cfg.device), mask.to(cfg.device)))
+            loss = losses[k](logits, y[k][idx].to(cfg.device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
@@ -424,7 +426,7 @@ def train(
     elif scored is not module:
         module.load_state_dict(scored.state_dict())  # no validation: the final averaged weights
     del ema, scored
-    module.eval()
+    module.to("cpu").eval()
 
     # Calibrate reject thresholds, then the final validation report with them applied.
     specs: dict[str, bundle.TaskSpec] = {}
