@@ -1,7 +1,8 @@
 """The pipeline half of `lepton-stream bench`: one generated stream, one run, the real broker and Redis.
 
 Phases, each on its own topics, consumer group and key prefix (nothing of one run leaks into another):
-1. model_only  bare batched int8 `predict` over the stream's texts, in micro-batches of max_records;
+1. model_only  bare batched int8 `predict` over the stream's texts, in micro-batches of max_records, run
+               just before and just after phase 2 (its figure: both together);
 2. pipeline    one in-process worker (runtime.build_worker/build_loop), the whole pipeline, empty cache;
 3. cache_hit   the same texts again (new ids, fresh state keys) with the cache of phase 2: every text hits;
 4. naive       the naive worker (bench/naive.py) over phase 2's input;
@@ -88,13 +89,15 @@ def run_pipeline_bench(base: Settings, cfg: BenchConfig) -> dict:
                          "model_version": model.version, "max_records": base.max_records,
                          "max_wait_ms": base.max_wait_ms, "broker": stack["broker"],
                          "redis": stack["redis"]}  # fmt: skip
-            out["model_only"] = _model_only(model, texts, base.max_records)
-
             s = settings["pipeline"]
             _produce_all(s, _input_topic(s, kind), records)
+            # Model only just before and just after the pipeline phase, averaged: the VM's speed drifts
+            # 10-30 % over minutes, and the ratio should compare the two at the same moment.
+            before = _model_only(model, texts, base.max_records)
             d = Drive(build_worker(kind, s, model=model), cfg.n)
             d.run()
             out["pipeline"] = d.report()
+            out["model_only"] = _bracket(before, _model_only(model, texts, base.max_records))
 
             # Same texts under new ids, state under a fresh prefix, cache shared with the pipeline phase.
             c = settings["cache"]
@@ -123,6 +126,13 @@ def _model_only(model, texts: list[str], batch: int) -> dict:
         model.predict(texts[i : i + batch])
     seconds = time.perf_counter() - t
     return {"messages": len(texts), "seconds": round(seconds, 3), "msgs_per_s": round(len(texts) / seconds, 1)}
+
+
+def _bracket(before: dict, after: dict) -> dict:
+    seconds = before["seconds"] + after["seconds"]
+    messages = before["messages"] + after["messages"]
+    return {"messages": messages, "seconds": round(seconds, 3), "msgs_per_s": round(messages / seconds, 1),
+            "before_pipeline_msgs_per_s": before["msgs_per_s"], "after_pipeline_msgs_per_s": after["msgs_per_s"]}
 
 
 def _latency(s: Settings, kind: str, model, n: int, rate: float) -> dict:

@@ -108,8 +108,9 @@ def cmd_train(args) -> int:
     from lepton_stream.models.train import TrainConfig, train, train_quick
 
     cfg = TrainConfig(lora=args.lora, freeze_embeddings=not args.train_embeddings)
+    # Options named as the config's fields; unset: its default.
     for name in ("epochs", "batch_size", "lr", "max_steps", "max_minutes", "layer_decay", "threads", "seed",
-                 "class_weights", "label_smoothing", "device"):  # options named as the config's fields; unset: its default
+                 "class_weights", "label_smoothing", "device"):
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
     tasks = [_task_data(args.task, args.data, args.valid, args.limit_per_label, cfg.seed, args.holdout)]

@@ -17,6 +17,10 @@ def test_every_phase_runs_and_cleans_up(broker, redis_url, key_prefix, models_di
     assert d["cache_hit"]["messages"] == 96 and d["cache_hit"]["cache_hits"] == 96  # every text hits
     assert d["latency"]["messages"] == 48 and d["latency"]["p50_ms"] <= d["latency"]["p99_ms"]
     assert d["naive"]["messages"] == 4
+    m = d["model_only"]  # measured on both sides of the pipeline phase; the figure is the two together
+    assert m["messages"] == 2 * 96
+    lo, hi = sorted([m["before_pipeline_msgs_per_s"], m["after_pipeline_msgs_per_s"]])
+    assert lo - 0.1 <= m["msgs_per_s"] <= hi + 0.1
     assert min(r["model_only_msgs_per_s"], r["pipeline_msgs_per_s"], r["cache_hit_msgs_per_s"],
                r["naive_msgs_per_s"]) > 0  # fmt: skip
     assert r["pipeline_over_model_only"] == round(r["pipeline_msgs_per_s"] / r["model_only_msgs_per_s"], 3)
