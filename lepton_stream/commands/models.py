@@ -105,7 +105,7 @@ def _task_data(task: str, data: Path, valid: Path | None, limit: int | None, see
 
 
 def cmd_train(args) -> int:
-    from lepton_stream.models.train import TrainConfig, train, train_quick
+    from lepton_stream.models.train import TrainConfig, check_device, train, train_quick
 
     cfg = TrainConfig(lora=args.lora, freeze_embeddings=not args.train_embeddings)
     # Options named as the config's fields; unset: its default.
@@ -113,6 +113,10 @@ def cmd_train(args) -> int:
                  "class_weights", "label_smoothing", "device"):
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
+    try:
+        check_device(cfg.device)
+    except ValueError as exc:
+        raise SystemExit(f"train: {exc}") from None
     tasks = [_task_data(args.task, args.data, args.valid, args.limit_per_label, cfg.seed, args.holdout)]
     for spec in args.also:
         name, _, paths = spec.partition("=")

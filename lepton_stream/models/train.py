@@ -104,6 +104,16 @@ def split_holdout(
     return [texts[i] for i in tr], [labels[i] for i in tr], [texts[i] for i in va], [labels[i] for i in va]
 
 
+def check_device(name: str) -> None:
+    """Fail before any data is read when the asked-for device cannot train here."""
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise ValueError(f"device {name!r}: {exc}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r}: this torch ({torch.__version__}) sees no CUDA device; use cpu")
+
+
 def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -304,6 +314,7 @@ def train(
 ) -> bundle.Manifest:
     """Fine-tune, calibrate, write a sealed bundle (encoder/, heads, int8 ONNX) with its validation report."""
     cfg = cfg or TrainConfig()
+    check_device(cfg.device)
     set_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     started = time.perf_counter()

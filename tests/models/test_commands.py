@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from lepton_stream.cli import main
 from lepton_stream.models import bundle
@@ -121,6 +122,17 @@ def test_train_without_holdout_keeps_the_final_averaged_weights(tmp_path: Path, 
     m = bundle.verify(tmp_path / "all")
     assert out["validation"] == {} and m.metrics["best_epoch"] == 1
     assert m.metrics["train_rows"]["news-sentiment"] == 18  # every row trained on, none held out
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is there to train on")
+def test_train_on_a_missing_gpu_fails_before_reading_data(tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit, match="sees no CUDA device"):
+        _run(capsys, "train", "news-sentiment", "--data", str(tmp_path / "absent.csv"), "--out", str(tmp_path / "b"),
+             "--device", "cuda")
+    with pytest.raises(SystemExit, match="device 'tpu9'"):
+        _run(capsys, "train", "news-sentiment", "--data", str(tmp_path / "absent.csv"), "--out", str(tmp_path / "b"),
+             "--device", "tpu9")
+    assert not (tmp_path / "b").exists()
 
 
 def test_layer_decay_gives_lower_layers_smaller_rates() -> None:
