@@ -91,7 +91,7 @@ def run_pipeline_bench(base: Settings, cfg: BenchConfig) -> dict:
                          "redis": stack["redis"]}  # fmt: skip
             s = settings["pipeline"]
             _produce_all(s, _input_topic(s, kind), records)
-            # Model only just before and just after the pipeline phase, averaged: the VM's speed drifts
+            # Model only just before and just after the pipeline phase, taken together: the VM's speed drifts
             # 10-30 % over minutes, and the ratio should compare the two at the same moment.
             before = _model_only(model, texts, base.max_records)
             d = Drive(build_worker(kind, s, model=model), cfg.n)

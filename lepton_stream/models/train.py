@@ -211,7 +211,7 @@ def predict_logits(module: EncoderWithHeads, enc: Encoded, pad_id: int, batch_si
         idx = order[s : s + batch_size]
         ids, mask = pad([enc.ids[i] for i in idx], pad_id)
         for k, o in enumerate(module(ids.to(device), mask.to(device))):
-            outs[k][idx] = o.float().cpu().numpy()
+            outs[k][idx] = o.cpu().numpy()
     return outs
 
 
