@@ -12,7 +12,7 @@ import os
 import tempfile
 import warnings
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +120,7 @@ class OnnxModel:
         self.outputs = [o.name for o in self.session.get_outputs()]
         if sorted(self.outputs) != sorted(self.tasks):
             raise bundle.BundleError(f"{root}: onnx outputs {self.outputs} differ from tasks {list(self.tasks)}")
+        self.outputs = list(self.tasks)  # asked for by name, in the manifest's order
         self.batcher = BucketedBatcher(
             load_tokenizer(tokenizer_path(root, self.manifest)), self.manifest.max_length, batch_size
         )
@@ -140,26 +141,49 @@ class OnnxModel:
             )
             yield idx, enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64)
 
-    def logits(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        result = {t: np.zeros((len(texts), len(s.labels)), np.float32) for t, s in self.manifest.tasks.items()}
+    def _run(self, batch):
+        idx, ids, mask = batch
+        return idx, self.session.run(self.outputs, {"input_ids": ids, "attention_mask": mask})
 
-        def run(batch):
-            idx, ids, mask = batch
-            return idx, self.session.run(self.outputs, {"input_ids": ids, "attention_mask": mask})
-
+    def submit(self, texts: Sequence[str]) -> Pending:
+        """Tokenize now and queue the forward passes; `result()` waits for them. A worker submits the next
+        micro-batch before it finishes the current one, so its passes queue right behind the current batch's
+        and the threads never wait at a batch boundary for the last, shortest pass to end."""
         batches = list(self._batches(texts))
-        if self.pool is not None and len(batches) > 1:
-            # Largest passes first, so the last one to finish is short (the session is thread-safe).
-            batches.sort(key=lambda b: -b[1].size)
-            done = self.pool.map(run, batches)
-        else:
-            done = map(run, batches)
-        for idx, outs in done:
-            for task, o in zip(self.outputs, outs, strict=True):
-                result[task][idx] = o
-        return result
+        # Largest passes first, so the last one to finish is short (the session is thread-safe).
+        batches.sort(key=lambda b: -b[1].size)
+        if self.pool is None:
+            return Pending(self.manifest, len(texts), [_done(self._run(b)) for b in batches])
+        return Pending(self.manifest, len(texts), [self.pool.submit(self._run, b) for b in batches])
+
+    def logits(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        return self.submit(texts).logits()
 
     def predict(self, texts: Sequence[str]) -> list[TaskPredictions]:
         if not texts:
             return []
-        return to_predictions(self.manifest, self.logits(texts))
+        return self.submit(texts).result()
+
+
+class Pending:
+    """A micro-batch's forward passes, queued or running."""
+
+    def __init__(self, manifest: bundle.Manifest, n: int, futures: list[Future]):
+        self.manifest, self.n, self.futures = manifest, n, futures
+
+    def logits(self) -> dict[str, np.ndarray]:
+        result = {t: np.zeros((self.n, len(s.labels)), np.float32) for t, s in self.manifest.tasks.items()}
+        for f in self.futures:
+            idx, outs = f.result()
+            for task, o in zip(self.manifest.tasks, outs, strict=True):
+                result[task][idx] = o
+        return result
+
+    def result(self) -> list[TaskPredictions]:
+        return to_predictions(self.manifest, self.logits()) if self.n else []
+
+
+def _done(value) -> Future:
+    f: Future = Future()
+    f.set_result(value)
+    return f

@@ -6,7 +6,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,7 @@ class Staged:
     model: Any  # the model that serves this batch: its predictions and its version go together
     found: Lookup
     partitions: dict[str, str]  # the input partitions' states when the batch was polled (for the watermark)
-    inference: Future | None = None
+    inference: Any = None  # a Future, or the model's pending passes: result() waits
     fresh: list | None = None
 
     def predictions(self) -> list:
@@ -115,7 +115,10 @@ class Worker:
         found = lookup(model.version, self.cache, [it.text for it in items], t)
         st = Staged(records, items, dead, t, model, found, dict(self.partitions))
         if found.missing and background:
-            st.inference = self._infer.submit(model.predict, found.missing)
+            # A model that queues its own passes (onnx) keeps its threads busy across batches; others run
+            # in the worker's inference thread.
+            submit = getattr(model, "submit", None)
+            st.inference = submit(found.missing) if submit else self._infer.submit(model.predict, found.missing)
         return st
 
     def finish(self, st: Staged) -> list[Output]:

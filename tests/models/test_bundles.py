@@ -77,6 +77,20 @@ def test_side_by_side_passes_give_the_answers_of_one_pass_at_a_time(quick_news: 
     assert np.abs(a - b).mean() < 0.05
 
 
+def test_batches_submitted_back_to_back_keep_their_own_answers(quick_news: Path) -> None:
+    # The worker queues the next batch's passes before it collects the current one's: the passes of the two
+    # interleave on the threads, and each text must still get the logits it gets alone.
+    model = OnnxModel(quick_news, batch_size=7, threads=2)
+    first, second = TEXTS[:17], TEXTS[17:]
+    alone = [model.logits(first)["news-sentiment"], model.logits(second)["news-sentiment"]]
+    a, b = model.submit(first), model.submit(second)
+    assert np.array_equal(b.logits()["news-sentiment"], alone[1])
+    assert np.array_equal(a.logits()["news-sentiment"], alone[0])
+    assert [p["news-sentiment"].label for p in a.result()] == [
+        p["news-sentiment"].label for p in model.predict(first)
+    ]
+
+
 def test_multitask_chat_bundle_serves_both_heads_in_one_pass(chat_bundle: Path) -> None:
     model = load_model(chat_bundle, "onnx")
     assert model.tasks == ("chat-intent", "chat-sentiment")
