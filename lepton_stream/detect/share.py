@@ -58,6 +58,10 @@ class ShareDetector:
         d.s = _ShareState(**copy_state(data["state"]))  # a peek at the dict's state must not write into it
         return d
 
+    def finite(self) -> bool:
+        """Whether every number of the state is finite (a NaN would be stored as JSON null)."""
+        return math.isfinite(self.s.num + self.s.den + self.s.mean_abs)
+
     def update(self, ts: float, numerator: float, denominator: float) -> float:
         p, s = self.params, self.s
         if not (math.isfinite(numerator) and math.isfinite(denominator)) or denominator < max(p.min_volume, 1e-9):

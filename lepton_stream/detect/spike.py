@@ -89,6 +89,15 @@ class SpikeDetector:
         d.s = _State(**copy_state(data["state"]))  # a peek at the dict's state must not write into it
         return d
 
+    def finite(self) -> bool:
+        """Whether every number of the state is finite (a NaN would be stored as JSON null)."""
+        s = self.s
+        total = s.mean_up + s.mean_down + s.cusum_up + s.cusum_down + s.run_sum + sum(s.daily) + sum(s.weekly)
+        for v in (s.level, s.spacing, s.first_ts, s.last_ts):
+            if v is not None:
+                total += v
+        return math.isfinite(total)
+
     # ---- model pieces ----
     def _seasonal_on(self, ts: float) -> bool:
         sp = self.s.spacing

@@ -68,3 +68,32 @@ def test_a_partition_running_ahead_does_not_alert_early_and_silence_the_incident
     batch(23, 40, 0, 25)  # the lagging partition catches up with the incident's main bucket; both close
     assert alerted == [23]
     client.close()
+
+
+def test_a_stored_state_with_a_nan_is_read_and_restarted_not_kept(redis_url, key_prefix) -> None:
+    """States are written with orjson, which would store a NaN as null; one written by the stdlib before (NaN
+    tokens) is still read, and a non-finite detector starts afresh instead of never alerting again."""
+    import json
+
+    import orjson
+
+    from lepton_stream import metrics
+
+    client = redis.Redis.from_url(redis_url)
+    store = WindowStore(client, key_prefix, "news", W, 86400)
+    monitor = SubjectMonitor(store, MonitorConfig(label="negative", close_after_s=0))
+    outbox = Outbox(client, key_prefix, "news", 60)
+    t0 = 1_000_000 * W
+    state = monitor._fresh()
+    state["spike"]["state"].update(level=float("nan"), n=40)
+    state["last"] = t0 - W
+    client.hset(store.key("ACME", "det"), mapping={"rev": "3", "state": json.dumps(state)})
+    before = metrics.DETECTOR_RESETS.labels("news")._value.get()
+    store.apply([Event("raw:0", "ACME", "m1", t0 + 10, "negative")], 0.0)
+    monitor.run({"ACME": store.bucket(t0)}, t0 + W + 10, lambda f: [], outbox, {"ACME": store.bucket(t0)})
+    assert metrics.DETECTOR_RESETS.labels("news")._value.get() == before + 1
+    raw = client.hget(store.key("ACME", "det"), "state")
+    client.close()
+    stored = orjson.loads(raw)  # valid JSON: no NaN token
+    assert stored["spike"]["state"]["level"] is None and stored["spike"]["state"]["n"] == 0
+    assert stored["last"] == t0
