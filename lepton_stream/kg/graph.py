@@ -131,7 +131,7 @@ class KnowledgeGraph:
 
     def _mention(self, i: int, start: int, end: int) -> EntityMention:
         n = self.nodes[self.ids[i]]
-        return EntityMention.model_construct(id=n.id, name=n.name, type=n.type, span=(start, end))
+        return EntityMention(id=n.id, name=n.name, type=n.type, span=(start, end))
 
     def impacted(self, entity_ids: list[str], limit: int = 20) -> list[tuple[str, float, list[str]]]:
         """(target id, weight, path) for entities related to the given ones, strongest first. A target reached from
@@ -173,7 +173,7 @@ class KnowledgeGraph:
         out = []
         for target, w, path in self.impacted([m.id for m in mentions], limit):
             w = round(min(1.0, max(0.0, w)), 4)
-            out.append(ImpactedEntity.model_construct(
+            out.append(ImpactedEntity(
                 entity=target, name=self.name(target), path=path, weight=w,
                 propagated_sentiment=round(max(-1.0, min(1.0, sentiment * w)), 4)))
         return out
