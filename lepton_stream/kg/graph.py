@@ -49,6 +49,7 @@ class KnowledgeGraph:
         self.version = version
         self._memo: dict[tuple[tuple[str, ...], int], list[tuple[str, float, list[str]]]] = {}
         self._described: dict[tuple[str, ...], str] = {}
+        self._fields: dict[tuple[tuple[str, ...], int], list[dict[str, Any]]] = {}
         self.files = files or []
         self.meta = meta or []
         self.settings = settings or PropagationSettings()
@@ -170,13 +171,16 @@ class KnowledgeGraph:
     def propagate(self, mentions: list[EntityMention], sentiment: float, limit: int = 20) -> list[ImpactedEntity]:
         """Related entities moved by a message of this sentiment (positive minus negative probability, in [-1, 1])."""
         sentiment = max(-1.0, min(1.0, float(sentiment)))
-        out = []
-        for target, w, path in self.impacted([m.id for m in mentions], limit):
-            w = round(min(1.0, max(0.0, w)), 4)
-            out.append(ImpactedEntity(
-                entity=target, name=self.name(target), path=path, weight=w,
-                propagated_sentiment=round(max(-1.0, min(1.0, sentiment * w)), 4)))
-        return out
+        key = (tuple(m.id for m in mentions), limit)
+        # What does not depend on the sentiment is worked out once per entity list (news repeats them).
+        fields = _remembered(self._fields, key, lambda: [
+            {"entity": t, "name": self.name(t), "path": path, "weight": round(min(1.0, max(0.0, w)), 4)}
+            for t, w, path in self.impacted(list(key[0]), limit)
+        ])  # fmt: skip
+        return [
+            ImpactedEntity(**f, propagated_sentiment=round(max(-1.0, min(1.0, sentiment * f["weight"])), 4))
+            for f in fields
+        ]
 
     # ------------------------------------------------------------ inspection
 
