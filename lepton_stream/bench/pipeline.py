@@ -2,7 +2,10 @@
 
 Phases, each on its own topics, consumer group and key prefix (nothing of one run leaks into another):
 1. model_only  bare batched int8 `predict` over the stream's texts, in micro-batches of max_records, run
-               just before and just after phase 2 (its figure: both together);
+               just before and just after phase 2 (its figure: both together). Beside it, in the details,
+               `model_only_streamed`: the same batches with the next one's passes queued before the current
+               one is collected, as the worker does, so no thread idles at a batch boundary; the pipeline
+               over that figure is what the worker's own work costs;
 2. pipeline    one in-process worker (runtime.build_worker/build_loop), the whole pipeline, empty cache;
 3. cache_hit   the same texts again (new ids, fresh state keys) with the cache of phase 2: every text hits;
 4. naive       the naive worker (bench/naive.py) over phase 2's input;
@@ -93,11 +96,15 @@ def run_pipeline_bench(base: Settings, cfg: BenchConfig) -> dict:
             _produce_all(s, _input_topic(s, kind), records)
             # Model only just before and just after the pipeline phase, taken together: the VM's speed drifts
             # 10-30 % over minutes, and the ratio should compare the two at the same moment.
+            # (plain, streamed) before and (streamed, plain) after: a steady drift weighs on both alike.
             before = _model_only(model, texts, base.max_records)
+            before_streamed = _model_only(model, texts, base.max_records, streamed=True)
             d = Drive(build_worker(kind, s, model=model), cfg.n)
             d.run()
             out["pipeline"] = d.report()
+            after_streamed = _model_only(model, texts, base.max_records, streamed=True)
             out["model_only"] = _bracket(before, _model_only(model, texts, base.max_records))
+            out["model_only_streamed"] = _bracket(before_streamed, after_streamed)
 
             # Same texts under new ids, state under a fresh prefix, cache shared with the pipeline phase.
             c = settings["cache"]
@@ -119,11 +126,22 @@ def run_pipeline_bench(base: Settings, cfg: BenchConfig) -> dict:
     return summarise(out)
 
 
-def _model_only(model, texts: list[str], batch: int) -> dict:
+def _model_only(model, texts: list[str], batch: int, streamed: bool = False) -> dict:
     model.predict(texts[:batch])  # warm-up (first call allocates)
+    submit = getattr(model, "submit", None) if streamed else None
     t = time.perf_counter()
-    for i in range(0, len(texts), batch):
-        model.predict(texts[i : i + batch])
+    if submit is None:
+        for i in range(0, len(texts), batch):
+            model.predict(texts[i : i + batch])
+    else:
+        pending = None
+        for i in range(0, len(texts), batch):
+            queued = submit(texts[i : i + batch])
+            if pending is not None:
+                pending.result()
+            pending = queued
+        if pending is not None:
+            pending.result()
     seconds = time.perf_counter() - t
     return {"messages": len(texts), "seconds": round(seconds, 3), "msgs_per_s": round(len(texts) / seconds, 1)}
 
@@ -173,6 +191,7 @@ def summarise(out: dict) -> dict:
     """Headline figures and ratios on top of the per-phase details."""
     p = out["pipeline"]["msgs_per_s"]
     m, naive = out["model_only"]["msgs_per_s"], out["naive"]["msgs_per_s"]
+    streamed = out.get("model_only_streamed", {}).get("msgs_per_s")
     head = {
         "model_only_msgs_per_s": m,
         "pipeline_msgs_per_s": p,
@@ -181,6 +200,7 @@ def summarise(out: dict) -> dict:
         "p50_ms": out["latency"].get("p50_ms"),
         "p99_ms": out["latency"].get("p99_ms"),
         "pipeline_over_model_only": round(p / m, 3) if m else None,
+        "pipeline_over_streamed_model": round(p / streamed, 3) if streamed else None,
         "pipeline_over_naive": round(p / naive, 1) if naive else None,
     }
     over_m, over_n = head["pipeline_over_model_only"] or 0, head["pipeline_over_naive"] or 0
@@ -201,6 +221,7 @@ def print_table(result: dict, file=sys.stderr) -> None:
         ("naive worker (fp32, 1 msg at a time)", f"{result['naive_msgs_per_s']:.0f} msg/s"),
         ("latency at half load p50 / p99", f"{result['p50_ms']} / {result['p99_ms']} ms"),
         ("pipeline / model only", f"{result['pipeline_over_model_only']}"),
+        ("pipeline / model only, streamed", f"{result['pipeline_over_streamed_model']}"),
         ("pipeline / naive", f"{result['pipeline_over_naive']}x"),
     ]
     width = max(len(r[0]) for r in rows)

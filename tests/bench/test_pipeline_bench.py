@@ -24,6 +24,9 @@ def test_every_phase_runs_and_cleans_up(broker, redis_url, key_prefix, models_di
     assert min(r["model_only_msgs_per_s"], r["pipeline_msgs_per_s"], r["cache_hit_msgs_per_s"],
                r["naive_msgs_per_s"]) > 0  # fmt: skip
     assert r["pipeline_over_model_only"] == round(r["pipeline_msgs_per_s"] / r["model_only_msgs_per_s"], 3)
+    streamed = d["model_only_streamed"]  # the same batches, the next queued before the current is collected
+    assert streamed["messages"] == 2 * 96 and streamed["msgs_per_s"] > 0
+    assert r["pipeline_over_streamed_model"] == round(r["pipeline_msgs_per_s"] / streamed["msgs_per_s"], 3)
     assert set(r["targets_met"]) == {"pipeline_ge_0.95_model_only", "pipeline_ge_5x_naive",
                                      "p99_le_300ms_half_load", "cache_hit_ge_5000"}  # fmt: skip
     # Each phase's keys live under the run's own prefix and are deleted at the end.
