@@ -77,7 +77,7 @@ class ChatMessage(Contract):
 class Prediction(Contract):
     label: Label
     confidence: Score
-    scores: dict[Label, Score]
+    scores: dict[Label, Score]  # every label of a task with up to five, else the five most likely
 
 
 class IntentPrediction(Prediction):

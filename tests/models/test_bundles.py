@@ -125,3 +125,20 @@ def test_onnx_runtime_explains_a_missing_export(news_bundle: Path, tmp_path: Pat
     with pytest.raises(bundle.BundleError, match="LEPTON_RUNTIME=torch"):
         load_model(plain, "onnx")
     assert load_model(plain, "torch").predict(["x"])[0]["news-sentiment"].label
+
+
+def test_a_task_with_many_labels_keeps_the_scores_of_its_most_likely_ones(chat_bundle: Path) -> None:
+    from lepton_stream.models.serving import TOP_SCORES
+
+    model = load_model(chat_bundle, "onnx")
+    texts = ["my card has not arrived yet", "what is the weather in paris"]
+    probs = model.logits(texts)["chat-intent"]
+    probs = np.exp(probs - probs.max(1, keepdims=True))
+    probs /= probs.sum(1, keepdims=True)
+    labels = model.manifest.tasks["chat-intent"].labels
+    for p, row in zip(model.predict(texts), probs, strict=True):
+        intent, sentiment = p["chat-intent"], p["chat-sentiment"]
+        assert list(intent.scores) == [labels[j] for j in np.argsort(-row, kind="stable")[:TOP_SCORES]]
+        assert intent.label == next(iter(intent.scores))
+        assert abs(intent.confidence - max(intent.scores.values())) < 1e-6  # scores are rounded to 6 places
+        assert set(sentiment.scores) == set(model.manifest.tasks["chat-sentiment"].labels)  # few labels: all
