@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
+
+import orjson
 
 # How many recent intents / sentiment labels the state keeps (bounded so the hash stays small).
 HISTORY = 10
@@ -37,7 +38,7 @@ class ConversationState:
 
     @classmethod
     def from_snapshot(cls, conversation_id: str, snapshot: str | bytes, replayed: bool) -> ConversationState:
-        d = json.loads(snapshot)
+        d = orjson.loads(snapshot)
         return cls(
             conversation_id=conversation_id,
             message_count=int(d["n"]),

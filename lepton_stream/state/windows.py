@@ -13,10 +13,10 @@ is SET NX beside the buckets, so a redelivered message never double-counts.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 
+import orjson
 import redis
 
 from lepton_stream import metrics
@@ -155,7 +155,7 @@ class WindowStore:
             for e in evs:
                 b = self.bucket(e.ts)
                 keys += [self.key(subject, f"m:{e.msg_id}"), self.key(subject, f"b:{b}"), self.key(subject, f"ev:{b}")]
-                args += [e.label, repr(float(e.score)), json.dumps(e.evidence) if e.evidence else ""]
+                args += [e.label, repr(float(e.score)), orjson.dumps(e.evidence) if e.evidence else ""]
             calls.append(_APPLY(keys, args))
         return sum(int(x) for x in scripts.execute(self.client, calls)), late
 
@@ -171,4 +171,4 @@ class WindowStore:
         return out
 
     def evidence(self, subject: str, bucket: int) -> list[dict]:
-        return [json.loads(x) for x in self.client.lrange(self.key(subject, f"ev:{bucket}"), 0, -1)]
+        return [orjson.loads(x) for x in self.client.lrange(self.key(subject, f"ev:{bucket}"), 0, -1)]
