@@ -125,11 +125,13 @@ class OnnxModel:
             load_tokenizer(tokenizer_path(root, self.manifest)), self.manifest.max_length, batch_size
         )
         self.bucketed = bucketed
-        self.pool = ThreadPoolExecutor(self.threads, "onnx") if self.parallel == "passes" else None
+        # "intra": one thread runs the passes one after the other (each split by onnxruntime), still in the
+        # background of the worker's loop.
+        self.pool = ThreadPoolExecutor(self.threads if self.parallel == "passes" else 1, "onnx")
 
     def _batches(self, texts: Sequence[str]):
         if self.bucketed:
-            yield from self.batcher.batches(texts, parts=self.threads if self.pool else 1)
+            yield from self.batcher.batches(texts, parts=self.threads if self.parallel == "passes" else 1)
             return
         # Unsorted batches in arrival order: only for the benchmark's comparison.
         bs = self.batcher.batch_size
@@ -152,8 +154,6 @@ class OnnxModel:
         batches = list(self._batches(texts))
         # Largest passes first, so the last one to finish is short (the session is thread-safe).
         batches.sort(key=lambda b: -b[1].size)
-        if self.pool is None:
-            return Pending(self.manifest, len(texts), [_done(self._run(b)) for b in batches])
         return Pending(self.manifest, len(texts), [self.pool.submit(self._run, b) for b in batches])
 
     def logits(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
@@ -182,8 +182,3 @@ class Pending:
     def result(self) -> list[TaskPredictions]:
         return to_predictions(self.manifest, self.logits()) if self.n else []
 
-
-def _done(value) -> Future:
-    f: Future = Future()
-    f.set_result(value)
-    return f
