@@ -147,7 +147,13 @@ class Linker:
         if self.empty:
             return []
         norm = " " + normalise(text) + " "
-        shouting: bool | None = None  # worked out only when a ticker or common name needs it (most texts: never)
+        loud: list[bool] = []  # the shouting test, worked out once, only if a ticker or common name needs it
+
+        def shouting() -> bool:
+            if not loud:
+                loud.append(_shouting(text))
+            return loud[0]
+
         out: list[Match] = []
         for end_idx, (klen, surfaces) in self.automaton.iter(norm):
             # key = " form " ending at end_idx in norm; norm is text shifted right by one
@@ -158,11 +164,8 @@ class Linker:
                 if s.kind == "cashtag":
                     ok.append(s)
                 elif s.kind == "ticker":
-                    if seg == s.form:
-                        if shouting is None:
-                            shouting = _shouting(text)
-                        if not shouting:
-                            ok.append(s)
+                    if seg == s.form and not shouting():
+                        ok.append(s)
                 elif s.kind == "xticker":
                     if seg[s.strip:] == s.form:
                         ok.append(s)
@@ -172,13 +175,8 @@ class Linker:
                         norm, start, end, s.entity
                     ):
                         ok.append(s)
-                elif seg == s.form:
+                elif seg == s.form or (seg.isupper() and not shouting()):
                     ok.append(s)
-                elif seg.isupper():
-                    if shouting is None:
-                        shouting = _shouting(text)
-                    if not shouting:
-                        ok.append(s)
             if ok:
                 strip = ok[0].strip if all(s.strip == ok[0].strip for s in ok) else 0
                 out.append(Match(start + strip, end, ok))

@@ -180,5 +180,4 @@ class Pending:
         return result
 
     def result(self) -> list[TaskPredictions]:
-        return to_predictions(self.manifest, self.logits()) if self.n else []
-
+        return to_predictions(self.manifest, self.logits())
