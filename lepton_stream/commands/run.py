@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 
 def register(sub) -> None:
     p = sub.add_parser("run", help="run a worker")
@@ -11,6 +13,14 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    # A stop asked for during start-up (imports, model and graph load: seconds) is kept and honoured once the
+    # loop exists: the worker leaves cleanly (exit 0) instead of dying on the default handler mid-load.
+    asked: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _frame: asked.append(signum))
+
+    import structlog
+
     from lepton_stream import logs
     from lepton_stream.config import settings
     from lepton_stream.ops.http import serve
@@ -20,11 +30,14 @@ def run(args) -> int:
     s = settings()
     logs.configure(s.log_level, s.log_format)
     install_redaction(s)
+    structlog.get_logger("lepton_stream.run").info("starting", kind=args.kind)
     worker = build_worker(args.kind, s)
     health = health_for(worker)
     server = serve(s.metrics_port, health) if s.metrics_port else None
     loop = build_loop(worker, health=health)
     loop.install_signal_handlers()
+    if asked:
+        loop.request_stop(asked[0])
     try:
         loop.run(idle_exit_s=args.idle_exit)
     finally:

@@ -88,14 +88,15 @@ class WorkerLoop:
     # ------------------------------------------------------------------ lifecycle
 
     def install_signal_handlers(self) -> None:
-        def stop(signum, _frame):
-            log.info("stopping", signal=signal.Signals(signum).name)
-            self.stopping = True
-            if self.health is not None:
-                self.health.set_draining()
+        signal.signal(signal.SIGTERM, lambda signum, _frame: self.request_stop(signum))
+        signal.signal(signal.SIGINT, lambda signum, _frame: self.request_stop(signum))
 
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+    def request_stop(self, signum: int) -> None:
+        """Finish the batches in hand, commit and leave (what SIGTERM does)."""
+        log.info("stopping", signal=signal.Signals(signum).name)
+        self.stopping = True
+        if self.health is not None:
+            self.health.set_draining()
 
     def run(self, max_batches: int | None = None, idle_exit_s: float | None = None) -> None:
         # The graph, model and libraries loaded so far live as long as the worker: exempt them from the cyclic

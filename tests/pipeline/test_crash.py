@@ -6,6 +6,7 @@
 - SIGTERM mid-stream: the process exits 0; the committed offsets are exactly the records whose outputs were
   flushed (no output beyond them, none missing below them); a restart processes the rest without duplicates.
 - A stop requested while a batch is in hand finishes that batch (flush + commit) before leaving.
+- SIGTERM while the worker is still loading: it exits 0 once started, having consumed nothing.
 """
 
 from __future__ import annotations
@@ -278,3 +279,22 @@ def test_a_poll_while_the_broker_is_down_does_not_end_the_worker(own_broker, red
     while time.monotonic() < deadline and failed._value.get() == before:
         assert loop.poll_batch() == []  # must not raise
     assert failed._value.get() > before, "no poll failed while the broker was down"
+
+
+def test_sigterm_during_start_up_exits_cleanly(broker, redis_url, key_prefix, models_dir, tmp_path: Path, procs):
+    """A worker stopped while it loads (a rollout replacing a pod that is still starting) leaves with exit 0
+    once the loop exists, having consumed nothing, instead of dying on the default handler."""
+    s = settings_for(broker, redis_url, key_prefix, models_dir)
+    produce_all(s, s.topic_news_raw, synth.news_stream(n=20, seed=33))
+    proc = spawn(s, tmp_path / "worker.log")
+    procs.append(proc)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not any(e.get("event") == "starting" for e in proc.log_events()):
+        assert proc.proc.poll() is None and time.monotonic() < deadline, proc.log_tail()
+        time.sleep(0.05)
+    proc.signal(signal.SIGTERM)  # the model and graph are still loading
+    assert proc.wait(START_TIMEOUT_S) == 0, proc.log_tail()
+    events = [e.get("event") for e in proc.log_events()]
+    assert "stopping" in events and "stopped" in events
+    assert "partitions_assigned" not in events
+    assert sum(committed(s, group(s), s.topic_news_raw).values()) == 0
