@@ -10,7 +10,8 @@ from pathlib import Path
 def register(sub) -> None:
     p = sub.add_parser("train", help="fine-tune a bundle on text,label CSVs (full recipe, --lora or --quick)")
     p.add_argument("task", help="task name, e.g. news-sentiment, chat-intent or your own")
-    p.add_argument("--data", type=Path, required=True, help="training CSV (text,label)")
+    p.add_argument("--data", type=Path, required=True, action="append",
+                   help="training CSV (text,label); repeat to train on several (e.g. feedback CSVs)")
     p.add_argument("--valid", type=Path, help="validation CSV; default: a stratified 10%% of --data")
     p.add_argument("--holdout", type=float, default=0.1,
                    help="fraction of --data held out for validation when there is no --valid; 0 trains on all "
@@ -72,6 +73,11 @@ def register(sub) -> None:
     p = m.add_parser("quick", help="build the quick-recipe bundles (news, chat) where none exists")
     p.add_argument("--dir", type=Path)
     p.set_defaults(func=cmd_quick)
+    p = m.add_parser("feedback", help="write the feedback topic's corrected labels as text,label CSVs per task")
+    p.add_argument("--out", type=Path, required=True, help="folder for <task>.csv (e.g. news-sentiment.csv)")
+    p.add_argument("--dir", type=Path, help="bundles whose labels a correction must use (default LEPTON_MODELS_DIR)")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds to read each topic to its end")
+    p.set_defaults(func=cmd_feedback)
     p = m.add_parser("prepare-data", help="write the chat recipe's CSVs from the shared datasets")
     p.add_argument("--shared", type=Path, required=True, help="folder with banking77/, clinc150/, uci_sentences/")
     p.add_argument("--out", type=Path, required=True)
@@ -90,11 +96,11 @@ def kind_of(task: str) -> str:
     return task.split("-", 1)[0]
 
 
-def _task_data(task: str, data: Path, valid: Path | None, limit: int | None, seed: int, holdout: float = 0.1):
-    from lepton_stream.models.quick import read_csv
+def _task_data(task: str, data: list[Path], valid: Path | None, limit: int | None, seed: int, holdout: float = 0.1):
+    from lepton_stream.models.quick import read_csv, read_csvs
     from lepton_stream.models.train import TaskData, split_holdout
 
-    texts, labels = read_csv(data, limit, seed)
+    texts, labels = read_csvs(data, limit, seed)
     if valid:
         vt, vl = read_csv(valid)
         return TaskData(task, texts, labels, vt, vl)
@@ -123,7 +129,7 @@ def cmd_train(args) -> int:
         csv_path, _, valid = paths.partition(",")
         if not name or not csv_path:
             raise SystemExit(f"--also expects TASK=CSV[,VALID], got {spec!r}")
-        tasks.append(_task_data(name, Path(csv_path), Path(valid) if valid else None, args.limit_per_label, cfg.seed,
+        tasks.append(_task_data(name, [Path(csv_path)], Path(valid) if valid else None, args.limit_per_label, cfg.seed,
                                 args.holdout))
     name = args.name or kind_of(args.task)
     if args.quick:
@@ -152,6 +158,25 @@ def cmd_explain(args) -> int:
 
     root = args.model or settings().models_dir / kind_of(args.task)
     print(json.dumps(explain(root, args.task, args.text, args.top_k), indent=2))
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    from lepton_stream.config import settings
+    from lepton_stream.models import bundle
+    from lepton_stream.models.feedback import export
+
+    labels: dict[str, list[str]] = {}
+    for kind in ("news", "chat"):
+        root = _models_dir(args.dir) / kind
+        if (root / bundle.MANIFEST).is_file():
+            labels |= {t: spec.labels for t, spec in bundle.read_manifest(root).tasks.items()}
+    try:
+        report = export(settings(), args.out, labels, args.timeout)
+    except TimeoutError as exc:
+        print(f"feedback: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(report, indent=2))
     return 0
 
 

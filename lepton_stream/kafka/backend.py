@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
@@ -125,3 +125,33 @@ def read_topic(settings: Settings, topic: str, expect: int | None = None, timeou
             break
     consumer.close()
     return out
+
+
+def read_to_end(settings: Settings, topic: str, timeout_s: float = 120.0) -> Iterator:
+    """Every record of a topic from the start to its end as of the read (offline tools; not the worker's path).
+
+    The end is each partition's high watermark as a fetch reports it (tansu's `end_offsets` is off by a
+    batch): done when every position has reached it. Raises TimeoutError rather than return part of a topic."""
+    consumer = KafkaConsumer(**client_kwargs(settings), enable_auto_commit=False)
+    try:
+        parts = consumer.partitions_for_topic(topic)
+        if not parts:
+            return
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        deadline = time.monotonic() + timeout_s
+        ends: dict[TopicPartition, int] = {}  # fixed at the first fetch: records produced meanwhile are not waited for
+        while True:
+            for tp, recs in consumer.poll(timeout_ms=300).items():
+                ends.setdefault(tp, consumer.highwater(tp))
+                yield from (r for r in recs if r.offset < ends[tp])
+            for tp in tps:
+                if tp not in ends and consumer.highwater(tp) is not None:
+                    ends[tp] = consumer.highwater(tp)
+            if len(ends) == len(tps) and all(consumer.position(tp) >= end for tp, end in ends.items()):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic}: not read to its end within {timeout_s:.0f} s")
+    finally:
+        consumer.close()

@@ -39,8 +39,15 @@ MAX_LENGTH = 64
 
 
 def read_csv(path: Path, limit_per_label: int | None = None, seed: int = 0) -> tuple[list[str], list[str]]:
-    with path.open(newline="", encoding="utf-8") as f:
-        rows = [(r["text"], r["label"]) for r in csv.DictReader(f)]
+    return read_csvs([path], limit_per_label, seed)
+
+
+def read_csvs(paths: list[Path], limit_per_label: int | None = None, seed: int = 0) -> tuple[list[str], list[str]]:
+    """The rows of every file, in order; `limit_per_label` keeps a random sample of each label over all files."""
+    rows = []
+    for path in paths:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows += [(r["text"], r["label"]) for r in csv.DictReader(f)]
     if limit_per_label:
         rng = random.Random(seed)
         rng.shuffle(rows)
