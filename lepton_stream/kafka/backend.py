@@ -143,12 +143,12 @@ def read_to_end(settings: Settings, topic: str, timeout_s: float = 120.0) -> Ite
         deadline = time.monotonic() + timeout_s
         ends: dict[TopicPartition, int] = {}  # fixed at the first fetch: records produced meanwhile are not waited for
         while True:
-            for tp, recs in consumer.poll(timeout_ms=300).items():
-                ends.setdefault(tp, consumer.highwater(tp))
-                yield from (r for r in recs if r.offset < ends[tp])
+            got = consumer.poll(timeout_ms=300)
             for tp in tps:
                 if tp not in ends and consumer.highwater(tp) is not None:
                     ends[tp] = consumer.highwater(tp)
+            for tp, recs in got.items():
+                yield from (r for r in recs if tp not in ends or r.offset < ends[tp])
             if len(ends) == len(tps) and all(consumer.position(tp) >= end for tp, end in ends.items()):
                 return
             if time.monotonic() > deadline:
