@@ -15,9 +15,16 @@ def register(sub) -> None:
 def run(args) -> int:
     # A stop asked for during start-up (imports, model and graph load: seconds) is kept and honoured once the
     # loop exists: the worker leaves cleanly (exit 0) instead of dying on the default handler mid-load.
+    # A second one (Ctrl-C again) leaves at once.
     asked: list[int] = []
+
+    def keep(signum, _frame) -> None:
+        if asked:
+            raise KeyboardInterrupt
+        asked.append(signum)
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda signum, _frame: asked.append(signum))
+        signal.signal(sig, keep)
 
     import structlog
 
