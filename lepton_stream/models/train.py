@@ -81,7 +81,8 @@ class TrainConfig:
     pool: int = 50  # batches per length-sorting pool
     ema_decay: float = 0.997  # validate and keep an exponential moving average of the weights (0 = off):
     # it smooths the last few hundred steps' noise, like averaging checkpoints, at one vector update per step
-    calibrate_bias: bool = True  # per-class logit offsets that maximise validation macro-F1 (non-oos tasks)
+    calibrate_bias: bool = True  # per-class logit offsets that maximise validation macro-F1 (non-oos tasks),
+    # kept only if offsets fitted on half the validation rows help on the other half
     oos_target_recall: float = 0.9  # reject threshold: the lowest reaching this validation oos recall ...
     oos_max_drop: float = 0.01  # ... among those costing at most this much in-scope accuracy
 
@@ -269,6 +270,32 @@ def calibrate_bias(logits: np.ndarray, gold: list[str], labels: list[str], round
     return bias
 
 
+def checked_bias(logits: np.ndarray, gold: list[str], labels: list[str], seed: int, repeats: int = 3
+                 ) -> tuple[np.ndarray, float]:  # fmt: skip
+    """`calibrate_bias` on all validation rows, kept only if it generalises: offsets fitted on one random half
+    must raise macro-F1 on the other half, on average over `repeats` halvings both ways. Returns the offsets
+    (zeros when rejected) and that mean out-of-half gain.
+
+    A coordinate search on a few hundred rows finds offsets that fit the rows' noise: on a news run's 955
+    held-out rows it set [-1, -0.9, 0.3] for +0.1 point there and cost 1.0 point on the test file."""
+    from lepton_stream.models.metrics import macro_f1
+
+    gold_idx = np.array([labels.index(g) for g in gold])
+    rng = np.random.default_rng(seed)
+    gains = []
+    for _ in range(repeats):
+        order = rng.permutation(len(gold))
+        halves = (order[: len(order) // 2], order[len(order) // 2 :])
+        for fit, test in (halves, halves[::-1]):
+            offsets = calibrate_bias(logits[fit], [gold[i] for i in fit], labels)
+            gains.append(macro_f1(gold_idx[test], (logits[test] + offsets).argmax(1), len(labels))
+                         - macro_f1(gold_idx[test], logits[test].argmax(1), len(labels)))
+    gain = float(np.mean(gains))
+    if gain <= 0:
+        return np.zeros(len(labels), np.float32), gain
+    return calibrate_bias(logits, gold, labels), gain
+
+
 def _apply_threshold(probs: np.ndarray, labels: list[str], threshold: float | None) -> list[str]:
     pred = [labels[k] for k in probs.argmax(1)]
     if threshold is None or OUT_OF_SCOPE not in labels:
@@ -450,10 +477,11 @@ def train(
                          if probs is not None else 0.3)
         elif probs is not None and cfg.calibrate_bias:
             # Folded into the head's bias: the bundle and every runtime serve the offsets unchanged.
-            offsets = calibrate_bias(np.log(probs + 1e-12), t.valid_labels, t.labels)
+            offsets, gain = checked_bias(np.log(probs + 1e-12), t.valid_labels, t.labels, cfg.seed)
             with torch.no_grad():
                 module.heads[k].bias += torch.from_numpy(offsets)
             metrics.setdefault("logit_offsets", {})[t.name] = [round(float(v), 2) for v in offsets]
+            metrics.setdefault("logit_offsets_held_out_gain", {})[t.name] = round(gain, 4)
             probs = _softmax(predict_logits(module, valid_enc[k], pad_id)[k])
         specs[t.name] = bundle.TaskSpec(labels=list(t.labels), oos_threshold=threshold)
         if probs is not None:

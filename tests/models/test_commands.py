@@ -103,6 +103,25 @@ def test_bias_calibration_raises_macro_f1_within_bounds() -> None:
     assert np.abs(bias).max() <= 1.0
 
 
+def test_bias_offsets_are_kept_only_when_they_help_on_unseen_rows() -> None:
+    import numpy as np
+
+    from lepton_stream.models.train import checked_bias
+
+    labels = ["neg", "neu", "pos"]
+    rng = np.random.default_rng(5)
+    gold_idx = rng.integers(0, 3, 600)
+    gold = [labels[i] for i in gold_idx]
+    informative = np.eye(3)[gold_idx] * 2.0 + rng.normal(0, 1.0, (600, 3))
+    # A real bias: every "neg" logit is 1 lower than it should be; offsets fitted on half help the other half.
+    biased = informative - np.array([1.0, 0.0, 0.0])
+    offsets, gain = checked_bias(biased, gold, labels, seed=1)
+    assert gain > 0.01 and offsets[0] - offsets[1:].max() >= 0.5
+    # No bias, only noise to fit: what one half finds does not carry over, so nothing is applied.
+    offsets, gain = checked_bias(informative, gold, labels, seed=1)
+    assert gain <= 0 and not offsets.any()
+
+
 def test_train_lora_merges_adapters_into_a_plain_bundle(tmp_path: Path, capsys) -> None:
     from lepton_stream.models.serving import load_model
 
