@@ -277,9 +277,11 @@ def checked_bias(logits: np.ndarray, gold: list[str], labels: list[str], seed: i
     (zeros when rejected) and that mean out-of-half gain.
 
     A coordinate search on a few hundred rows finds offsets that fit the rows' noise: on a news run's 955
-    held-out rows it set [-1, -0.9, 0.3] for +0.1 point there and cost 1.0 point on the test file."""
+    held-out rows it set [-1, -0.9, 0.3] for +0.8 point there and cost 0.7 point on the test file."""
     from lepton_stream.models.metrics import macro_f1
 
+    if len(gold) < 4:  # halves of one row tell nothing
+        return np.zeros(len(labels), np.float32), 0.0
     gold_idx = np.array([labels.index(g) for g in gold])
     rng = np.random.default_rng(seed)
     gains = []

@@ -120,6 +120,9 @@ def test_bias_offsets_are_kept_only_when_they_help_on_unseen_rows() -> None:
     # No bias, only noise to fit: what one half finds does not carry over, so nothing is applied.
     offsets, gain = checked_bias(informative, gold, labels, seed=1)
     assert gain <= 0 and not offsets.any()
+    # A validation split too small to halve (a tiny user dataset) gets no offsets, and no error.
+    offsets, gain = checked_bias(biased[:1], gold[:1], labels, seed=1)
+    assert gain == 0 and not offsets.any()
 
 
 def test_train_lora_merges_adapters_into_a_plain_bundle(tmp_path: Path, capsys) -> None:
