@@ -2,8 +2,9 @@
 
 A correction names a message id, a task and the right label. Its text is the one the model classified, taken
 from the output topic (news.enriched's masked headline, chat.routed's masked text): training data then holds
-no personal data and matches what serving sees. The latest correction of an (id, task) wins, so a correction
-can itself be corrected and a redelivered one changes nothing. Corrections that cannot be used are counted by
+no personal data and matches what serving sees. The latest correction of an (id, task) wins (the topic is keyed
+by id, so an id's corrections keep their order), so a correction can itself be corrected and a redelivered one
+changes nothing. Corrections that cannot be used are counted by
 reason, never dropped silently: not a valid Feedback record, a task no worker serves, a label the served
 bundle does not know, or an id whose output is no longer in the topic (retention).
 """
