@@ -107,9 +107,7 @@ def read_topic(settings: Settings, topic: str, expect: int | None = None, timeou
     if not parts:
         consumer.close()
         return []
-    tps = [TopicPartition(topic, p) for p in parts]
-    consumer.assign(tps)
-    consumer.seek_to_beginning(*tps)
+    _from_start(consumer, topic, parts)
     out: list = []
     last_new = time.monotonic()
     while time.monotonic() < deadline:
@@ -137,9 +135,7 @@ def read_to_end(settings: Settings, topic: str, timeout_s: float = 120.0) -> Ite
         parts = consumer.partitions_for_topic(topic)
         if not parts:
             return
-        tps = [TopicPartition(topic, p) for p in sorted(parts)]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
+        tps = _from_start(consumer, topic, parts)
         deadline = time.monotonic() + timeout_s
         ends: dict[TopicPartition, int] = {}  # fixed at the first fetch: records produced meanwhile are not waited for
         while True:
@@ -155,3 +151,11 @@ def read_to_end(settings: Settings, topic: str, timeout_s: float = 120.0) -> Ite
                 raise TimeoutError(f"{topic}: not read to its end within {timeout_s:.0f} s")
     finally:
         consumer.close()
+
+
+def _from_start(consumer: KafkaConsumer, topic: str, parts: Iterable[int]) -> list[TopicPartition]:
+    """Assign every partition of `topic` to a group-less consumer, positioned at the first record."""
+    tps = [TopicPartition(topic, p) for p in sorted(parts)]
+    consumer.assign(tps)
+    consumer.seek_to_beginning(*tps)
+    return tps

@@ -32,11 +32,13 @@ class Source:
 
 
 def sources(s: Settings) -> dict[str, Source]:
-    """Where each served task's classified text and prediction live."""
+    """Where each served task's classified text and prediction live (task names as the workers define them)."""
+    from workers import chat, news
+
     return {
-        "news-sentiment": Source(s.topic_news_enriched, "headline", "sentiment"),
-        "chat-intent": Source(s.topic_chat_routed, "text", "intent"),
-        "chat-sentiment": Source(s.topic_chat_routed, "text", "sentiment"),
+        news.TASK: Source(s.topic_news_enriched, "headline", "sentiment"),
+        chat.INTENT: Source(s.topic_chat_routed, "text", "intent"),
+        chat.SENTIMENT: Source(s.topic_chat_routed, "text", "sentiment"),
     }
 
 

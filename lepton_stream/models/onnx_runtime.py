@@ -125,13 +125,14 @@ class OnnxModel:
             load_tokenizer(tokenizer_path(root, self.manifest)), self.manifest.max_length, batch_size
         )
         self.bucketed = bucketed
-        # "intra": one thread runs the passes one after the other (each split by onnxruntime), still in the
-        # background of the worker's loop.
-        self.pool = ThreadPoolExecutor(self.threads if self.parallel == "passes" else 1, "onnx")
+        # Passes that run at once. "intra": one thread runs them one after the other (each split by
+        # onnxruntime), still in the background of the worker's loop.
+        self.lanes = self.threads if self.parallel == "passes" else 1
+        self.pool = ThreadPoolExecutor(self.lanes, "onnx")
 
     def _batches(self, texts: Sequence[str]):
         if self.bucketed:
-            yield from self.batcher.batches(texts, parts=self.threads if self.parallel == "passes" else 1)
+            yield from self.batcher.batches(texts, parts=self.lanes)
             return
         # Unsorted batches in arrival order: only for the benchmark's comparison.
         bs = self.batcher.batch_size
