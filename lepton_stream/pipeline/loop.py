@@ -78,6 +78,7 @@ class WorkerLoop:
         self.consumer = make_consumer(on_assign=self.on_assign, on_revoke=self.on_revoke)
         self.housekeeping = housekeeping or []  # e.g. hot reload checks, run between batches
         self.stopping = False
+        self.stop_signal: str | None = None  # the signal that asked for the stop, logged by close()
         self.batches = 0
         # polled and staged (None if staging failed), inference running: finished after the next poll
         self.staged: tuple[list[RawRecord], Staged | None] | None = None
@@ -92,8 +93,10 @@ class WorkerLoop:
         signal.signal(signal.SIGINT, lambda signum, _frame: self.request_stop(signum))
 
     def request_stop(self, signum: int) -> None:
-        """Finish the batches in hand, commit and leave (what SIGTERM does)."""
-        log.info("stopping", signal=signal.Signals(signum).name)
+        """Finish the batches in hand, commit and leave (what SIGTERM does). It runs inside the signal handler,
+        so it only sets flags: a log line here deadlocks when the signal lands while the main thread is writing
+        one (structlog's write lock is not reentrant); `close` logs the stop."""
+        self.stop_signal = signal.Signals(signum).name
         self.stopping = True
         if self.health is not None:
             self.health.set_draining()
@@ -127,6 +130,8 @@ class WorkerLoop:
 
     def close(self) -> None:
         # consumer.close() commits nothing (auto-commit is off) and sends LeaveGroup, so partitions move at once.
+        if self.stop_signal is not None:
+            log.info("stopping", signal=self.stop_signal)
         try:
             with contextlib.suppress(Stopping):
                 self.drain()

@@ -163,6 +163,21 @@ def news_model(models_dir):
     return load_model(models_dir / "news", "torch")
 
 
+def test_the_stop_signal_handler_only_sets_flags() -> None:
+    """It runs between two bytecodes of the main thread, possibly inside a log write: a log line of its own would
+    wait forever on the log stream's (non-reentrant) lock. The loop logs the stop when it closes."""
+    from lepton_stream.ops.health import Health
+    from lepton_stream.pipeline.loop import WorkerLoop
+
+    loop = object.__new__(WorkerLoop)  # the handler's state only: no consumer, no sink
+    loop.stopping, loop.stop_signal, loop.health = False, None, Health(60, lambda: True)
+    with structlog.testing.capture_logs() as logs:
+        loop.request_stop(signal.SIGTERM)
+    assert logs == []
+    assert loop.stopping and loop.stop_signal == "SIGTERM"
+    assert loop.health.ready()[1]["draining"] == {"ok": False}
+
+
 def test_stop_during_a_batch_finishes_that_batch(broker, redis_url, key_prefix, models_dir, news_model, watchers):
     """The SIGTERM handler only sets `stopping`; here it is set while a batch is inside `process` (where a
     signal almost always lands, inference being the slow part), deterministically."""
