@@ -117,9 +117,9 @@ class OnnxModel:
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        self.outputs = [o.name for o in self.session.get_outputs()]
-        if sorted(self.outputs) != sorted(self.tasks):
-            raise bundle.BundleError(f"{root}: onnx outputs {self.outputs} differ from tasks {list(self.tasks)}")
+        found = [o.name for o in self.session.get_outputs()]
+        if sorted(found) != sorted(self.tasks):
+            raise bundle.BundleError(f"{root}: onnx outputs {found} differ from tasks {list(self.tasks)}")
         self.outputs = list(self.tasks)  # asked for by name, in the manifest's order
         self.batcher = BucketedBatcher(
             load_tokenizer(tokenizer_path(root, self.manifest)), self.manifest.max_length, batch_size
