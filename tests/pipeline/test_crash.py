@@ -240,6 +240,16 @@ def test_a_batch_abandoned_at_shutdown_holds_back_the_one_staged_after_it(
 
 
 @pytest.fixture
+def loops():
+    """Loops a test builds without running them to the end: closed at teardown, so their clients do not keep
+    reconnecting to a stopped broker in the background for the rest of the session."""
+    built: list = []
+    yield built
+    for loop in built:
+        loop.close()
+
+
+@pytest.fixture
 def own_broker(tmp_path: Path):
     """A tansu of the test's own, which the test may stop (the session's shared broker must stay up)."""
     from lepton_stream.dev.broker import Tansu, free_port
@@ -251,7 +261,7 @@ def own_broker(tmp_path: Path):
 
 
 def test_a_commit_the_broker_cannot_take_is_deferred_not_fatal(own_broker, redis_url, key_prefix, models_dir,
-                                                               news_model):  # fmt: skip
+                                                               news_model, loops):  # fmt: skip
     """The broker dies between a batch's flush and its commit: the worker keeps the offsets for its next commit
     instead of ending (the chaos run saw a worker exit with status 1 right after a broker restart)."""
     from kafka import TopicPartition
@@ -259,6 +269,7 @@ def test_a_commit_the_broker_cannot_take_is_deferred_not_fatal(own_broker, redis
     s = make_settings(own_broker.bootstrap, redis_url, key_prefix, models_dir, max_records=32, threads=1)
     produce_all(s, s.topic_news_raw, synth.news_stream(n=20, seed=37, malformed=0.0))
     loop = build_loop(build_worker("news", s, model=news_model))
+    loops.append(loop)
     records: list = []
     for _ in range(100):
         records = loop.poll_batch()
@@ -281,11 +292,12 @@ def test_a_commit_the_broker_cannot_take_is_deferred_not_fatal(own_broker, redis
 
 
 def test_a_poll_while_the_broker_is_down_does_not_end_the_worker(own_broker, redis_url, key_prefix, models_dir,
-                                                                 news_model):  # fmt: skip
+                                                                 news_model, loops):  # fmt: skip
     """kafka-python raises a refused connection from the group coordinator's lookup out of `poll` (the chaos
     run's unplanned worker exit after a broker restart): the loop waits and polls again."""
     s = make_settings(own_broker.bootstrap, redis_url, key_prefix, models_dir, max_records=32, threads=1)
     loop = build_loop(build_worker("news", s, model=news_model))
+    loops.append(loop)
     own_broker.stop()  # before the first poll: its group coordinator lookup finds the broker gone
     failed = metrics.BROKER_ERRORS.labels("news", "poll")
     before = failed._value.get()
