@@ -62,11 +62,13 @@ def below(offsets: dict[int, int], positions: list[Position]) -> set[tuple[int, 
 
 
 @pytest.fixture
-def watchers():
-    opened: list[Watcher] = []
+def closing():
+    """What a test opens and does not close itself (output watchers, worker loops not run to their end): closed
+    at teardown, so no client keeps reconnecting (e.g. to a stopped broker) for the rest of the session."""
+    opened: list = []
     yield opened
-    for w in opened:
-        w.close()
+    for thing in opened:
+        thing.close()
 
 
 @pytest.fixture
@@ -78,7 +80,7 @@ def procs():
 
 
 def test_sigkill_mid_stream_and_restart_loses_nothing(broker, redis_url, key_prefix, models_dir, tmp_path: Path,
-                                                      watchers, procs):  # fmt: skip
+                                                      closing, procs):  # fmt: skip
     s = settings_for(broker, redis_url, key_prefix, models_dir)
     records = synth.news_stream(n=600, seed=31, malformed=0.05)
     valid = [r for r in records if r.id]
@@ -86,7 +88,7 @@ def test_sigkill_mid_stream_and_restart_loses_nothing(broker, redis_url, key_pre
     positions = input_positions(s, s.topic_news_raw, records)
     assert len(positions) == len(records)
     out = outputs_watcher(s)
-    watchers.append(out)
+    closing.append(out)
 
     first = spawn(s, tmp_path / "worker-1.log")
     procs.append(first)
@@ -117,14 +119,14 @@ def test_sigkill_mid_stream_and_restart_loses_nothing(broker, redis_url, key_pre
 
 
 def test_sigterm_mid_stream_commits_exactly_what_was_flushed(broker, redis_url, key_prefix, models_dir,
-                                                             tmp_path: Path, watchers, procs):  # fmt: skip
+                                                             tmp_path: Path, closing, procs):  # fmt: skip
     s = settings_for(broker, redis_url, key_prefix, models_dir)
     records = synth.news_stream(n=500, seed=32, malformed=0.05)
     valid = [r for r in records if r.id]
     produce_all(s, s.topic_news_raw, records)
     positions = input_positions(s, s.topic_news_raw, records)
     out = outputs_watcher(s)
-    watchers.append(out)
+    closing.append(out)
 
     first = spawn(s, tmp_path / "worker-1.log")
     procs.append(first)
@@ -178,7 +180,7 @@ def test_the_stop_signal_handler_only_sets_flags() -> None:
     assert loop.health.ready()[1]["draining"] == {"ok": False}
 
 
-def test_stop_during_a_batch_finishes_that_batch(broker, redis_url, key_prefix, models_dir, news_model, watchers):
+def test_stop_during_a_batch_finishes_that_batch(broker, redis_url, key_prefix, models_dir, news_model, closing):
     """The SIGTERM handler only sets `stopping`; here it is set while a batch is inside `process` (where a
     signal almost always lands, inference being the slow part), deterministically."""
     s = settings_for(broker, redis_url, key_prefix, models_dir)
@@ -201,7 +203,7 @@ def test_stop_during_a_batch_finishes_that_batch(broker, redis_url, key_prefix, 
 
     assert 40 <= len(processed) < len(records)
     out = outputs_watcher(s)
-    watchers.append(out)
+    closing.append(out)
     out.settle()
     assert enriched_ids(out, s) == {json.loads(r.value)["id"] for r in processed}, "the batch in hand was flushed"
     assert sum(committed(s, group(s), s.topic_news_raw).values()) == len(processed), "and committed"
@@ -240,16 +242,6 @@ def test_a_batch_abandoned_at_shutdown_holds_back_the_one_staged_after_it(
 
 
 @pytest.fixture
-def loops():
-    """Loops a test builds without running them to the end: closed at teardown, so their clients do not keep
-    reconnecting to a stopped broker in the background for the rest of the session."""
-    built: list = []
-    yield built
-    for loop in built:
-        loop.close()
-
-
-@pytest.fixture
 def own_broker(tmp_path: Path):
     """A tansu of the test's own, which the test may stop (the session's shared broker must stay up)."""
     from lepton_stream.dev.broker import Tansu, free_port
@@ -261,7 +253,7 @@ def own_broker(tmp_path: Path):
 
 
 def test_a_commit_the_broker_cannot_take_is_deferred_not_fatal(own_broker, redis_url, key_prefix, models_dir,
-                                                               news_model, loops):  # fmt: skip
+                                                               news_model, closing):  # fmt: skip
     """The broker dies between a batch's flush and its commit: the worker keeps the offsets for its next commit
     instead of ending (the chaos run saw a worker exit with status 1 right after a broker restart)."""
     from kafka import TopicPartition
@@ -269,7 +261,7 @@ def test_a_commit_the_broker_cannot_take_is_deferred_not_fatal(own_broker, redis
     s = make_settings(own_broker.bootstrap, redis_url, key_prefix, models_dir, max_records=32, threads=1)
     produce_all(s, s.topic_news_raw, synth.news_stream(n=20, seed=37, malformed=0.0))
     loop = build_loop(build_worker("news", s, model=news_model))
-    loops.append(loop)
+    closing.append(loop)
     records: list = []
     for _ in range(100):
         records = loop.poll_batch()
@@ -292,12 +284,12 @@ def test_a_commit_the_broker_cannot_take_is_deferred_not_fatal(own_broker, redis
 
 
 def test_a_poll_while_the_broker_is_down_does_not_end_the_worker(own_broker, redis_url, key_prefix, models_dir,
-                                                                 news_model, loops):  # fmt: skip
+                                                                 news_model, closing):  # fmt: skip
     """kafka-python raises a refused connection from the group coordinator's lookup out of `poll` (the chaos
     run's unplanned worker exit after a broker restart): the loop waits and polls again."""
     s = make_settings(own_broker.bootstrap, redis_url, key_prefix, models_dir, max_records=32, threads=1)
     loop = build_loop(build_worker("news", s, model=news_model))
-    loops.append(loop)
+    closing.append(loop)
     own_broker.stop()  # before the first poll: its group coordinator lookup finds the broker gone
     failed = metrics.BROKER_ERRORS.labels("news", "poll")
     before = failed._value.get()
