@@ -85,6 +85,13 @@ class Settings(BaseSettings):
 
     # --- Input limits ---
     max_message_bytes: int = Field(256 * 1024, ge=1_024, description="Larger raw records go to the DLQ")
+    dlq_max_original_bytes: int = Field(
+        256 * 1024,
+        ge=0,
+        # base64 makes it 4/3 larger: 512 KiB stays well inside the producer's 1 MiB request limit.
+        le=512 * 1024,
+        description="A dead letter keeps the original up to this many bytes (then its size and sha256)",
+    )
 
     # --- Redis ---
     redis_url: str = Field(

@@ -179,13 +179,25 @@ class Alert(Contract):
 
 
 class DeadLetter(Contract):
+    """A record the worker could not turn into an output, with why and where it came from.
+
+    The original is kept up to LEPTON_DLQ_MAX_ORIGINAL_BYTES, so a dead letter always fits the producer's
+    request limit; a longer one keeps its first bytes (`original_truncated`), its size and its sha256.
+    `partition` and `offset` are -1 for an output that had no input record (an alert)."""
+
     original_b64: str
     original_key_b64: str | None = None
+    original_bytes: Annotated[int, Field(ge=0)] = 0
+    original_sha256: str | None = None
+    original_truncated: bool = False
     error: Annotated[str, StringConstraints(max_length=2_000)]
-    reason: Literal["too_large", "bad_encoding", "bad_json", "invalid", "stage_failed"]
+    reason: Literal[
+        "too_large", "bad_encoding", "bad_json", "invalid", "stage_failed", "undecodable", "send_failed",
+        "future_timestamp",
+    ]
     source_topic: Annotated[str, StringConstraints(min_length=1, max_length=249)]
-    partition: Annotated[int, Field(ge=0)]
-    offset: Annotated[int, Field(ge=0)]
+    partition: Annotated[int, Field(ge=-1)]
+    offset: Annotated[int, Field(ge=-1)]
     first_seen: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
     worker: Annotated[str, StringConstraints(max_length=128)] = ""
 

@@ -74,7 +74,9 @@ def build_loop(worker: Worker, group_id: str | None = None, health: Health | Non
     # Between batches: pick up a promoted model bundle or an edited graph file without a restart.
     reloadable = [worker.model, *worker.resources.values()]
     housekeeping = [audited(r, worker, sink) for r in reloadable if hasattr(r, "maybe_reload")]
-    return WorkerLoop(worker, make_consumer, sink, health=health, housekeeping=housekeeping)
+    # Every poll, retries included: the pod's outbox lease, so no other pod re-publishes its alerts while it lives.
+    heartbeats = [r.outbox.renew for r in worker.resources.values() if hasattr(r, "outbox")]
+    return WorkerLoop(worker, make_consumer, sink, health=health, housekeeping=housekeeping, heartbeats=heartbeats)
 
 
 def audited(holder: Any, worker: Worker, sink: Sink):

@@ -8,7 +8,6 @@ at-least-once and are reported, not failed.
 
 from __future__ import annotations
 
-import base64
 import collections
 import math
 from dataclasses import dataclass, field
@@ -47,8 +46,9 @@ def duplicate_alerts(alerts: list[dict]) -> dict[str, int]:
     return {k: n for k, n in counts.items() if n > 1}
 
 
-def dlq_entries(dlq: list[dict]) -> set[tuple[str, bytes]]:
-    return {(d["reason"], base64.b64decode(d["original_b64"])) for d in dlq}
+def dlq_entries(dlq: list[dict]) -> set[tuple[str, str]]:
+    """(reason, sha256 of the original) per dead letter: the original itself may be cut to a bound."""
+    return {(d["reason"], d["original_sha256"]) for d in dlq}
 
 
 def label_flips(a: list[dict], b: list[dict], task: str = "sentiment") -> list[str]:

@@ -128,7 +128,7 @@ class Outputs:
                     self.out.alerts.append(v)
                 else:
                     self.out.dlq.append(v)
-                    self.dlq_keys.add(v["original_b64"])
+                    self.dlq_keys.add(v["original_sha256"])
         return n
 
     def close(self) -> None:

@@ -17,6 +17,7 @@ class RawRecord:
     key: bytes | None
     value: bytes | None
     timestamp_ms: int = 0
+    error: str | None = None  # the consumer could not read this record (codec, corrupt batch): dead-lettered
 
 
 @dataclass(slots=True)
@@ -36,6 +37,7 @@ class Output:
     key: bytes | None
     value: bytes
     headers: tuple[tuple[str, bytes], ...] = ()
+    source: RawRecord | None = None  # the input record it answers (dead-lettered if the output cannot be sent)
 
     @classmethod
     def of(cls, topic: str, key: str | bytes | None, message: Contract, **headers: str) -> Output:

@@ -1,23 +1,39 @@
-"""Decode + validate: bytes → contract instance, or a dead letter that keeps the original bytes and offset."""
+"""Decode + validate: bytes → contract instance, or a dead letter that keeps the (bounded) original bytes and offset."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 
 from pydantic import ValidationError
 
 from lepton_stream.contracts import Contract, DeadLetter
 from lepton_stream.pipeline.batch import Item, RawRecord
 
+DEFAULT_MAX_ORIGINAL = 256 * 1024  # LEPTON_DLQ_MAX_ORIGINAL_BYTES
+MAX_KEY = 1024  # a dead letter's own Kafka key and its copy of the original key are bounded too
+
 
 def _b64(data: bytes | None) -> str | None:
     return None if data is None else base64.b64encode(data).decode("ascii")
 
 
-def dead_letter(record: RawRecord, reason: str, error: str, worker: str = "") -> DeadLetter:
+def bounded_key(key: bytes | None) -> bytes | None:
+    """A Kafka key short enough for any record: longer ones are replaced by their sha256 (hex)."""
+    return key if key is None or len(key) <= MAX_KEY else hashlib.sha256(key).hexdigest().encode()
+
+
+def dead_letter(record: RawRecord, reason: str, error: str, worker: str = "",
+                max_original: int = DEFAULT_MAX_ORIGINAL) -> DeadLetter:  # fmt: skip
+    """The DLQ record of `record`: its bytes up to max_original (then its size and sha256 tell what was cut)."""
+    value = record.value or b""
+    truncated = len(value) > max_original
     return DeadLetter(
-        original_b64=_b64(record.value) or "",
-        original_key_b64=_b64(record.key),
+        original_b64=_b64(value[:max_original]) or "",
+        original_key_b64=_b64(bounded_key(record.key)),
+        original_bytes=len(value),
+        original_sha256=hashlib.sha256(value).hexdigest() if record.value is not None else None,
+        original_truncated=truncated,
         error=error[:2000],
         reason=reason,  # type: ignore[arg-type]
         source_topic=record.topic,
@@ -34,6 +50,8 @@ def _summarise(exc: ValidationError) -> str:
 
 def decode_one(record: RawRecord, contract: type[Contract], max_bytes: int) -> Contract | tuple[str, str]:
     """The contract instance, or (reason, error) for the dead-letter queue."""
+    if record.error is not None:
+        return "undecodable", record.error
     raw = record.value
     if raw is None:
         return "bad_json", "empty record (tombstone)"
@@ -52,14 +70,15 @@ def decode_one(record: RawRecord, contract: type[Contract], max_bytes: int) -> C
         return "invalid", _summarise(exc)
 
 def decode(
-    records: list[RawRecord], contract: type[Contract], max_bytes: int, worker: str = ""
+    records: list[RawRecord], contract: type[Contract], max_bytes: int, worker: str = "",
+    max_original: int = DEFAULT_MAX_ORIGINAL,
 ) -> tuple[list[Item], list[tuple[RawRecord, DeadLetter]]]:
     items: list[Item] = []
     dead: list[tuple[RawRecord, DeadLetter]] = []
     for rec in records:
         result = decode_one(rec, contract, max_bytes)
         if isinstance(result, tuple):
-            dead.append((rec, dead_letter(rec, result[0], result[1], worker)))
+            dead.append((rec, dead_letter(rec, result[0], result[1], worker, max_original)))
         else:
             items.append(Item(record=rec, message=result))
     return items, dead

@@ -34,9 +34,10 @@ from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata
 
 from lepton_stream import logs, metrics
+from lepton_stream.kafka import unreadable
 from lepton_stream.ops.health import Health
 from lepton_stream.pipeline.batch import Output, RawRecord
-from lepton_stream.pipeline.decode import dead_letter
+from lepton_stream.pipeline.decode import bounded_key, dead_letter
 from lepton_stream.pipeline.produce import PublishError, Sink
 from lepton_stream.pipeline.timing import StageTimer
 from lepton_stream.pipeline.worker import Staged, Worker
@@ -61,7 +62,7 @@ class InFlight:
     records: list[RawRecord]
     outputs: list[Output]
     on_flushed: list[Callable[[], None]]  # e.g. confirm outbox entries; run after the acks
-    futures: list | None = None  # None: (re)send before waiting
+    futures: list | None = None  # one per output, None: not sent yet
 
 
 class WorkerLoop:
@@ -72,11 +73,14 @@ class WorkerLoop:
         sink: Sink,
         health: Health | None = None,
         housekeeping: list[Callable[[], None]] | None = None,
+        heartbeats: list[Callable[[], None]] | None = None,
     ):
         self.worker, self.sink, self.health = worker, sink, health
+        sink.dead_letter = self.dead_letter_output
         self.settings = worker.settings
         self.consumer = make_consumer(on_assign=self.on_assign, on_revoke=self.on_revoke)
         self.housekeeping = housekeeping or []  # e.g. hot reload checks, run between batches
+        self.heartbeats = heartbeats or []  # e.g. the outbox lease: after every poll, during retries too
         self.stopping = False
         self.stop_signal: str | None = None  # the signal that asked for the stop, logged by close()
         self.batches = 0
@@ -195,11 +199,8 @@ class WorkerLoop:
             self.staged = None
             return
         self.failpoint("before_produce", outputs)
-        try:
-            with StageTimer(self.worker.spec.kind)("produce"):
-                batch.futures = self.sink.send(outputs)
-        except INFRA_ERRORS as exc:  # settle() sends it again, with backoff
-            log.warning("send_failed", error=f"{type(exc).__name__}: {str(exc)[:200]}", records=len(outputs))
+        with StageTimer(self.worker.spec.kind)("produce"):
+            batch.futures = self.sink.send(outputs)  # a send that fails is sent again by settle(), alone
         self.in_flight = batch
 
     def settle(self) -> None:
@@ -218,12 +219,20 @@ class WorkerLoop:
     def _deliver(self, batch: InFlight) -> None:
         if batch.futures is None:
             batch.futures = self.sink.send(batch.outputs)
-        try:
-            with StageTimer(self.worker.spec.kind)("produce"):
-                self.sink.wait(batch.futures)
-        except Exception:
-            batch.futures = None  # the retry sends the whole batch again (at-least-once)
-            raise
+        with StageTimer(self.worker.spec.kind)("produce"):
+            self.sink.wait(batch.outputs, batch.futures)  # re-sends only what failed; raises until all are acked
+
+    def dead_letter_output(self, output: Output, error: str) -> Output | None:
+        """The DLQ record that replaces an output the broker can never take (reason send_failed): the input
+        record it answered, or the output itself when it had none (an alert). None for a dead letter."""
+        w = self.worker
+        if output.topic == w.dlq_topic:
+            return None  # nothing to fall back on: retried (and alerted on) until an operator fixes the DLQ
+        src = output.source or RawRecord(output.topic, -1, -1, output.key, output.value)
+        metrics.DEAD_LETTERED.labels(w.input_topic, "send_failed").inc()
+        dead = dead_letter(src, "send_failed", f"output to {output.topic}: {error}", w.id,
+                           self.settings.dlq_max_original_bytes)  # fmt: skip
+        return Output.of(w.dlq_topic, bounded_key(src.key), dead)
 
     def failpoint(self, name: str, outputs: list[Output]) -> None:
         """Crash tests only: LEPTON_TEST_FAILPOINT=<name> kills the process here, the first time a batch
@@ -252,7 +261,8 @@ class WorkerLoop:
                 error = f"{type(exc).__name__}: {exc}"
                 log.error("stage_failed", topic=r.topic, partition=r.partition, offset=r.offset, error=error[:300])
                 metrics.DEAD_LETTERED.labels(r.topic, "stage_failed").inc()
-                outputs.append(Output.of(w.dlq_topic, r.key, dead_letter(r, "stage_failed", error, w.id)))
+                dead = dead_letter(r, "stage_failed", error, w.id, self.settings.dlq_max_original_bytes)
+                outputs.append(Output.of(w.dlq_topic, bounded_key(r.key), dead))
         return outputs
 
     def poll_batch(self) -> list[RawRecord]:
@@ -273,17 +283,22 @@ class WorkerLoop:
             polled = self._poll(wait_ms, s.max_records - len(out))
             if not polled and out:
                 break
-            for tp, recs in polled.items():
-                out += [RawRecord(tp.topic, tp.partition, r.offset, r.key, r.value, r.timestamp) for r in recs]
+            for recs in polled.values():
+                out += recs
         return out
 
-    def _poll(self, timeout_ms: int, max_records: int | None = None) -> dict:
-        """consumer.poll; a broker down or restarting (kafka-python raises a refused connection from the group
-        coordinator's lookup) gives nothing after a pause instead of ending the worker."""
+    def _poll(self, timeout_ms: int, max_records: int | None = None) -> dict[TopicPartition, list[RawRecord]]:
+        """consumer.poll, as RawRecords per partition. A broker down or restarting (kafka-python raises a refused
+        connection from the group coordinator's lookup) gives nothing after a pause instead of ending the worker;
+        a partition's record that cannot be read (a codec, a corrupt batch) comes back as a record marked
+        unreadable, for the DLQ, and the partition moves on past it."""
         try:
             polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
-        except KafkaError as exc:
-            if not exc.retriable:  # authorisation, configuration: nothing a retry fixes
+        except Exception as exc:  # noqa: BLE001 - sorted below: a partition's data, the broker, or fatal
+            where = None if isinstance(exc, unreadable.NOT_DATA_ERRORS) else unreadable.locate(self.consumer)
+            if where is not None:
+                return {where.tp: [self._unreadable(where, exc)]}
+            if not isinstance(exc, KafkaError) or not exc.retriable:  # authorisation, configuration: fatal
                 raise
             metrics.BROKER_ERRORS.labels(self.worker.spec.kind, "poll").inc()
             log.warning("poll_failed", error=f"{type(exc).__name__}: {str(exc)[:200]}")
@@ -291,7 +306,19 @@ class WorkerLoop:
             polled = {}
         if self.health is not None:
             self.health.polled()  # the loop is alive; a broker outage is not fixed by restarting the pod
-        return polled
+        for beat in self.heartbeats:
+            beat()
+        return {tp: [RawRecord(tp.topic, tp.partition, r.offset, r.key, r.value, r.timestamp) for r in recs]
+                for tp, recs in polled.items()}  # fmt: skip
+
+    def _unreadable(self, where: unreadable.Unreadable, exc: BaseException) -> RawRecord:
+        error = f"{type(exc).__name__}: {str(exc)[:300]}"
+        log.error("record_unreadable", topic=where.tp.topic, partition=where.tp.partition, offset=where.offset,
+                  error=error)  # fmt: skip
+        unreadable.step_past(self.consumer, where)
+        if self.health is not None:
+            self.health.polled()
+        return RawRecord(where.tp.topic, where.tp.partition, where.offset, None, None, error=error)
 
     def commit(self, records: list[RawRecord] | None = None) -> None:
         """Commit the records' offsets, with any left over from a deferred commit."""

@@ -7,7 +7,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import redis
@@ -17,7 +17,7 @@ from lepton_stream.config import Settings
 from lepton_stream.contracts import Contract
 from lepton_stream.pipeline.batch import Item, Output, RawRecord
 from lepton_stream.pipeline.cache import Lookup, PredictionCache, fill, lookup
-from lepton_stream.pipeline.decode import decode
+from lepton_stream.pipeline.decode import bounded_key, decode
 from lepton_stream.pipeline.mask import Masker
 from lepton_stream.pipeline.timing import StageTimer
 
@@ -106,7 +106,8 @@ class Worker:
         finishes the previous batch meanwhile). Reads only, so a batch may be staged again."""
         t = StageTimer(self.spec.kind)
         with t("decode"):
-            items, dead = decode(records, self.spec.contract, self.settings.max_message_bytes, self.id)
+            items, dead = decode(records, self.spec.contract, self.settings.max_message_bytes, self.id,
+                                 self.settings.dlq_max_original_bytes)
         with t("mask"):
             for it in items:
                 it.text = self.masker(it.message.text)
@@ -132,8 +133,9 @@ class Worker:
         with t("graph"):
             self.spec.enrich(items, self)
         side = self.spec.react(items, self, t)
-        outputs = [self.spec.render(it, self) for it in items] + side
-        outputs += [Output.of(self.dlq_topic, rec.key, d) for rec, d in st.dead]
+        # Each output knows its input record: one the broker can never take is dead-lettered as that record.
+        outputs = [replace(self.spec.render(it, self), source=it.record) for it in items] + side
+        outputs += [Output.of(self.dlq_topic, bounded_key(rec.key), d) for rec, d in st.dead]
         self._account(uuid.uuid4().hex[:12], st.records, items, st.dead, st.found.hits, side, t)
         return outputs
 

@@ -76,5 +76,5 @@ def build(worker, config_label: str | None, share: bool, events_of, alerts_of) -
         cooldown_buckets=s.alert_cooldown_buckets,
         detector={"warmup": s.detector_warmup, "warmup_s": s.detector_warmup_s},
     )
-    outbox = Outbox(worker.redis, s.redis_key_prefix, worker.spec.kind, s.outbox_grace_s)
+    outbox = Outbox(worker.redis, s.redis_key_prefix, worker.spec.kind, s.outbox_grace_s, owner=worker.id)
     return StateStage(store, SubjectMonitor(store, cfg), outbox, events_of, alerts_of, s.topic_alerts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 
 from lepton_stream.bench.accounting import (
     RunOutput,
@@ -24,7 +25,8 @@ def alert(alert_id: str, subject: str = "TSM") -> dict:
 
 
 def dlq(reason: str, raw: bytes) -> dict:
-    return {"reason": reason, "original_b64": base64.b64encode(raw).decode()}
+    return {"reason": reason, "original_b64": base64.b64encode(raw).decode(),
+            "original_sha256": hashlib.sha256(raw).hexdigest()}
 
 
 def test_lost_and_redeliveries():

@@ -10,6 +10,7 @@ No exception may escape. Each test checks that it really ran its number of examp
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import string
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from hypothesis import strategies as st
 
 from lepton_stream.contracts import ChatMessage, Contract, DeadLetter, NewsItem
 from lepton_stream.pipeline.batch import RawRecord
-from lepton_stream.pipeline.decode import decode
+from lepton_stream.pipeline.decode import DEFAULT_MAX_ORIGINAL, decode
 
 MAX_BYTES = 4_096  # small limit so "too large" is reachable cheaply (the setting's floor is 1,024)
 DECODE_REASONS = {"too_large", "bad_encoding", "bad_json", "invalid"}
@@ -212,7 +213,10 @@ def check_accounted(raw: bytes | None, contract: type[Contract], offset: int = 7
     assert d.reason in DECODE_REASONS
     assert d.error and len(d.error) <= 2_000
     assert (d.source_topic, d.partition, d.offset) == ("fuzz.raw", 3, offset)
-    assert base64.b64decode(d.original_b64, validate=True) == (raw or b"")
+    kept = base64.b64decode(d.original_b64, validate=True)
+    assert kept == (raw or b"")[:DEFAULT_MAX_ORIGINAL] and d.original_bytes == len(raw or b"")
+    assert d.original_truncated == (len(raw or b"") > DEFAULT_MAX_ORIGINAL)
+    assert raw is None or d.original_sha256 == hashlib.sha256(raw).hexdigest()
     assert d.original_key_b64 is not None and base64.b64decode(d.original_key_b64) == b"k\xff"
     # The dead letter itself must be publishable.
     assert DeadLetter.model_validate_json(d.model_dump_json()).original_b64 == d.original_b64

@@ -1,0 +1,215 @@
+"""Hostile input through a running worker, the real broker and Redis: every record ends as an output or a dead
+letter, offsets are committed past it, and nothing jams a partition or ends the worker.
+
+- records compressed by a client the project did not write (librdkafka: gzip, snappy, lz4, zstd);
+- a partition whose data the consumer cannot read (a codec library missing): its records are dead-lettered
+  one by one as `undecodable`, the partition moves on, the other partitions never stop;
+- a record far above the input limit: its dead letter keeps a bounded prefix, its size and sha256;
+- an output the broker can never take: dead-lettered as `send_failed` instead of retried forever;
+- a flush that times out while the broker is slow: the records are waited on again, never sent twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+
+import kafka.codec
+import pytest
+from confluent_kafka import Producer as OutsideProducer
+from kafka import KafkaConsumer, TopicPartition
+
+from lepton_stream.kafka.backend import ensure_topics, make_producer
+from lepton_stream.pipeline.batch import Output
+from lepton_stream.pipeline.produce import PublishError, Sink
+from lepton_stream.replay import synth
+from lepton_stream.runtime import build_loop, build_worker
+from tests.pipeline.kafka_helpers import make_settings, read_topic, values
+
+CODECS = ("gzip", "snappy", "lz4", "zstd")
+
+
+@pytest.fixture(scope="module")
+def news_model(models_dir):
+    from lepton_stream.models.serving import load_model as load
+
+    return load(models_dir / "news", "torch")
+
+
+def run_until_idle(loop, idle_exit_s: float = 6.0) -> threading.Thread:
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            loop.run(idle_exit_s=idle_exit_s)
+        except BaseException as exc:  # the test asserts there was none
+            errors.append(exc)
+            raise
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.errors = errors  # type: ignore[attr-defined]
+    thread.start()
+    return thread
+
+
+def outside_produce(bootstrap: str, topic: str, records, compression: str, partition: int | None = None) -> None:
+    """librdkafka's idempotent producer, batching, compressing as asked."""
+    p = OutsideProducer({"bootstrap.servers": bootstrap, "compression.type": compression,
+                         "enable.idempotence": True, "linger.ms": 100})  # fmt: skip
+    for r in records:
+        kw = {"partition": partition} if partition is not None else {}
+        p.produce(topic, value=r.value, key=r.key, **kw)
+    assert p.flush(30) == 0
+
+
+def committed_total(bootstrap: str, group: str, topic: str, partitions: int) -> int:
+    c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    tps = [TopicPartition(topic, p) for p in range(partitions)]
+    c.assign(tps)
+    total = sum(c.committed(tp) or 0 for tp in tps)
+    c.close()
+    return total
+
+
+def test_records_compressed_with_every_kafka_codec_by_an_outside_client(broker, redis_url, key_prefix, models_dir,
+                                                                        news_model):  # fmt: skip
+    s = make_settings(broker.bootstrap, redis_url, key_prefix, models_dir)
+    ensure_topics(s, {s.topic_news_raw: 2})
+    records = synth.news_stream(n=160, seed=21, malformed=0.05, incident=False)
+    chunks = [records[i::4] for i in range(4)]
+    for codec, chunk in zip(CODECS, chunks, strict=True):
+        outside_produce(broker.bootstrap, s.topic_news_raw, chunk, codec)
+    valid = {r.id for r in records if r.id}
+    bad = [r for r in records if r.id is None]
+
+    thread = run_until_idle(build_loop(build_worker("news", s, model=news_model)))
+    out = values(read_topic(broker.bootstrap, s.topic_news_enriched, expect=len(valid), timeout_s=180))
+    dlq = values(read_topic(broker.bootstrap, s.dlq_topic(s.topic_news_raw), expect=len(bad), timeout_s=30))
+    thread.join(timeout=60)
+    assert not thread.is_alive() and not thread.errors
+    assert {o["id"] for o in out} == valid
+    assert sorted(d["original_sha256"] for d in dlq) == sorted(hashlib.sha256(r.value).hexdigest() for r in bad)
+    assert "undecodable" not in {d["reason"] for d in dlq}
+    assert committed_total(broker.bootstrap, f"{s.group_prefix}-news", s.topic_news_raw, 2) == len(records)
+
+
+def test_a_partition_the_consumer_cannot_read_is_stepped_past_and_the_others_keep_moving(
+    broker, redis_url, key_prefix, models_dir, news_model, monkeypatch
+):
+    """The codec library missing (as zstd was before it was a dependency): kafka-python raises from poll for
+    that partition's batch and then spun inside the next poll. Now each of its records is dead-lettered."""
+    s = make_settings(broker.bootstrap, redis_url, key_prefix, models_dir)
+    ensure_topics(s, {s.topic_news_raw: 2})
+    records = synth.news_stream(n=40, seed=22, malformed=0.0, incident=False)
+    unreadable, after, other = records[:6], records[6:16], records[16:]
+    outside_produce(broker.bootstrap, s.topic_news_raw, unreadable, "zstd", partition=0)
+    outside_produce(broker.bootstrap, s.topic_news_raw, after, "none", partition=0)
+    outside_produce(broker.bootstrap, s.topic_news_raw, other, "none", partition=1)
+    monkeypatch.setattr(kafka.codec, "zstd", None)  # this process can no longer read zstd batches
+
+    thread = run_until_idle(build_loop(build_worker("news", s, model=news_model)))
+    readable = {r.id for r in after + other}
+    out = values(read_topic(broker.bootstrap, s.topic_news_enriched, expect=len(readable), timeout_s=180))
+    dlq = values(read_topic(broker.bootstrap, s.dlq_topic(s.topic_news_raw), expect=len(unreadable), timeout_s=60))
+    thread.join(timeout=60)
+    assert not thread.is_alive() and not thread.errors
+    assert {o["id"] for o in out} == readable
+    assert sorted((d["reason"], d["partition"], d["offset"]) for d in dlq) == [
+        ("undecodable", 0, i) for i in range(len(unreadable))
+    ]
+    assert all("zstd" in d["error"] for d in dlq)
+    assert committed_total(broker.bootstrap, f"{s.group_prefix}-news", s.topic_news_raw, 2) == len(records)
+
+
+def test_a_record_far_over_the_limit_is_dead_lettered_bounded_and_does_not_jam_its_partition(
+    broker, redis_url, key_prefix, models_dir, news_model
+):
+    s = make_settings(broker.bootstrap, redis_url, key_prefix, models_dir, dlq_max_original_bytes=64 * 1024)
+    ensure_topics(s, {s.topic_news_raw: 1})
+    huge = json.dumps({"id": "huge-1", "source": "wire", "published_at": "2026-01-05T10:00:00Z",
+                       "headline": "x", "body": "y" * 790_000}).encode()  # fmt: skip
+    behind = synth.news_stream(n=10, seed=23, malformed=0.0, incident=False)
+    producer = make_producer(s, max_request_size=2 * 1024 * 1024)
+    producer.send(s.topic_news_raw, key=b"wire", value=huge)
+    for r in behind:
+        producer.send(s.topic_news_raw, key=r.key, value=r.value)
+    producer.flush()
+    producer.close()
+
+    thread = run_until_idle(build_loop(build_worker("news", s, model=news_model)))
+    out = values(read_topic(broker.bootstrap, s.topic_news_enriched, expect=len(behind), timeout_s=180))
+    dlq = values(read_topic(broker.bootstrap, s.dlq_topic(s.topic_news_raw), expect=1, timeout_s=30))
+    thread.join(timeout=60)
+    assert not thread.is_alive() and not thread.errors
+    assert {o["id"] for o in out} == {r.id for r in behind}
+    [d] = dlq
+    assert d["reason"] == "too_large" and d["offset"] == 0
+    assert d["original_truncated"] and d["original_bytes"] == len(huge)
+    assert d["original_sha256"] == hashlib.sha256(huge).hexdigest()
+    assert base64.b64decode(d["original_b64"]) == huge[: 64 * 1024]
+    assert committed_total(broker.bootstrap, f"{s.group_prefix}-news", s.topic_news_raw, 1) == 1 + len(behind)
+
+
+def test_an_output_the_broker_can_never_take_is_dead_lettered_as_send_failed(
+    broker, redis_url, key_prefix, models_dir, news_model
+):
+    """An enriched record over the producer's request limit: kafka-python refuses it in send() (record too
+    large, not retriable). It was retried every 10 s forever, holding its partition; now its input record
+    goes to the DLQ and the rest flow."""
+    s = make_settings(broker.bootstrap, redis_url, key_prefix, models_dir, dlq_max_original_bytes=256)
+    ensure_topics(s, {s.topic_news_raw: 1})
+    def item(i: int, headline: str) -> bytes:
+        return json.dumps({"id": f"n-{i}", "source": "wire", "published_at": "2026-01-05T10:00:00Z",
+                           "headline": headline}).encode()  # fmt: skip
+
+    values_in = [item(i, f"Markets quiet in session {i}") for i in range(12)]
+    long_one = item(99, ("Markets quiet and calm " * 50)[:1000])
+    values_in.insert(6, long_one)
+    producer = make_producer(s)
+    for value in values_in:
+        producer.send(s.topic_news_raw, key=b"wire", value=value)
+    producer.flush()
+    producer.close()
+    records = [json.loads(v) for v in values_in if v is not long_one]
+
+    loop = build_loop(build_worker("news", s, model=news_model))
+    loop.sink.producer.close()
+    loop.sink.producer = make_producer(s, max_request_size=1200)  # the long headline's output is over it
+    thread = run_until_idle(loop)
+    out = values(read_topic(broker.bootstrap, s.topic_news_enriched, expect=len(records), timeout_s=180))
+    dlq = values(read_topic(broker.bootstrap, s.dlq_topic(s.topic_news_raw), expect=1, timeout_s=30))
+    thread.join(timeout=60)
+    assert not thread.is_alive() and not thread.errors
+    assert {o["id"] for o in out} == {r["id"] for r in records}
+    [d] = dlq
+    assert (d["reason"], d["offset"], d["original_bytes"]) == ("send_failed", 6, len(long_one))
+    assert "MessageSizeTooLarge" in d["error"]
+    assert committed_total(broker.bootstrap, f"{s.group_prefix}-news", s.topic_news_raw, 1) == len(records) + 1
+
+
+def test_records_still_unacknowledged_at_the_flush_timeout_are_waited_on_not_sent_twice(broker):
+    """A flush that times out (here: at once) must not re-send records the producer still holds: the broker
+    would then store both copies."""
+    s = make_settings(broker.bootstrap, "redis://unused:1/0", "unused:", ".")
+    topic = s.topic_news_enriched
+    ensure_topics(s, {topic: 2})
+    sink = Sink(make_producer(s, linger_ms=200), flush_timeout_s=0.0)
+    outputs = [Output(topic, str(i % 7).encode(), json.dumps({"i": i}).encode()) for i in range(300)]
+    futures = sink.send(outputs)
+    timeouts = 0
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            sink.wait(outputs, futures)
+            break
+        except PublishError:
+            timeouts += 1
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    sink.producer.close()
+    assert timeouts > 0  # the flush did time out with records in flight
+    got = [json.loads(r.value)["i"] for r in read_topic(broker.bootstrap, topic, expect=300, timeout_s=30)]
+    assert sorted(got) == list(range(300))
