@@ -80,6 +80,9 @@ class Settings(BaseSettings):
         # default (500) a record could sit there half a second. 50 ms costs an idle consumer 20 fetches/s.
         description="How long the broker may hold a fetch that finds no new data (Kafka's fetch.max.wait.ms)",
     )
+    stuck_batch_s: float = Field(
+        600, ge=10, description="Liveness fails when the oldest unfinished batch was polled longer ago than this"
+    )
     stage_retries: int = Field(5, ge=0, le=100, description="Retries of a failing stage before dead-lettering")
     retry_backoff_ms: int = Field(200, ge=1, description="First retry delay of a failing stage (doubles, max 10 s)")
 

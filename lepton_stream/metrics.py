@@ -22,6 +22,11 @@ CACHE_HITS = Counter("lepton_cache_hits_total", "Prediction cache hits", ["worke
 CACHE_MISSES = Counter("lepton_cache_misses_total", "Prediction cache misses", ["worker"])
 CACHE_ERRORS = Counter("lepton_cache_errors_total", "Redis errors in the cache stage (served uncached)", ["worker"])
 REDIS_ERRORS = Counter("lepton_redis_errors_total", "Redis errors by stage", ["worker", "stage"])
+OLDEST_BATCH_AGE = Gauge(
+    "lepton_oldest_batch_age_seconds",
+    "Seconds since the oldest batch still in hand (polled, not yet committed) was polled; 0 when none",
+    ["worker"],
+)
 STAGE_RETRIES = Counter("lepton_stage_retries_total", "Retries of a failing batch stage", ["worker", "stage"])
 CONSUMER_LAG = Gauge("lepton_consumer_lag", "High-water mark minus position", ["topic", "partition"])
 ALERTS = Counter("lepton_alerts_total", "Alerts published", ["kind", "severity"])

@@ -97,6 +97,8 @@ def audited(holder: Any, worker: Worker, sink: Sink):
 
 
 def health_for(worker: Worker) -> Health:
-    h = Health(stall_limit_s(worker.settings.max_poll_interval_ms), redis_pinger(worker.redis), worker=worker.spec.kind)
+    s = worker.settings
+    h = Health(stall_limit_s(s.max_poll_interval_ms), redis_pinger(worker.redis), worker=worker.spec.kind,
+               stuck_batch_s=s.stuck_batch_s)  # fmt: skip
     h.set_model_loaded(worker.model.version)
     return h

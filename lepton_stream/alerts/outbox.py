@@ -71,9 +71,9 @@ class Outbox:
         now = self.clock()
         if not force and now - self._renewed_at < self.grace_s / 4:
             return
+        self._renewed_at = now  # a failed renewal is tried again later, not on every poll
         try:
             self.client.hset(self.owners_key, self.owner, repr(now + self.grace_s))
-            self._renewed_at = now
         except redis.RedisError as exc:
             log.warning("outbox_lease_renew_failed", error=type(exc).__name__)
 

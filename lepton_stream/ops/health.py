@@ -1,6 +1,8 @@
 """Liveness and readiness of one worker, fed by the poll loop.
 
-Live: the poll loop has iterated within `stall_after_s` (a stuck loop gets the pod restarted).
+Live: the poll loop has iterated within `stall_after_s` (a stuck loop gets the pod restarted), and its oldest
+unfinished batch was polled within `stuck_batch_s` (a loop that keeps polling while one batch retries forever
+is jammed, not alive).
 Ready: partitions assigned, a model loaded, Redis answers PING and the loop is live. The Redis check is
 cached for a moment so probes and scrapes never hammer Redis or block on a slow one.
 """
@@ -39,10 +41,13 @@ class Health:
         redis_ping: Callable[[], bool],
         *,
         redis_cache_s: float = 2.0,
+        stuck_batch_s: float = float("inf"),
         worker: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.stall_after_s = float(stall_after_s)
+        self.stuck_batch_s = float(stuck_batch_s)
+        self._batch_age_s = 0.0
         self._redis_ping = redis_ping
         self._redis_cache_s = redis_cache_s
         self._worker = worker
@@ -58,8 +63,9 @@ class Health:
 
     # ------------------------------------------------------------ fed by the worker loop
 
-    def polled(self) -> None:
+    def polled(self, oldest_batch_age_s: float = 0.0) -> None:
         self._last_poll = self._clock()
+        self._batch_age_s = oldest_batch_age_s
         if self._worker:
             metrics.LAST_POLL.labels(self._worker).set(time.time())
 
@@ -80,8 +86,11 @@ class Health:
     def since_poll_s(self) -> float:
         return self._clock() - self._last_poll
 
+    def oldest_batch_age_s(self) -> float:
+        return self._batch_age_s
+
     def live(self) -> bool:
-        return self.since_poll_s() <= self.stall_after_s
+        return self.since_poll_s() <= self.stall_after_s and self._batch_age_s <= self.stuck_batch_s
 
     def _redis(self) -> bool:
         now = self._clock()
@@ -97,7 +106,8 @@ class Health:
 
     def ready(self) -> tuple[bool, dict[str, Any]]:
         checks: dict[str, Any] = {
-            "loop": {"ok": self.live(), "since_poll_s": round(self.since_poll_s(), 3)},
+            "loop": {"ok": self.live(), "since_poll_s": round(self.since_poll_s(), 3),
+                     "oldest_batch_age_s": round(self._batch_age_s, 3)},
             "partitions": {"ok": self._assigned > 0, "assigned": self._assigned},
             "model": {"ok": self._model_version is not None, "version": self._model_version},
             "redis": {"ok": self._redis()},

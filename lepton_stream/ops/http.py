@@ -25,7 +25,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, generate_latest(self.server.registry), CONTENT_TYPE_LATEST)
         elif path == "/healthz":
             live = health.live()
-            body = {"live": live, "since_poll_s": round(health.since_poll_s(), 3), "limit_s": health.stall_after_s}
+            body = {"live": live, "since_poll_s": round(health.since_poll_s(), 3), "limit_s": health.stall_after_s,
+                    "oldest_batch_age_s": round(health.oldest_batch_age_s(), 3),
+                    "batch_limit_s": health.stuck_batch_s}
             self._json(200 if live else 503, body)
         elif path == "/readyz":
             ok, checks = health.ready()

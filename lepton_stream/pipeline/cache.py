@@ -54,6 +54,7 @@ class PredictionCache:
             raws = self.client.mget([self.key(version, t) for t in texts])
         except redis.RedisError as exc:
             metrics.CACHE_ERRORS.labels(self.worker).inc()
+            metrics.REDIS_ERRORS.labels(self.worker, "cache").inc()
             log.warning("cache_unavailable", op="mget", error=type(exc).__name__)
             return [None] * len(texts)
         out: list[TaskPredictions | None] = []
@@ -74,6 +75,7 @@ class PredictionCache:
             pipe.execute()
         except redis.RedisError as exc:
             metrics.CACHE_ERRORS.labels(self.worker).inc()
+            metrics.REDIS_ERRORS.labels(self.worker, "cache").inc()
             log.warning("cache_unavailable", op="set", error=type(exc).__name__)
 
 

@@ -63,6 +63,7 @@ class InFlight:
     outputs: list[Output]
     on_flushed: list[Callable[[], None]]  # e.g. confirm outbox entries; run after the acks
     futures: list | None = None  # one per output, None: not sent yet
+    polled_at: float = 0.0  # monotonic time of its poll: the age of the oldest unfinished batch
 
 
 class WorkerLoop:
@@ -86,6 +87,8 @@ class WorkerLoop:
         self.batches = 0
         # polled and staged (None if staging failed), inference running: finished after the next poll
         self.staged: tuple[list[RawRecord], Staged | None] | None = None
+        self.staged_at = 0.0  # when the staged batch was polled
+        self.completing_at: float | None = None  # when the batch being finished was polled
         self.in_flight: InFlight | None = None
         self.uncommitted: dict[TopicPartition, int] = {}  # acknowledged, commit deferred (rebalance, broker down)
         self.deferring: str | None = None  # why commits are being deferred (logged once, not per try)
@@ -170,34 +173,39 @@ class WorkerLoop:
     def handle(self, records: list[RawRecord]) -> None:
         """Stage a batch (its inference starts), then finish the one staged before it and send its outputs."""
         self.track_partitions()
+        polled_at = time.monotonic()
         try:
             staged = self.worker.stage(records)
         except Exception as exc:  # noqa: BLE001 - processed again in complete(), with retries and isolation
             log.warning("stage_failed", error=f"{type(exc).__name__}: {str(exc)[:200]}", records=len(records))
             staged = None
-        previous, self.staged = self.staged, (records, staged)
+        previous, previous_at = self.staged, self.staged_at
+        self.staged, self.staged_at = (records, staged), polled_at
         if previous is not None:
-            self.complete(*previous)
+            self.complete(*previous, polled_at=previous_at)
 
     def drain(self) -> None:
         """Finish the staged batch and settle everything: nothing left in hand."""
         previous, self.staged = self.staged, None
         if previous is not None:
-            self.complete(*previous)
+            self.complete(*previous, polled_at=self.staged_at)
         self.settle()
 
-    def complete(self, records: list[RawRecord], staged: Staged | None) -> None:
+    def complete(self, records: list[RawRecord], staged: Staged | None, polled_at: float = 0.0) -> None:
         """Finish a staged batch, settle the one in flight, send this one's outputs (acknowledged later)."""
+        self.completing_at = polled_at or time.monotonic()
         try:
             outputs = self.retrying("process", lambda: self.attempt(records, staged),
                                     lambda: self.isolate(records))  # fmt: skip
-            batch = InFlight(records, outputs, self.worker.take_after_flush())
+            batch = InFlight(records, outputs, self.worker.take_after_flush(), polled_at=self.completing_at)
             self.settle()
         except Stopping:
             # Stopped while a stage still failed: nothing of this batch is committed, and the batch staged
             # after it must not be either (its offsets would commit past this one): both are redelivered.
             self.staged = None
             return
+        finally:
+            self.completing_at = None
         self.failpoint("before_produce", outputs)
         with StageTimer(self.worker.spec.kind)("produce"):
             batch.futures = self.sink.send(outputs)  # a send that fails is sent again by settle(), alone
@@ -304,8 +312,10 @@ class WorkerLoop:
             log.warning("poll_failed", error=f"{type(exc).__name__}: {str(exc)[:200]}")
             time.sleep(POLL_RETRY_S)
             polled = {}
+        age = self.oldest_batch_age_s()
+        metrics.OLDEST_BATCH_AGE.labels(self.worker.spec.kind).set(age)
         if self.health is not None:
-            self.health.polled()  # the loop is alive; a broker outage is not fixed by restarting the pod
+            self.health.polled(age)  # the loop is alive; liveness also wants its batches to finish
         for beat in self.heartbeats:
             beat()
         return {tp: [RawRecord(tp.topic, tp.partition, r.offset, r.key, r.value, r.timestamp) for r in recs]
@@ -396,8 +406,17 @@ class WorkerLoop:
                     raise Stopping from exc
                 self._backoff(stage, attempt, exc, infra=False)
 
+    def oldest_batch_age_s(self) -> float:
+        """Seconds since the oldest batch still in hand was polled (0 with none): a batch that never finishes
+        (a stage retried forever) shows here while the loop itself keeps polling."""
+        times = [t for t in (self.in_flight.polled_at if self.in_flight else None, self.completing_at,
+                             self.staged_at if self.staged else None) if t]  # fmt: skip
+        return time.monotonic() - min(times) if times else 0.0
+
     def _backoff(self, stage: str, attempt: int, exc: BaseException, infra: bool) -> None:
         metrics.STAGE_RETRIES.labels(self.worker.spec.kind, stage).inc()
+        if isinstance(exc, redis.RedisError):
+            metrics.REDIS_ERRORS.labels(self.worker.spec.kind, stage).inc()
         delay = min(self.settings.retry_backoff_ms / 1000 * 2 ** min(attempt - 1, 6), 10.0)
         log.warning("stage_retry", stage=stage, attempt=attempt, infra=infra, delay_s=round(delay, 2),
                     error=f"{type(exc).__name__}: {str(exc)[:200]}")  # fmt: skip

@@ -68,3 +68,55 @@ def test_metrics_move_and_readiness_follows_the_run(broker, redis_url, key_prefi
         assert not thread.is_alive()
     finally:
         server.close()
+
+
+def test_a_batch_that_never_finishes_fails_liveness_counts_redis_errors_and_stops_cleanly(
+    broker, redis_url, key_prefix, models_dir
+):
+    """Redis gone for good: the state stage retries without end while the loop keeps polling. The oldest batch's
+    age grows (metric), liveness fails past LEPTON_STUCK_BATCH_S, every retry counts as a Redis error, and a stop
+    during the retries leaves without an exception, committing nothing of the unfinished batch."""
+    import redis
+    from kafka import KafkaConsumer, TopicPartition
+
+    from lepton_stream.dev.broker import free_port
+    from lepton_stream.models.serving import load_model
+
+    s = make_settings(broker.bootstrap, redis_url, key_prefix, models_dir, stuck_batch_s=10, retry_backoff_ms=50)
+    dead = redis.Redis(port=free_port(), socket_connect_timeout=0.2, socket_timeout=0.2)
+    worker = build_worker("news", s, model=load_model(models_dir / "news", "torch"), client=dead)
+    health = health_for(worker)
+    server = serve(0, health)
+    errors: list[BaseException] = []
+    try:
+        ensure_topics(s, {s.topic_news_raw: 2})
+        producer = make_producer(s)
+        produce(producer, s.topic_news_raw, synth.news_stream(n=40, seed=31, malformed=0.0))
+        producer.close()
+        loop = build_loop(worker, health=health)
+
+        def run() -> None:
+            try:
+                loop.run()
+            except BaseException as exc:  # asserted empty below
+                errors.append(exc)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 90
+        while get(server.port, "/healthz")[0] == 200 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        status, body = get(server.port, "/healthz")
+        assert status == 503 and '"oldest_batch_age_s"' in body
+        _, text = get(server.port, "/metrics")
+        assert metric(text, "lepton_oldest_batch_age_seconds", worker="news") > 10
+        assert metric(text, "lepton_redis_errors_total", worker="news", stage="process") > 0
+        assert get(server.port, "/readyz")[0] == 503
+        loop.request_stop(15)  # what SIGTERM's handler does
+        thread.join(timeout=30)
+        assert not thread.is_alive() and not errors
+        c = KafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=f"{s.group_prefix}-news")
+        assert all(c.committed(TopicPartition(s.topic_news_raw, p)) in (None, 0) for p in range(2))
+        c.close()
+    finally:
+        server.close()
