@@ -58,6 +58,16 @@ class Settings(BaseSettings):
     topic_audit: str = Field("audit", description="Audit events (model promotions, graph reloads)")
     dlq_suffix: str = Field(".dlq", description="Dead-letter topic = input topic + this")
     create_topics: bool = Field(True, description="Create missing topics at start (off where an operator owns them)")
+    topic_partitions: int = Field(
+        4, ge=1, le=10_000, description="Partitions of the topics created at start, DLQs included"
+    )
+    topic_replication_factor: int = Field(
+        0, ge=0, le=32,
+        description="Replicas of topics created at start; 0 = 3 (fewer when the cluster has fewer brokers)"
+    )
+    topic_min_insync_replicas: int = Field(
+        0, ge=0, le=32, description="min.insync.replicas of the topics created at start; 0 = 2 with 3+ replicas, else 1"
+    )
 
     # --- Micro-batching ---
     max_records: int = Field(

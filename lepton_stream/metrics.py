@@ -27,6 +27,11 @@ OLDEST_BATCH_AGE = Gauge(
     "Seconds since the oldest batch still in hand (polled, not yet committed) was polled; 0 when none",
     ["worker"],
 )
+REDIS_EVICTION_SAFE = Gauge(
+    "lepton_redis_eviction_policy_ok",
+    "1: Redis will not evict this service's keys (noeviction or no maxmemory); 0: it may; -1: unknown",
+    ["worker"],
+)
 STAGE_RETRIES = Counter("lepton_stage_retries_total", "Retries of a failing batch stage", ["worker", "stage"])
 CONSUMER_LAG = Gauge("lepton_consumer_lag", "High-water mark minus position", ["topic", "partition"])
 ALERTS = Counter("lepton_alerts_total", "Alerts published", ["kind", "severity"])

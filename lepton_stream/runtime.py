@@ -16,6 +16,7 @@ from lepton_stream.kafka import backend
 from lepton_stream.models import bundle
 from lepton_stream.ops.health import Health, redis_pinger, stall_limit_s
 from lepton_stream.ops.kafka_security import redis_client
+from lepton_stream.ops.redis_checks import check_redis_eviction
 from lepton_stream.pipeline.loop import WorkerLoop
 from lepton_stream.pipeline.mask import Masker
 from lepton_stream.pipeline.produce import Sink
@@ -56,18 +57,22 @@ def build_worker(kind: str, settings: Settings, model: Any = None, client: redis
 
 
 def input_partitions(settings: Settings) -> dict[str, int]:
-    return {settings.topic_news_raw: 4, settings.topic_chat_raw: 4}
+    n = settings.topic_partitions
+    return {settings.topic_news_raw: n, settings.topic_chat_raw: n}
 
 
 def output_topics(settings: Settings, worker: Worker) -> dict[str, int]:
     out = settings.topic_news_enriched if worker.spec.kind == "news" else settings.topic_chat_routed
-    return {out: 4, settings.topic_alerts: 4, worker.dlq_topic: 1}
+    return dict.fromkeys((out, settings.topic_alerts, worker.dlq_topic), settings.topic_partitions)
 
 
 def build_loop(worker: Worker, group_id: str | None = None, health: Health | None = None) -> WorkerLoop:
     s = worker.settings
+    outputs = output_topics(s, worker)
     if s.create_topics:
-        backend.ensure_topics(s, {worker.input_topic: 4, **output_topics(s, worker)})
+        backend.ensure_topics(s, {worker.input_topic: s.topic_partitions, **outputs})
+    backend.check_writable(s, list(outputs))
+    check_redis_eviction(worker.redis, worker.spec.kind)
     group = group_id or f"{s.group_prefix}-{worker.spec.kind}"
     make_consumer = functools.partial(backend.make_consumer, s, [worker.input_topic], group)
     sink = Sink(backend.make_producer(s))

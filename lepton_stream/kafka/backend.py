@@ -13,6 +13,7 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import TopicAlreadyExistsError
 
 from lepton_stream.config import Settings
+from lepton_stream.kafka.topics import layout
 from lepton_stream.ops.kafka_security import kafka_client_kwargs
 
 
@@ -75,11 +76,15 @@ def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
 
 
 def ensure_topics(settings: Settings, topics: dict[str, int], timeout_s: float = 15.0) -> None:
-    """Create topics with the given partition counts; existing ones are left as they are."""
+    """Create topics with the given partition counts and the settings' replication (kafka/topics.py); existing
+    ones are left as they are."""
     admin = KafkaAdminClient(**client_kwargs(settings), request_timeout_ms=10_000)
     try:
         existing = set(admin.list_topics())
-        new = [NewTopic(t, num_partitions=n, replication_factor=1) for t, n in topics.items() if t not in existing]
+        missing = {t: n for t, n in topics.items() if t not in existing}
+        lay = layout(settings, len(admin.describe_cluster()["brokers"])) if missing else None
+        new = [NewTopic(t, num_partitions=n, replication_factor=lay.replication_factor, topic_configs=lay.configs())
+               for t, n in missing.items() if lay is not None]  # fmt: skip
         if new:
             with contextlib.suppress(TopicAlreadyExistsError):  # a concurrent creator won the race
                 admin.create_topics(new)
@@ -88,6 +93,17 @@ def ensure_topics(settings: Settings, topics: dict[str, int], timeout_s: float =
             if time.monotonic() > deadline:
                 raise TimeoutError(f"topics not visible after {timeout_s}s: {sorted(set(topics))}")
             time.sleep(0.05)
+    finally:
+        admin.close()
+
+
+def check_writable(settings: Settings, topics: list[str]) -> None:
+    """At start: raise ConfigError if acks=all writes to any of the topics can never succeed."""
+    from lepton_stream.kafka.topics import check_writable as check
+
+    admin = KafkaAdminClient(**client_kwargs(settings), request_timeout_ms=10_000)
+    try:
+        check(admin, topics)
     finally:
         admin.close()
 

@@ -15,6 +15,7 @@ Guarantees kept here:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 from kafka import KafkaProducer
@@ -23,6 +24,7 @@ from kafka.errors import (
     CorruptRecordError,
     InvalidRecordError,
     InvalidTopicError,
+    KafkaTimeoutError,
     MessageSizeTooLargeError,
     PolicyViolationError,
     RecordListTooLargeError,
@@ -88,7 +90,9 @@ class Sink:
         poison one as its dead letter; `outputs` and `futures` are updated in place) and raise PublishError:
         the caller backs off and calls again, waiting on the same futures."""
         if not all(f.is_done for f in futures):
-            self.producer.flush(timeout=self.flush_timeout_s)
+            # Raises KafkaTimeoutError when records are still unacknowledged at the timeout: counted below.
+            with contextlib.suppress(KafkaTimeoutError):
+                self.producer.flush(timeout=self.flush_timeout_s)
         pending, failed, first = 0, 0, ""
         for i, f in enumerate(futures):
             if not f.is_done:

@@ -213,3 +213,24 @@ def test_records_still_unacknowledged_at_the_flush_timeout_are_waited_on_not_sen
     assert timeouts > 0  # the flush did time out with records in flight
     got = [json.loads(r.value)["i"] for r in read_topic(broker.bootstrap, topic, expect=300, timeout_s=30)]
     assert sorted(got) == list(range(300))
+
+
+def test_topics_are_created_with_the_configured_partitions_and_replication(broker):
+    from kafka import KafkaAdminClient
+
+    s = make_settings(broker.bootstrap, "redis://unused:1/0", "unused:", ".", topic_partitions=3)
+    from lepton_stream.runtime import output_topics
+
+    class W:  # output_topics reads only these
+        spec = type("Spec", (), {"kind": "news"})
+        dlq_topic = s.dlq_topic(s.topic_news_raw)
+
+    ensure_topics(s, output_topics(s, W))
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    described = {d["name"]: d for d in admin.describe_topics(list(output_topics(s, W)))}
+    brokers = len(admin.describe_cluster()["brokers"])
+    admin.close()
+    assert set(described) == {s.topic_news_enriched, s.topic_alerts, W.dlq_topic}
+    for d in described.values():  # the DLQ too: not one partition
+        assert len(d["partitions"]) == 3
+        assert all(len(p["replica_nodes"]) == min(3, brokers) for p in d["partitions"])

@@ -1,0 +1,43 @@
+"""Start-up check of the Redis the worker keeps its guarantees in.
+
+Guards, detector states, alert claims and the outbox are keys with expiries. A Redis that evicts keys when it
+reaches `maxmemory` (any policy but `noeviction`) may drop one of them: a redelivered message then counts
+twice, a claimed alert is published again or a detector restarts. With `noeviction` Redis refuses writes
+instead, which the worker retries until memory is freed: slower, never wrong. The check warns (log
+`redis_may_evict`) and sets `lepton_redis_eviction_policy_ok` (1 safe, 0 evicting, -1 unknown: CONFIG is
+disabled on some managed services).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+
+from lepton_stream import logs, metrics
+
+log = logs.get(__name__)
+
+
+def eviction_risk(policy: str, maxmemory: int) -> bool:
+    """True when Redis may evict this service's keys: a limit is set and the policy evicts."""
+    return maxmemory > 0 and policy != "noeviction"
+
+
+def check_redis_eviction(client: Any, kind: str) -> bool | None:
+    """Warn when Redis may evict keys; returns whether it is safe (None: could not tell)."""
+    if client is None:
+        return None
+    try:
+        cfg = client.config_get("maxmemory*")
+    except redis.RedisError as exc:  # CONFIG renamed or refused (managed Redis), or Redis down at start
+        log.info("redis_config_unreadable", error=type(exc).__name__)
+        metrics.REDIS_EVICTION_SAFE.labels(kind).set(-1)
+        return None
+    policy, maxmemory = str(cfg.get("maxmemory-policy", "noeviction")), int(cfg.get("maxmemory", 0) or 0)
+    safe = not eviction_risk(policy, maxmemory)
+    metrics.REDIS_EVICTION_SAFE.labels(kind).set(1 if safe else 0)
+    if not safe:
+        log.warning("redis_may_evict", policy=policy, maxmemory=maxmemory,
+                    hint="set maxmemory-policy noeviction: an evicted guard or claim breaks exactly-once")  # fmt: skip
+    return safe
