@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "models",
     "bench",
     "detect",
+    "watermark",
     "kg",
     "chaos",
 ]

@@ -125,6 +125,9 @@ class Settings(BaseSettings):
 
     # --- State and detection ---
     window_s: int = Field(300, ge=10, description="Event-time bucket width")
+    max_future_skew_s: int = Field(
+        600, ge=0, description="Events stamped further ahead of the wall clock go to the DLQ (future_timestamp)"
+    )
     allowed_lateness_s: int = Field(3_600, ge=0, description="Older events are counted as dropped, not applied")
     close_after_s: int = Field(60, ge=0, description="A bucket is scored once the watermark passes its end by this")
     detector_warmup: int = Field(150, ge=0, description="Buckets a subject's detector learns before it may alert")

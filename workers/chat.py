@@ -31,7 +31,7 @@ def setup(w: Worker) -> None:
             return []
         ev = {"id": it.message.id, "text": it.text[:300], "confidence": round(intent.confidence, 4)}
         ts = it.message.sent_at.timestamp()
-        return [Event(part(it), intent.label, it.message.id, ts, "n", intent.confidence, ev)]
+        return [Event(part(it), intent.label, it.message.id, ts, "n", intent.confidence, ev, offset=it.record.offset)]
 
     def alerts_of(f: Finding) -> list[Alert]:
         minutes = s.window_s // 60

@@ -40,7 +40,8 @@ def setup(w: Worker) -> None:
         p = it.preds[TASK]
         ts = it.message.published_at.timestamp()
         ev = {"id": it.message.id, "text": it.text[:300], "confidence": round(p.confidence, 4)}
-        return [Event(part(it), m.id, it.message.id, ts, p.label, p.confidence, ev if p.label == NEGATIVE else None)
+        evidence = ev if p.label == NEGATIVE else None
+        return [Event(part(it), m.id, it.message.id, ts, p.label, p.confidence, evidence, offset=it.record.offset)
                 for m in it.extra["entities"]]  # fmt: skip
 
     def alerts_of(f: Finding) -> list[Alert]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 
 from pydantic import ValidationError
 
@@ -68,6 +69,24 @@ def decode_one(record: RawRecord, contract: type[Contract], max_bytes: int) -> C
         if exc.errors()[0]["type"] == "json_invalid":
             return "bad_json", _summarise(exc)[:300]
         return "invalid", _summarise(exc)
+
+def future_dead(items: list[Item], max_skew_s: float, worker: str = "", max_original: int = DEFAULT_MAX_ORIGINAL,
+                now: float | None = None) -> tuple[list[Item], list[tuple[RawRecord, DeadLetter]]]:  # fmt: skip
+    """Split off items stamped more than max_skew_s ahead of the wall clock: one such event would drive the
+    watermark ahead for good and make every current event late."""
+    limit = (time.time() if now is None else now) + max_skew_s
+    keep: list[Item] = []
+    dead: list[tuple[RawRecord, DeadLetter]] = []
+    for it in items:
+        ts = it.message.event_time.timestamp()
+        if ts <= limit:
+            keep.append(it)
+        else:
+            ahead = ts - limit + max_skew_s
+            error = f"event time {it.message.event_time.isoformat()} is {ahead:.0f} s ahead of the clock"
+            dead.append((it.record, dead_letter(it.record, "future_timestamp", error, worker, max_original)))
+    return keep, dead
+
 
 def decode(
     records: list[RawRecord], contract: type[Contract], max_bytes: int, worker: str = "",

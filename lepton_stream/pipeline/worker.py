@@ -17,7 +17,7 @@ from lepton_stream.config import Settings
 from lepton_stream.contracts import Contract
 from lepton_stream.pipeline.batch import Item, Output, RawRecord
 from lepton_stream.pipeline.cache import Lookup, PredictionCache, fill, lookup
-from lepton_stream.pipeline.decode import bounded_key, decode
+from lepton_stream.pipeline.decode import bounded_key, decode, future_dead
 from lepton_stream.pipeline.mask import Masker
 from lepton_stream.pipeline.timing import StageTimer
 
@@ -106,8 +106,10 @@ class Worker:
         finishes the previous batch meanwhile). Reads only, so a batch may be staged again."""
         t = StageTimer(self.spec.kind)
         with t("decode"):
-            items, dead = decode(records, self.spec.contract, self.settings.max_message_bytes, self.id,
-                                 self.settings.dlq_max_original_bytes)
+            s = self.settings
+            items, dead = decode(records, self.spec.contract, s.max_message_bytes, self.id, s.dlq_max_original_bytes)
+            items, future = future_dead(items, s.max_future_skew_s, self.id, s.dlq_max_original_bytes)
+            dead += future
         with t("mask"):
             for it in items:
                 it.text = self.masker(it.message.text)

@@ -66,7 +66,8 @@ def build(worker, config_label: str | None, share: bool, events_of, alerts_of) -
     from lepton_stream.state.monitor import MonitorConfig
 
     s = worker.settings
-    store = WindowStore(worker.redis, s.redis_key_prefix, worker.spec.kind, s.window_s, s.allowed_lateness_s)
+    store = WindowStore(worker.redis, s.redis_key_prefix, worker.spec.kind, s.window_s, s.allowed_lateness_s,
+                        max_skew_s=s.max_future_skew_s)  # fmt: skip
     cfg = MonitorConfig(
         label=config_label,
         share=share,

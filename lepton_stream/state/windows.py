@@ -1,20 +1,26 @@
 """Event-time buckets of counts per label, per subject (an entity or a support intent), in Redis.
 
 Every key of one subject carries the hash tag `{<kind>:<subject>}`, so the per-batch script never spans
-Redis Cluster slots. The script applies each event at most once: a guard key per (subject, message id)
-is SET NX beside the buckets, so a redelivered message never double-counts.
+Redis Cluster slots. The script applies each event at most once: beside the buckets it keeps, per input
+partition, the offset of the last record applied to that subject, and applies only records past it. A partition
+is consumed in offset order by one pod at a time, and a redelivery (a retry, a restart, a rebalance, two pods
+briefly sharing a partition) replays offsets in order, so "past the last applied offset" is exactly "not yet
+applied". That state is bounded by subjects x partitions, and it does not expire with the wall clock: a
+partition that stalls for days still does not double-count. (One guard key per message, kept for the allowed
+lateness, took about 113 MB per million events and forgot what it guarded after 2.2 hours.)
 
     <prefix>{news:TSM}:b:<bucket start>    hash: n, <label> counts, sum:<label> scores
     <prefix>{news:TSM}:ev:<bucket start>   list: evidence (newest first, capped) of the alerting label
-    <prefix>{news:TSM}:m:<message id>      guard, expires after the allowed lateness + a margin
+    <prefix>{news:TSM}:o                   hash: <topic>:<partition> -> last offset applied to this subject
     <prefix>wm:<kind>                      hash: newest event time per input partition; watermark = min
     <prefix>pending:<kind>                 sorted set: subjects with buckets not yet scored (score: newest)
 """
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 import redis
@@ -22,14 +28,21 @@ import redis
 from lepton_stream import metrics
 from lepton_stream.state import scripts
 
+# KEYS[1]: the subject's offsets hash; then per event its bucket and evidence keys.
+# ARGV: n, bucket ttl, evidence cap, then per event: partition, offset, label, score, evidence.
 APPLY = """
 local n_events = tonumber(ARGV[1])
-local guard_ttl, bucket_ttl, ev_cap = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local bucket_ttl, ev_cap = tonumber(ARGV[2]), tonumber(ARGV[3])
 local applied = 0
+local last = {}
 for i = 1, n_events do
-  local guard, bucket, evkey = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
-  local label, score, evidence = ARGV[4 + 3 * i - 2], ARGV[4 + 3 * i - 1], ARGV[4 + 3 * i]
-  if redis.call('SET', guard, '1', 'NX', 'EX', guard_ttl) then
+  local bucket, evkey = KEYS[2 * i], KEYS[2 * i + 1]
+  local base = 3 + 5 * (i - 1)
+  local part, offset = ARGV[base + 1], tonumber(ARGV[base + 2])
+  local label, score, evidence = ARGV[base + 3], ARGV[base + 4], ARGV[base + 5]
+  if last[part] == nil then last[part] = tonumber(redis.call('HGET', KEYS[1], part) or '-1') end
+  if offset > last[part] then
+    last[part] = offset
     redis.call('HINCRBY', bucket, 'n', 1)
     redis.call('HINCRBY', bucket, label, 1)
     redis.call('HINCRBYFLOAT', bucket, 'sum:' .. label, score)
@@ -42,6 +55,8 @@ for i = 1, n_events do
     applied = applied + 1
   end
 end
+for part, offset in pairs(last) do redis.call('HSET', KEYS[1], part, offset) end
+redis.call('EXPIRE', KEYS[1], bucket_ttl)
 return applied
 """
 
@@ -63,8 +78,12 @@ return out
 # The watermark is the smallest of the active partitions: one that lags (a replay, a slow pod) holds event
 # time back instead of having its events counted late, and one not read yet ("0") holds it at zero. An idle
 # partition does not hold time back. With every partition idle, it is the newest time seen.
-# ARGV: n, then n (partition, newest) pairs, then the partition states "<partition>=<behind|idle|unknown>".
+# No time is taken beyond ARGV[1], the wall clock plus the allowed skew, and a stored time beyond it (written
+# before the bound, or by a clock gone wrong) is brought back to it: one event from the future must not make
+# every current event late for good.
+# ARGV: cap, n, then n (partition, newest) pairs, then the partition states "<partition>=<behind|idle|unknown>".
 RAISE_WATERMARK = """
+local cap = tonumber(ARGV[1])
 local function watermark()
   local low, high = nil, 0
   for _, v in ipairs(redis.call('HVALS', KEYS[1])) do
@@ -74,14 +93,20 @@ local function watermark()
   end
   return low or high
 end
-local before = watermark()
-local n = tonumber(ARGV[1])
-for i = 0, n - 1 do
-  local p, ts = ARGV[2 + 2 * i], tonumber(ARGV[3 + 2 * i])
-  local cur = tonumber((string.gsub(redis.call('HGET', KEYS[1], p) or '-1', '!', '')))
-  if ts > cur then redis.call('HSET', KEYS[1], p, ARGV[3 + 2 * i]) end
+for _, p in ipairs(redis.call('HKEYS', KEYS[1])) do
+  local v = redis.call('HGET', KEYS[1], p)
+  if tonumber((string.gsub(v, '!', ''))) > cap then
+    redis.call('HSET', KEYS[1], p, string.sub(v, -1) == '!' and (tostring(cap) .. '!') or tostring(cap))
+  end
 end
-for i = 2 + 2 * n, #ARGV do
+local before = watermark()
+local n = tonumber(ARGV[2])
+for i = 0, n - 1 do
+  local p, ts = ARGV[3 + 2 * i], math.min(tonumber(ARGV[4 + 2 * i]), cap)
+  local cur = tonumber((string.gsub(redis.call('HGET', KEYS[1], p) or '-1', '!', '')))
+  if ts > cur then redis.call('HSET', KEYS[1], p, tostring(ts)) end
+end
+for i = 3 + 2 * n, #ARGV do
   local p, st = string.match(ARGV[i], '^(.*)=(%a+)$')
   local v = redis.call('HGET', KEYS[1], p)
   if not v then
@@ -106,6 +131,8 @@ class Event:
     label: str
     score: float = 1.0
     evidence: dict | None = None  # kept for alerts: id, masked text, confidence
+    # of the input record in its partition: what makes a redelivered event a no-op
+    offset: int = field(kw_only=True)
 
 
 def part(item) -> str:
@@ -114,13 +141,27 @@ def part(item) -> str:
 
 class WindowStore:
     def __init__(self, client: redis.Redis, prefix: str, kind: str, window_s: int, lateness_s: int,
-                 retention_s: int = 8 * 86400, evidence_cap: int = 10):  # fmt: skip
+                 retention_s: int = 8 * 86400, evidence_cap: int = 10, max_skew_s: float = 600.0,
+                 clock=time.time):  # fmt: skip
         self.client, self.prefix, self.kind = client, prefix, kind
+        self.max_skew_s, self.clock = max_skew_s, clock
         self.window_s, self.lateness_s = window_s, lateness_s
         self.retention_s, self.evidence_cap = retention_s, evidence_cap
 
     def key(self, subject: str, suffix: str) -> str:
         return f"{self.prefix}{{{self.kind}:{subject}}}:{suffix}"
+
+    def watermark_key(self) -> str:
+        return f"{self.prefix}wm:{self.kind}"
+
+    def watermarks(self) -> dict[str, str]:
+        """Each input partition's newest event time as stored ("!" = caught up): for operators."""
+        return {k.decode(): v.decode() for k, v in self.client.hgetall(self.watermark_key()).items()}
+
+    def reset_watermark(self, partition: str | None = None) -> int:
+        """Forget the stored event time of one partition (or all): it is taken afresh from the next events."""
+        key = self.watermark_key()
+        return int(self.client.hdel(key, partition) if partition else self.client.delete(key))
 
     def bucket(self, ts: float) -> int:
         return int(ts // self.window_s) * self.window_s
@@ -128,10 +169,10 @@ class WindowStore:
     def raise_watermark(self, newest: dict[str, float], states: dict[str, str] | None = None) -> tuple[float, float]:
         """Record each partition's newest event time and, where known, whether it is caught up ("idle") or
         "behind"; return the watermark (min over active partitions) before and after."""
-        args: list[object] = [len(newest)]
+        args: list[object] = [repr(float(self.clock() + self.max_skew_s)), len(newest)]
         args += [x for part, ts in newest.items() for x in (part, repr(float(ts)))]
         args += [f"{part}={st}" for part, st in (states or {}).items()]
-        before, after = scripts.run(self.client, _RAISE_WATERMARK([f"{self.prefix}wm:{self.kind}"], args))
+        before, after = scripts.run(self.client, _RAISE_WATERMARK([self.watermark_key()], args))
         return float(before), float(after)
 
     def apply(self, events: list[Event], watermark: float) -> tuple[int, int]:
@@ -147,15 +188,15 @@ class WindowStore:
             metrics.LATE_EVENTS_DROPPED.inc(late)
         if not by_subject:
             return 0, late
-        guard_ttl = self.lateness_s + 2 * self.window_s + 3600
         calls = []
         for subject, evs in by_subject.items():
-            keys: list[str] = []
-            args: list[object] = [len(evs), guard_ttl, self.retention_s, self.evidence_cap]
+            keys: list[str] = [self.key(subject, "o")]
+            args: list[object] = [len(evs), self.retention_s, self.evidence_cap]
             for e in evs:
                 b = self.bucket(e.ts)
-                keys += [self.key(subject, f"m:{e.msg_id}"), self.key(subject, f"b:{b}"), self.key(subject, f"ev:{b}")]
-                args += [e.label, repr(float(e.score)), orjson.dumps(e.evidence) if e.evidence else ""]
+                keys += [self.key(subject, f"b:{b}"), self.key(subject, f"ev:{b}")]
+                args += [e.partition, e.offset, e.label, repr(float(e.score)),
+                         orjson.dumps(e.evidence) if e.evidence else ""]  # fmt: skip
             calls.append(_APPLY(keys, args))
         return sum(int(x) for x in scripts.execute(self.client, calls)), late
 

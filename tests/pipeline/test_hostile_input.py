@@ -234,3 +234,32 @@ def test_topics_are_created_with_the_configured_partitions_and_replication(broke
     for d in described.values():  # the DLQ too: not one partition
         assert len(d["partitions"]) == 3
         assert all(len(p["replica_nodes"]) == min(3, brokers) for p in d["partitions"])
+
+
+def test_an_event_from_the_future_is_dead_lettered_and_does_not_stop_detection(broker, redis_url, key_prefix,
+                                                                             models_dir, news_model):  # fmt: skip
+    s = make_settings(broker.bootstrap, redis_url, key_prefix, models_dir, max_future_skew_s=600)
+    ensure_topics(s, {s.topic_news_raw: 1})
+    now = time.time()
+
+    def item(i: int, ts: float) -> bytes:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+        return json.dumps({"id": f"f-{i}", "source": "wire", "published_at": stamp,
+                           "headline": f"TSMC shares move in session {i}"}).encode()  # fmt: skip
+
+    values_in = [item(0, now + 5 * 365 * 86400)] + [item(i, now - 120 + i) for i in range(1, 21)]
+    producer = make_producer(s)
+    for v in values_in:
+        producer.send(s.topic_news_raw, key=b"wire", value=v)
+    producer.flush()
+    producer.close()
+    worker = build_worker("news", s, model=news_model)
+    thread = run_until_idle(build_loop(worker))
+    out = values(read_topic(broker.bootstrap, s.topic_news_enriched, expect=20, timeout_s=180))
+    dlq = values(read_topic(broker.bootstrap, s.dlq_topic(s.topic_news_raw), expect=1, timeout_s=30))
+    thread.join(timeout=60)
+    assert not thread.is_alive() and not thread.errors
+    assert {o["id"] for o in out} == {f"f-{i}" for i in range(1, 21)}
+    assert [(d["reason"], d["offset"]) for d in dlq] == [("future_timestamp", 0)]
+    marks = worker.resources["state"].store.watermarks()
+    assert marks and all(float(v.rstrip("!")) <= time.time() + 600 for v in marks.values())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import redis
 
 from lepton_stream.alerts.outbox import Outbox
@@ -19,7 +21,7 @@ def test_detector_state_is_written_when_a_bucket_closes_not_on_every_peek(redis_
     t0 = 1_000_000 * W
 
     def batch(ts: float, ids: range) -> None:
-        store.apply([Event("raw:0", "ACME", f"m{i}", ts, "neutral") for i in ids], 0.0)
+        store.apply([Event("raw:0", "ACME", f"m{i}", ts, "neutral", offset=i) for i in ids], 0.0)
         b = store.bucket(ts)
         assert monitor.run({"ACME": b}, ts, lambda f: [], outbox, {"ACME": b}) == []
 
@@ -55,7 +57,8 @@ def test_a_partition_running_ahead_does_not_alert_early_and_silence_the_incident
     def batch(bucket: int, negatives: int, neutrals: int, watermark_bucket: int) -> None:
         ts = t0 + bucket * W + 10
         labels = ["negative"] * negatives + ["neutral"] * neutrals
-        store.apply([Event("raw:0", "ACME", f"m{next(n)}", ts, lab) for lab in labels], 0.0)
+        events = [Event("raw:0", "ACME", f"m{next(n)}", ts, lab, offset=0) for lab in labels]
+        store.apply([dataclasses.replace(e, offset=int(e.msg_id[1:])) for e in events], 0.0)
         b = store.bucket(ts)
         claimed = monitor.run({"ACME": b}, t0 + watermark_bucket * W + 10,
                               lambda f: [(f"a{f.bucket}", json.dumps({"bucket": f.bucket}))], outbox, {"ACME": b})
@@ -89,7 +92,7 @@ def test_a_stored_state_with_a_nan_is_read_and_restarted_not_kept(redis_url, key
     state["last"] = t0 - W
     client.hset(store.key("ACME", "det"), mapping={"rev": "3", "state": json.dumps(state)})
     before = metrics.DETECTOR_RESETS.labels("news")._value.get()
-    store.apply([Event("raw:0", "ACME", "m1", t0 + 10, "negative")], 0.0)
+    store.apply([Event("raw:0", "ACME", "m1", t0 + 10, "negative", offset=1)], 0.0)
     monitor.run({"ACME": store.bucket(t0)}, t0 + W + 10, lambda f: [], outbox, {"ACME": store.bucket(t0)})
     assert metrics.DETECTOR_RESETS.labels("news")._value.get() == before + 1
     raw = client.hget(store.key("ACME", "det"), "state")
