@@ -53,7 +53,8 @@ def react(items: list[Item], w: Worker, t: StageTimer) -> list[Output]:
     with t("state"):
         # Untrusted intents are remembered as out of scope, so follow-ups inherit only a confident intent.
         batch = [
-            (m.conversation_id, m.id, it.preds[SENTIMENT].label, i.label if router.trusts(i) else OUT_OF_SCOPE)
+            (m.conversation_id, m.id, it.preds[SENTIMENT].label, i.label if router.trusts(i) else OUT_OF_SCOPE,
+             part(it), it.record.offset)
             for it in items
             for m, i in [(it.message, it.preds[INTENT])]
         ]

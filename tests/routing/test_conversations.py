@@ -18,11 +18,11 @@ def store(client: redis.Redis, prefix: str, ttl_s: int = 3600) -> ConversationSt
 
 
 BATCH = [
-    ("c1", "m1", "neutral", "card_arrival"),
-    ("c2", "m1", "negative", "lost_or_stolen_card"),  # same message id, other conversation: independent
-    ("c1", "m2", "negative", "card_arrival"),
-    ("c1", "m3", "negative", "card_not_working"),
-    ("c2", "m2", "positive", "lost_or_stolen_card"),
+    ("c1", "m1", "neutral", "card_arrival", "chat.raw:0", 0),
+    ("c2", "m1", "negative", "lost_or_stolen_card", "chat.raw:1", 0),  # same message id, other conversation
+    ("c1", "m2", "negative", "card_arrival", "chat.raw:0", 1),
+    ("c1", "m3", "negative", "card_not_working", "chat.raw:0", 2),
+    ("c2", "m2", "positive", "lost_or_stolen_card", "chat.raw:1", 1),
 ]
 
 
@@ -54,14 +54,26 @@ def test_late_redelivery_returns_the_state_as_first_applied(redis_client: redis.
     s = store(redis_client, prefix)
     original = s.apply_batch(BATCH[:1])[0]
     s.apply_batch(BATCH[1:])
-    redelivered = s.apply_batch([BATCH[0], ("c1", "m4", "neutral", "card_arrival")])
+    redelivered = s.apply_batch([BATCH[0], ("c1", "m4", "neutral", "card_arrival", "chat.raw:0", 3)])
     assert redelivered[0] == original and redelivered[0].message_count == 1
     assert redelivered[1].message_count == 4 and redelivered[1].negative_streak == 0
 
 
+def test_a_redelivery_older_than_the_kept_snapshots_moves_no_counter(redis_client: redis.Redis, prefix: str) -> None:
+    s = ConversationStore(redis_client, prefix, ttl_s=600, snapshots=4)
+    msgs = [("c5", f"m{i}", "negative" if i % 2 else "neutral", "card_arrival", "chat.raw:2", i) for i in range(10)]
+    first = s.apply_batch(msgs)
+    before = s.get("c5")
+    again = s.apply_batch(msgs)
+    assert all(st.replayed for st in again) and s.get("c5") == before
+    assert again[6:] == first[6:]  # the last four: their snapshots, as first applied
+    assert all(st.message_count == 10 for st in again[:6])  # older ones: the current state, nothing counted twice
+    assert sum(k.startswith("snap:") for k in before) == 4
+
+
 def test_routing_is_identical_on_redelivery(redis_client: redis.Redis, prefix: str) -> None:
     router, s = Router.load(), store(redis_client, prefix)
-    msgs = [("c9", f"m{i}", "negative", "card_arrival") for i in range(3)]
+    msgs = [("c9", f"m{i}", "negative", "card_arrival", "chat.raw:0", i) for i in range(3)]
 
     def route(states: list[ConversationState]):
         return [router.decide(IntentPrediction(label="card_arrival", confidence=0.9, scores={}),
@@ -77,7 +89,7 @@ def test_keys_carry_the_hash_tag_and_expire(redis_client: redis.Redis, prefix: s
     s = store(redis_client, prefix, ttl_s=600)
     s.apply_batch(BATCH)
     keys = sorted(k.decode() for k in redis_client.scan_iter(match=prefix + "*"))
-    assert keys == sorted([s.state_key("c1"), s.state_key("c2")] + [s.guard_key(c, m) for c, m, _, _ in BATCH])
+    assert keys == sorted([s.state_key("c1"), s.state_key("c2")])  # no key per message
     for k in keys:
         assert "{c1}" in k or "{c2}" in k
         assert 0 < redis_client.ttl(k) <= 600
@@ -98,7 +110,7 @@ def test_empty_batch_and_bad_ids(redis_client: redis.Redis, prefix: str) -> None
     s = store(redis_client, prefix)
     assert s.apply_batch([]) == []
     with pytest.raises(ValueError):
-        s.apply_batch([("c{1}", "m1", "neutral", "x")])
+        s.apply_batch([("c{1}", "m1", "neutral", "x", "chat.raw:0", 0)])
     with pytest.raises(ValueError):
         ConversationStore(redis_client, "bad{prefix}:")
     assert list(redis_client.scan_iter(match=prefix + "*")) == []
