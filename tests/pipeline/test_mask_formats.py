@@ -1,0 +1,253 @@
+"""Masking of the formats customers really type (lepton_stream/pipeline/mask.py), by family.
+
+Positives: every digit or character of the personal data is gone and the typed placeholder is there.
+Negatives: numbers that only look like personal data (ISBNs, IPv4 addresses, dates, times, amounts, order
+numbers, version numbers) come out unchanged. And masking never makes a text longer than its limit.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lepton_stream.pipeline.mask import Masker, mask
+
+
+def digits(s: str) -> str:
+    return re.sub(r"\D", "", s)
+
+
+def check(text: str, secret: str, kind: str, masker=mask) -> str:
+    out = masker(text)
+    assert f"[{kind}]" in out, f"{text!r} -> {out!r}: no [{kind}]"
+    assert secret not in out and digits(secret) not in digits(out), f"{text!r} -> {out!r}: {secret!r} leaked"
+    return out
+
+
+# ---------------------------------------------------------------- cards: separators, CVV and expiry
+
+
+@pytest.mark.parametrize(
+    "text, secret",
+    [
+        ("4111 1111 1111 1111 123", "4111 1111 1111 1111"),
+        ("card 4111 1111 1111 1111 12/27", "4111 1111 1111 1111"),
+        ("4111-1111-1111-1111 exp 12/27 cvv 123", "4111-1111-1111-1111"),
+        ("4111.1111.1111.1111", "4111.1111.1111.1111"),
+        ("my card is 4111.1111.1111.1111, expires 09/28", "4111.1111.1111.1111"),
+        ("card: 4111111111111111, 123", "4111111111111111"),
+        ("5500 0000 0000 0004 09/28 737", "5500 0000 0000 0004"),
+        ("amex 3782 822463 10005", "3782 822463 10005"),
+        ("4012 8888 8888 1881 cvv 123", "4012 8888 8888 1881"),
+        ("4111 1111 1111 1111/123", "4111 1111 1111 1111"),
+        ("visa 4111  1111  1111  1111", "4111  1111  1111  1111"),
+        ("6011-1111-1111-1117 exp 1/29", "6011-1111-1111-1117"),
+    ],
+)
+def test_card_with_any_separator_and_trailing_cvv_or_expiry(text: str, secret: str) -> None:
+    check(text, secret, "CARD")
+
+
+@pytest.mark.parametrize(
+    "text, cvv",
+    [("4111 1111 1111 1111 123", "123"), ("5500 0000 0000 0004 09/28 737", "737"), ("4012888888881881 cvv 456", "456"),
+     ("card 4111111111111111 exp 12/27 security code 9876", "9876")],
+)  # fmt: skip
+def test_the_cvv_after_a_card_goes_too(text: str, cvv: str) -> None:
+    assert cvv not in mask(text)
+
+
+# ---------------------------------------------------------------- phones: mixed separators, cue words, 3-3-3
+
+
+@pytest.mark.parametrize(
+    "text, secret",
+    [
+        ("555 123-4567", "123-4567"),
+        ("+1 555.123-4567", "555.123-4567"),
+        ("(555)123-4567", "123-4567"),
+        ("555.123-4567", "123-4567"),
+        ("phone no. 555-123-4567", "555-123-4567"),
+        ("Phone No: 555 123 4567", "555 123 4567"),
+        ("call me at 555-0199", "555-0199"),
+        ("tel. 5551234567", "5551234567"),
+        ("my cell is 555 123 456", "555 123 456"),
+        ("612 345 678", "612 345 678"),
+        ("+34 612 345 678", "612 345 678"),
+        ("+7 (495) 123-45-67", "123-45-67"),
+        ("+55 11 91234-5678", "91234-5678"),
+        ("+86 138 0013 8000", "0013 8000"),
+        ("+61 4 1234 5678", "1234 5678"),
+        ("01 23 45 67 89", "23 45 67 89"),
+        ("06.12.34.56.78", "12.34.56.78"),
+        ("030/1234567", "1234567"),
+        ("+49 (0)30 123 456 78", "123 456 78"),
+        ("whatsapp +44 7700 900123", "7700 900123"),
+        ("555-123-4567 ext. 89", "555-123-4567"),
+        ("1 (800) 555-0199", "555-0199"),
+        ("+1 (555) 123 - 4567", "123 - 4567"),
+        ("+44 20 7946 0958", "7946 0958"),
+        ("00 44 20 7946 0958", "7946 0958"),
+        ("mobile: 07700-900-123", "900-123"),
+        ("text me on 555 123 4567!", "555 123 4567"),
+        ("reach me at +1-555-123-4567.", "555-123-4567"),
+    ],
+)
+def test_phone_formats(text: str, secret: str) -> None:
+    check(text, secret, "PHONE")
+
+
+def test_two_phones_next_to_each_other() -> None:
+    out = mask("call 555-123-4567 or 555-987-6543, or 555 123 4567 555 987 6543")
+    assert digits(out) == "", out
+
+
+# ---------------------------------------------------------------- IBANs: any case, spaces or dashes
+
+
+@pytest.mark.parametrize(
+    "text, secret",
+    [
+        ("gb82 west 1234 5698 7654 32", "1234 5698 7654"),
+        ("GB82-WEST-1234-5698-7654-32", "1234-5698-7654"),
+        ("de89370400440532013000", "370400440532013000"),
+        ("iban: De89 3704 0044 0532 0130 00.", "3704 0044 0532 0130"),
+        ("FR76 3000 6000 0112 3456 7890 189", "3000 6000 0112 3456"),
+        ("CH93 0076 2011 6238 5295 7", "0076 2011 6238 5295"),
+        ("be68 5390 0754 7034 thanks", "5390 0754 7034"),
+        ("my IBAN is NL91ABNA0417164300, thanks", "0417164300"),
+    ],
+)
+def test_iban_any_case_and_separator(text: str, secret: str) -> None:
+    check(text, secret, "IBAN")
+
+
+@pytest.mark.parametrize("text", ["de88 3704 0044 0532 0130 00", "FY24 results are in line with guidance ok",
+                                  "gb82 west 1234 5698 7654 33"])  # fmt: skip
+def test_iban_lookalikes_unchanged(text: str) -> None:
+    assert "[IBAN]" not in mask(text)
+
+
+# ---------------------------------------------------------------- SSNs: dashed, spaced, bare after a cue
+
+
+@pytest.mark.parametrize(
+    "text, secret",
+    [
+        ("ssn 123456789", "123456789"),
+        ("SSN: 078051120", "078051120"),
+        ("my social security number is 078051120", "078051120"),
+        ("social security no. 078 05 1120", "078 05 1120"),
+        ("SSN 078 05 1120", "078 05 1120"),
+        ("SSN#219099999", "219099999"),
+        ("Social Security Number: 219-09-9999", "219-09-9999"),
+    ],
+)
+def test_ssn_forms(text: str, secret: str) -> None:
+    check(text, secret, "NATIONAL_ID")
+
+
+def test_bare_nine_digits_without_a_cue_stay() -> None:
+    assert mask("order 123456789 shipped") == "order 123456789 shipped"
+    assert mask("we sold 123456789 units") == "we sold 123456789 units"
+
+
+# ---------------------------------------------------------------- negatives: not phones, not cards
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # ISBNs
+        "ISBN 978-3-16-148410-0",
+        "ISBN-13: 978-0-306-40615-7",
+        "ISBN 0-306-40615-2",
+        "isbn 0306406152",
+        "see 9780306406157",
+        "ISBN-10: 0-19-852663-6",
+        "ISBN 0-8044-2957-X",
+        "978 0 306 40615 7",
+        # IPv4 addresses
+        "192.168.100.200",
+        "server 10.0.0.1 down",
+        "from 172.16.254.1:8080",
+        "dns 8.8.8.8 and 1.1.1.1",
+        "ip 255.255.255.0",
+        # dates, times
+        "meeting 2024-11-02 10:30",
+        "on 02.11.2024 at 10.30",
+        "12/27",
+        "from 9:00 to 17:00",
+        "2024-11-02 10:30:00",
+        "between 2023 2024 2025",
+        "1/2/2025",
+        "02 11 2024",
+        # amounts
+        "€ 1 234 567",
+        "1 234 567 €",
+        "$ 100 000 000",
+        "revenue of 123 456 789 USD",
+        "up 12.5% to 1,234.56",
+        "1.5 million",
+        "paid 1.234.567,89 EUR",
+        # versions
+        "version 10.0.19041.1234",
+        "v2.3.14",
+        "upgrade to 3.12.1",
+        "Python 3.11.4 release",
+        # orders and references
+        "order 123-456-789",
+        "invoice no. 2024-000123",
+        "ticket #123456789",
+        "tracking 1234 5678 9012",
+        "case 555-1234",
+        # other
+        "score 3-2",
+        "room 1204",
+        "lat 51.5074, lon -0.1278",
+        "3.14159",
+        "pages 123-145",
+        "1-2-3-4-5",
+    ],
+)
+def test_lookalikes_unchanged(text: str) -> None:
+    assert mask(text) == text
+
+
+# ---------------------------------------------------------------- length: never over the limit
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        " ".join(["a@b.io"] * 600),
+        " ".join(["ssn 123456789"] * 300),
+        "x" * 3990 + " a@b.io",
+        " ".join(["Al"] * 1500),
+    ],
+)
+def test_masking_never_exceeds_the_limit(text: str) -> None:
+    limit = max(len(text), 1)
+    m = Masker(names=["Al"], max_len=limit)
+    out = m(text)
+    assert len(out) <= limit
+    assert "a@b.io" not in out and "123456789" not in out and not re.search(r"\bAl\b", out)
+    # Below the limit, the readable placeholders are kept.
+    assert Masker(names=["Al"], max_len=10_000)("Al a@b.io") == "[PERSON] [EMAIL]"
+
+
+_PIECES = ["4111 1111 1111 1111", "078-05-1120", "+44 7700 900123", "GB82 WEST 1234 5698 7654 32", "a@b.io",
+           "555-0100", "12", "ssn 123456789", "Al", "x", " ", "(555) 201-0123", "4111.1111.1111.1111 123"]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=30), st.integers(0, 40))
+@settings(max_examples=300, deadline=None)
+def test_masked_text_fits_any_limit_the_original_fits(parts: list[str], slack: int) -> None:
+    text = " ".join(parts)
+    limit = len(text) + slack
+    out = Masker(names=["Al"], max_len=limit)(text)
+    assert len(out) <= limit
+    assert "4111" not in out and "7700" not in out and "@" not in out
