@@ -252,7 +252,7 @@ class WorkerLoop:
                 error = f"{type(exc).__name__}: {exc}"
                 log.error("stage_failed", topic=r.topic, partition=r.partition, offset=r.offset, error=error[:300])
                 metrics.DEAD_LETTERED.labels(r.topic, "stage_failed").inc()
-                outputs.append(Output.of(w.dlq_topic, r.key, dead_letter(r, "stage_failed", error, w.id)))
+                outputs.append(w.dead_letter_output(r, dead_letter(r, "stage_failed", error, w.id)))
         return outputs
 
     def poll_batch(self) -> list[RawRecord]:
