@@ -237,6 +237,7 @@ NOT_PHONE_AFTER = re.compile(
 )
 DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./](?:\d{4}|\d{2})")
 YEAR = re.compile(r"(?:19|20)\d\d")
+CODE_BEFORE = re.compile(r"(?<!\S)(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z\d]+[ -]$")
 
 
 def _date_chunk(s: str) -> bool:
@@ -262,9 +263,10 @@ def _is_phone(s: str, before: str, after: str) -> bool:
     kinds = {x.strip() or " " for x in re.findall(r"[^\d()+]+", s)}
     if _date_chunk(s) or (len(groups) > 1 and all(len(g) == 4 and YEAR.fullmatch(g) for g in groups)):
         return False  # a date, "2019-2024", "2022 2023 2024"
-    if kinds == {"."} and not plus and (len(groups) == 2 or (len(groups) == 4 and all(x <= 3 for x in lens)
-                                                           and all(int(g) <= 255 for g in groups))):  # fmt: skip
-        return False  # a decimal number, an IPv4 address
+    cue = PHONE_CUE.search(before) is not None
+    if kinds == {"."} and not plus and ((len(groups) == 2 and not (cue and lens == [3, 4])) or (
+            len(groups) == 4 and all(x <= 3 for x in lens) and all(int(g) <= 255 for g in groups))):  # fmt: skip
+        return False  # a decimal number ("phone: 555.1234" is not), an IPv4 address
     # A one-digit group is a country code, a trunk "(0)" or a leading "1"; elsewhere it is a version number,
     # an ISBN ("0-306-40615-2", "978-3-16-148410-0") or a list.
     for k, g in enumerate(groups):
@@ -272,11 +274,12 @@ def _is_phone(s: str, before: str, after: str) -> bool:
             return False
     if len(groups) == 1 and nd == 13 and groups[0][:3] in ("978", "979") and ean13_ok(groups[0]):
         return False  # an ISBN-13 / EAN
-    cue = PHONE_CUE.search(before) is not None
     if cue:
         return True
     if plus:
         return nd >= 8
+    if CODE_BEFORE.search(before) and not paren and lens not in ([3, 3, 4], [1, 3, 3, 4]):
+        return False  # the tail of a code ("1Z 999 AA1 01 2345 6784"); a NANP number stays a phone
     # Thousands ("1 234 567", "100.000.000") are amounts; "612 345 678" is a phone.
     if len(groups) > 1 and len(kinds) == 1 and kinds <= {" ", "."} and all(x == 3 for x in lens[1:]) and (
         lens[0] < 3 or "000" in groups[1:]
@@ -286,8 +289,8 @@ def _is_phone(s: str, before: str, after: str) -> bool:
         return True  # 0049 30 1234567
     if paren:
         return True
-    if len(groups) == 1:
-        return nd >= 10  # shorter unseparated numbers are amounts, order numbers, dates
+    if len(groups) == 1:  # shorter unseparated numbers are amounts, order numbers, dates
+        return nd >= 10 and not groups[0].endswith("000")  # 2500000000 is an amount
     if len(groups) >= 3 and all(g.endswith("0") for g in groups):
         return False  # "100 200 300 400": a list of round numbers
     if nd >= 10:
