@@ -143,11 +143,15 @@ def _card_shape(lengths: list[int]) -> bool:
 
 def _cards_in(s: str, fit: bool) -> str:
     groups = list(GROUP.finditer(s))
+    lens = [len(g.group()) for g in groups]
     seps = [s[groups[k - 1].end() : groups[k].start()] if k else "" for k in range(len(groups))]
     out: list[str] = []
     pos = 0
     k = 1 if s.startswith("+") else 0  # a country code starts a phone, not a card
     while k < len(groups):
+        if lens[k] != 4 and not 13 <= lens[k] <= 19:  # every card shape starts so
+            k += 1
+            continue
         found = None
         digits = ""
         for j in range(k, len(groups)):  # the longest card starting at group k (19 digits at most)
@@ -156,7 +160,7 @@ def _cards_in(s: str, fit: bool) -> str:
             digits += groups[j].group()
             if len(digits) > 19:
                 break
-            if (_card_shape([len(g.group()) for g in groups[k : j + 1]]) and digits[0] != "0" and luhn_ok(digits)
+            if (_card_shape(lens[k : j + 1]) and digits[0] != "0" and luhn_ok(digits)
                     and not (len(digits) == 13 and digits[:3] in ("978", "979") and ean13_ok(digits))):  # fmt: skip
                 found = j
         if found is None:
@@ -219,16 +223,28 @@ PHONE_RUN = re.compile(
     r"(?:(?:[ \t]{0,2}[-./][ \t]{0,2}|[ \t]{1,2}|(?<=\)))(?:\(\d{1,5}\)|\d+)){0,11}"
     r"(?!\w)(?![.,:/-]\d)"
 )
-PHONE_CUE = re.compile(
-    r"(?i)(?<![a-z])(?:phone|ph|tel|telephone|mobile|mob|cell|cellphone|fax|whats\s?app|sms|text|txt|call|ring|dial"
-    r"|reach|contact|hotline|landline|direct\s+line)(?![a-z])[^\d\n]{0,20}$"
-)
+
+
+def _reversed(words: str) -> str:
+    """An alternation of the words spelt backwards, a space matching any run of spaces. The context before a
+    number is matched backwards from the number, anchored: one attempt instead of one per position."""
+    alts = sorted((w[::-1] for w in words.split("|")), key=len, reverse=True)
+    return "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in alts)
+
+
+# Words that make the number after them a phone: "tel", "phone no.", "call me at", ...
+PHONE_CUES = ("phone|ph|tel|telephone|mobile|mob|cell|cellphone|fax|whatsapp|whats app|sms|text|txt|call|ring"
+              "|dial|reach|contact|hotline|landline|direct line")  # fmt: skip
+# Words that make the number after them a reference, not a phone (with "no.", "#", "number" ... after them).
+REFERENCE_WORDS = ("isbn|isbn-10|isbn-13|isbn10|isbn13|issn|order|invoice|inv|ref|reference|ticket|tracking|case"
+                   "|account|acct|sku|item|part|serial|model|version|ver|build|release|booking|confirmation"
+                   "|transaction|txn|policy|claim|receipt|id|ip|zip|postcode|zip code|postal code|routing|swift"
+                   "|bic|iban|page|pages|pp|room|flight|patent|doi|lot|batch|ean|upc|gtin|imei|vin|ssn")  # fmt: skip
+# Matched on the reversed context (see _reversed): cue, then up to 20 characters without digits, then the number.
+PHONE_CUE = re.compile(rf"(?i)[^\d\n]{{0,20}}?(?<![a-z])(?:{_reversed(PHONE_CUES)})(?![a-z])")
 NOT_PHONE_BEFORE = re.compile(
-    r"(?i)(?:(?<![a-z])(?:isbn(?:-?1[03])?|issn|order|invoice|inv|ref|reference|ticket|tracking|case|account|acct"
-    r"|sku|item|part|serial|model|version|ver|build|release|booking|confirmation|transaction|txn|policy|claim"
-    r"|receipt|id|ip|zip|postcode|zip\s+code|postal\s+code|routing|swift|bic|iban|page|pages|pp|room|flight"
-    r"|patent|doi|lot|batch|ean|upc|gtin|imei|vin|ssn)(?![a-z])(?:\s*(?:no\.?|nr\.?|number|num|#|id|code))?"
-    r"|[$€£¥₹])\W{0,3}$"
+    rf"(?i)\W{{0,3}}(?:(?:\.?on|\.?rn|rebmun|mun|#|di|edoc)\s*)?(?:{_reversed(REFERENCE_WORDS)})(?![a-z])"
+    r"|\W{0,3}[$€£¥₹]"
 )
 NOT_PHONE_AFTER = re.compile(
     r"(?i)^\s?(?:%|percent|pct|bps|dollars?|usd|eur|euros?|gbp|chf|jpy|cad|aud|cny|inr|pounds?|yen|yuan|rupees?"
@@ -237,7 +253,7 @@ NOT_PHONE_AFTER = re.compile(
 )
 DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./](?:\d{4}|\d{2})")
 YEAR = re.compile(r"(?:19|20)\d\d")
-CODE_BEFORE = re.compile(r"(?<!\S)(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z\d]+[ -]$")
+CODE_BEFORE = re.compile(r"[ -](?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z\d]+(?!\S)")  # reversed: "AA1 " before
 
 
 def _date_chunk(s: str) -> bool:
@@ -256,14 +272,15 @@ def _before(text: str, start: int) -> str:
 def _is_phone(s: str, before: str, after: str) -> bool:
     groups = GROUP.findall(s)
     nd = sum(map(len, groups))
-    if not 7 <= nd <= 15 or NOT_PHONE_BEFORE.search(before) or NOT_PHONE_AFTER.match(after):
+    rev = before[::-1]
+    if not 7 <= nd <= 15 or NOT_PHONE_BEFORE.match(rev) or NOT_PHONE_AFTER.match(after):
         return False
     plus, paren = s.startswith("+"), "(" in s
     lens = [len(g) for g in groups]
     kinds = {x.strip() or " " for x in re.findall(r"[^\d()+]+", s)}
     if _date_chunk(s) or (len(groups) > 1 and all(len(g) == 4 and YEAR.fullmatch(g) for g in groups)):
         return False  # a date, "2019-2024", "2022 2023 2024"
-    cue = PHONE_CUE.search(before) is not None
+    cue = PHONE_CUE.match(rev) is not None
     if kinds == {"."} and not plus and ((len(groups) == 2 and not (cue and lens == [3, 4])) or (
             len(groups) == 4 and all(x <= 3 for x in lens) and all(int(g) <= 255 for g in groups))):  # fmt: skip
         return False  # a decimal number ("phone: 555.1234" is not), an IPv4 address
@@ -278,7 +295,7 @@ def _is_phone(s: str, before: str, after: str) -> bool:
         return True
     if plus:
         return nd >= 8
-    if CODE_BEFORE.search(before) and not paren and lens not in ([3, 3, 4], [1, 3, 3, 4]):
+    if CODE_BEFORE.match(rev) and not paren and lens not in ([3, 3, 4], [1, 3, 3, 4]):
         return False  # the tail of a code ("1Z 999 AA1 01 2345 6784"); a NANP number stays a phone
     # Thousands ("1 234 567", "100.000.000") are amounts; "612 345 678" is a phone.
     if len(groups) > 1 and len(kinds) == 1 and kinds <= {" ", "."} and all(x == 3 for x in lens[1:]) and (
@@ -301,7 +318,12 @@ def _is_phone(s: str, before: str, after: str) -> bool:
     )
 
 
-def _phones_in(text: str, m: re.Match[str], fit: bool) -> str | None:
+# Runs split into phones per text; past it a run of numbers is masked whole (a wall of digit groups is a
+# hostile input or a table, and the split costs some 50 classifications a run).
+SPLIT_BUDGET = 16
+
+
+def _phones_in(text: str, m: re.Match[str], fit: bool, budget: list[int]) -> str | None:
     """The run masked, or None when it holds no phone."""
     s = m.group()
     before, after = _before(text, m.start()), text[m.end() : m.end() + 16]
@@ -312,14 +334,20 @@ def _phones_in(text: str, m: re.Match[str], fit: bool) -> str | None:
         return None
     # Several numbers in a row ("555-123-4567 555-987-6543", "2024-11-02 555-1234"): the split into phones
     # that covers the most digits (ties: fewer, longer phones).
+    budget[0] -= 1
+    if budget[0] < 0:
+        return short("[PHONE]", s, fit)
     n = len(chunks)
+    upto = [0]  # digits in chunks[:k]
+    for c in chunks:
+        upto.append(upto[-1] + sum(ch.isdigit() for ch in c.group()))
     best: list[tuple[int, int, list[tuple[int, int]]]] = [(0, 0, [])] * (n + 1)
     for i in range(n - 1, -1, -1):
         best[i] = best[i + 1]
-        for j in range(n, i, -1):
+        for j in range(min(n, i + 7), i, -1):  # a phone spans at most 7 space-separated groups
             a, b = chunks[i].start(), chunks[j - 1].end()
             piece = s[a:b]
-            if piece[0] not in "+(0123456789" or piece[-1] not in ")0123456789":
+            if not 7 <= upto[j] - upto[i] <= 15 or piece[0] not in "+(0123456789" or piece[-1] not in ")0123456789":
                 continue
             ctx_before = _before(text, m.start() + a)
             ctx_after = text[m.start() + b : m.start() + b + 16]
@@ -340,8 +368,9 @@ def _phones_in(text: str, m: re.Match[str], fit: bool) -> str | None:
 def _phones(text: str, fit: bool) -> str:
     out: list[str] = []
     pos = 0
+    budget = [SPLIT_BUDGET]
     for m in PHONE_RUN.finditer(text):
-        masked = _phones_in(text, m, fit)
+        masked = _phones_in(text, m, fit, budget)
         if masked is not None:
             out += [text[pos : m.start()], masked]
             pos = m.end()
