@@ -21,6 +21,7 @@ placeholder no longer than what it replaces (see `short`), so the result is neve
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import re
@@ -447,6 +448,12 @@ class Masker:
         self._holder = graph
         self._graph: Any = None
         self._set_names(self._names)
+
+    def limited(self, max_len: int | None) -> Masker:
+        """A copy of this masker that keeps texts within max_len."""
+        m = copy.copy(self)
+        m.rules, m.max_len = list(self.rules), max_len
+        return m
 
     def _set_names(self, names: Iterable[str]) -> None:
         pattern = names_pattern(names)

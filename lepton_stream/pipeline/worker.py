@@ -99,7 +99,7 @@ class Worker:
         self.resources: dict[str, Any] = {}  # graph holder, router, state stage...: filled by spec.setup
         self.masker = masker or Masker(max_len=spec.max_text)
         if isinstance(self.masker, Masker) and self.masker.max_len is None:
-            self.masker.max_len = spec.max_text
+            self.masker = self.masker.limited(spec.max_text)  # a copy: the masker passed in may be shared
         secret = settings.id_hash_secret
         self.id_secret = secret.get_secret_value().encode() if secret is not None else DEFAULT_ID_SECRET
         self._after_flush: list[Callable[[], None]] = []

@@ -299,3 +299,19 @@ def test_masked_text_fits_any_limit_the_original_fits(parts: list[str], slack: i
     out = Masker(names=["Al"], max_len=limit)(text)
     assert len(out) <= limit
     assert "4111" not in out and "7700" not in out and "@" not in out
+
+
+# ---------------------------------------------------------------- names (strict mode)
+
+
+def test_names_match_whole_words_in_any_case_and_spacing() -> None:
+    m = Masker(names=["Jane Doe", "Jane", "Mary O'Brien", "Zoë Núñez"])
+    assert m("JANE DOE, jane  doe and Jane\nDoe") == "[PERSON], [PERSON] and [PERSON]"
+    assert m("mary o'brien met ZOË NÚÑEZ") == "[PERSON] met [PERSON]"
+    assert m("Janet Doerr, Jane Does") == "Janet Doerr, [PERSON] Does"  # whole words only
+
+
+def test_a_wall_of_digit_groups_leaves_no_phone_digits() -> None:
+    """Past the split budget a run of numbers is masked whole: over-masking, never a leak."""
+    wall = " ".join(f"{n:02d}" for n in range(10, 99)) * 10
+    assert digits(Masker(max_len=len(wall))(wall)) == ""
