@@ -254,6 +254,7 @@ NOT_PHONE_AFTER = re.compile(
 )
 DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./](?:\d{4}|\d{2})")
 YEAR = re.compile(r"(?:19|20)\d\d")
+DECIMAL = re.compile(r"-?\d{1,3}\.\d+")
 CODE_BEFORE = re.compile(r"[ -](?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z\d]+(?!\S)")  # reversed: "AA1 " before
 
 
@@ -296,6 +297,9 @@ def _is_phone(s: str, before: str, after: str) -> bool:
         return True
     if plus:
         return nd >= 8
+    chunks = s.split()
+    if len(chunks) > 1 and any(DECIMAL.fullmatch(c) for c in chunks):
+        return False  # decimals in a row: prices, coordinates ("40.7128 -74.0060")
     if CODE_BEFORE.match(rev) and not paren and lens not in ([3, 3, 4], [1, 3, 3, 4]):
         return False  # the tail of a code ("1Z 999 AA1 01 2345 6784"); a NANP number stays a phone
     # Thousands ("1 234 567", "100.000.000") are amounts; "612 345 678" is a phone.
@@ -313,10 +317,9 @@ def _is_phone(s: str, before: str, after: str) -> bool:
         return False  # "100 200 300 400": a list of round numbers
     if nd >= 10:
         return True
-    dashed = kinds == {"-"}
-    return lens in ([3, 3, 3], [3, 2, 2, 2], [2, 3, 2, 2], [2, 2, 2, 2]) or (
-        dashed and lens in ([3, 4], [4, 4], [3, 2, 2])
-    )
+    # 7-9 digits: phone groupings with one kind of separator ("10.30-11.45" is a time range).
+    return len(kinds) == 1 and (lens in ([3, 3, 3], [3, 2, 2, 2], [2, 3, 2, 2], [2, 2, 2, 2]) or (
+        kinds == {"-"} and lens in ([3, 4], [4, 4], [3, 2, 2])))  # fmt: skip
 
 
 # Runs split into phones per text; past it a run of numbers is masked whole (a wall of digit groups is a

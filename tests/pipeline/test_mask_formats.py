@@ -259,6 +259,10 @@ def test_bare_nine_digits_without_a_cue_stay() -> None:
         "ISBN: 1-4028-9462-7",
         "ISBN 9781402894626",
         "Visa ending in 1111",
+        "open 10.30-11.45 daily",
+        "sizes 12.99 14.99 15.99",
+        "at 40.7128 -74.0060",
+        "won 21-18 25-23",
     ],
 )
 def test_lookalikes_unchanged(text: str) -> None:
