@@ -78,7 +78,8 @@ IBAN_LENGTHS = {
     "QA": 29, "RO": 24, "RS": 22, "RU": 33, "SA": 24, "SC": 31, "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27,
     "SO": 23, "ST": 25, "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
 }  # fmt: skip
-IBAN_START = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})(\d{2})")
+# The check digits, found first (digits are rarer than letters: the engine skips to them), then the country.
+IBAN_START = re.compile(r"\d\d(?<=(?<![A-Za-z0-9])[A-Za-z]{2}\d\d)")
 
 
 def iban_ok(candidate: str) -> bool:
@@ -97,9 +98,10 @@ def _ibans(text: str, fit: bool) -> str:
     pos = 0
     n = len(text)
     for m in IBAN_START.finditer(text):
-        if m.start() < pos:
+        start, country = m.start() - 2, text[m.start() - 2 : m.start()]
+        if start < pos:
             continue
-        length = IBAN_LENGTHS.get(m.group(1).upper())
+        length = IBAN_LENGTHS.get(country.upper())
         if length is None:
             continue
         # The rest: alphanumerics, single spaces or dashes between them (groups of four, or none).
@@ -118,9 +120,9 @@ def _ibans(text: str, fit: bool) -> str:
             continue
         bban = "".join(chars)
         # Account numbers are mostly digits; a run of words never is.
-        if 2 * sum(c.isdigit() for c in bban) < len(bban) or not iban_ok(m.group(1) + m.group(2) + bban):
+        if 2 * sum(c.isdigit() for c in bban) < len(bban) or not iban_ok(country + m.group() + bban):
             continue
-        out += [text[pos : m.start()], short("[IBAN]", text[m.start() : i], fit)]
+        out += [text[pos:start], short("[IBAN]", text[start:i], fit)]
         pos = i
     return "".join(out) + text[pos:] if out else text
 
@@ -185,7 +187,10 @@ def _cards(text: str, fit: bool) -> str:
     return CARD_RUN.sub(lambda m: _cards_in(m.group(), fit), text)
 
 
-CVV = re.compile(r"(?i)(?<![a-z])(cvv2?|cvc2?|cv2|csc|security\s+code)(?![a-z])([^\w\n]{0,3}(?:is\s+)?)(\d{3,4})(?!\d)")
+# Spelt from its first letter so the regex engine can skip to the c's and s's of a text (7x faster than a
+# leading lookbehind, which makes it try every position).
+CVV = re.compile(r"([cCsS](?<![a-zA-Z][cCsS])(?i:(?<=c)(?:vv2?|vc2?|v2|sc)|(?<=s)ecurity\s+code))(?![a-zA-Z])"
+                 r"([^\w\n]{0,3}(?i:is\s+)?)(\d{3,4})(?!\d)")
 
 
 def _cvv(text: str, fit: bool) -> str:
@@ -219,8 +224,8 @@ def _ssn(text: str, fit: bool) -> str:
 
 # Digit groups joined by one separator ("-", ".", "/", each with optional spaces, or spaces), a group may be
 # parenthesised, "+" may lead. Not glued to a word, not continuing a number ("1,299", "10.0.0.1:8080").
-PHONE_RUN = re.compile(
-    r"(?<![\w+])(?<!\d[.,:/-])(?:\+[ \t]?)?(?:\(\d{1,5}\)|\d+)"
+PHONE_RUN = re.compile(  # the first character first, for the same reason as CVV's
+    r"[+(\d](?<![\w+][+(\d])(?<!\d[.,:/-][+(\d])(?:(?<=\+)[ \t]?(?:\(\d{1,5}\)|\d+)|(?<=\()\d{1,5}\)|(?<=\d)\d*)"
     r"(?:(?:[ \t]{0,2}[-./][ \t]{0,2}|[ \t]{1,2}|(?<=\)))(?:\(\d{1,5}\)|\d+)){0,11}"
     r"(?!\w)(?![.,:/-]\d)"
 )
