@@ -386,6 +386,19 @@ def _phones(text: str, fit: bool) -> str:
     return "".join(out) + text[pos:] if out else text
 
 
+# ---------------------------------------------------------------- separators
+
+# No-break, narrow and thin spaces and Unicode dashes between digits ("06\u00a012 34", "555\u2013123") are
+# typed as spaces and hyphens: the patterns above see them as such.
+UNICODE_SEPARATOR = re.compile(r"(?<=[\d)])[\u00a0\u202f\u2009\u2007\u2010-\u2014\u2212](?=[\d(])")
+
+
+def _separators(text: str, fit: bool) -> str:
+    if text.isascii():
+        return text
+    return UNICODE_SEPARATOR.sub(lambda m: " " if m.group() in "\u00a0\u202f\u2009\u2007" else "-", text)
+
+
 # ---------------------------------------------------------------- rules
 
 
@@ -431,6 +444,7 @@ def names_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
 
 # Order matters: the specific, checksummed kinds first so a card number is never half-eaten as a phone.
 DEFAULT_RULES: list[Rule] = [
+    Rule(_separators, min_digits=2),
     pattern_rule(EMAIL, "[EMAIL]", needs="@"),
     Rule(_ibans, min_digits=7),  # check digits + an account number that is at least half digits
     Rule(_cards, min_digits=13),

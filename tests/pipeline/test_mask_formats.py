@@ -122,6 +122,21 @@ def test_phone_formats(text: str, secret: str) -> None:
     check(text, secret, "PHONE")
 
 
+@pytest.mark.parametrize(
+    "text, secret",
+    [("06\u00a012\u00a034\u00a056\u00a078", "34\u00a056"), ("+33\u202f6\u202f12\u202f34\u202f56\u202f78", "56"),
+     ("call 555\u2013123\u20134567", "4567"), ("4111\u00a01111\u00a01111\u00a01111", "1111"),
+     ("tel. +1\u00a0(555)\u00a0123\u20114567", "4567")],
+)  # fmt: skip
+def test_unicode_spaces_and_dashes_between_digits(text: str, secret: str) -> None:
+    out = mask(text)
+    assert secret not in out and "[" in out, f"{text!r} -> {out!r}"
+
+
+def test_unicode_dashes_in_prose_are_kept() -> None:
+    assert mask("Apple \u2014 up 3\u00a0% \u2013 2019\u20132024") == "Apple \u2014 up 3\u00a0% \u2013 2019-2024"
+
+
 def test_two_phones_next_to_each_other() -> None:
     out = mask("call 555-123-4567 or 555-987-6543, or 555 123 4567 555 987 6543")
     assert digits(out) == "", out
