@@ -189,8 +189,8 @@ def _cards(text: str, fit: bool) -> str:
 
 # Spelt from its first letter so the regex engine can skip to the c's and s's of a text (7x faster than a
 # leading lookbehind, which makes it try every position).
-CVV = re.compile(r"([cCsS](?<![a-zA-Z][cCsS])(?i:(?<=c)(?:vv2?|vc2?|v2|sc)|(?<=s)ecurity\s+code))(?![a-zA-Z])"
-                 r"([^\w\n]{0,3}(?i:is\s+)?)(\d{3,4})(?!\d)")
+CVV = re.compile(r"([cCsS](?<![a-zA-Z\[][cCsS])(?i:(?<=c)(?:vv2?|vc2?|v2|sc)|(?<=s)ecurity\s+code))(?![a-zA-Z])"
+                 r"([^\w\n]{0,3}(?i:is\s+)?)(\d{3,4})(?!\d)(?![-./]\d)")  # not "[CVV]", not a date
 
 
 def _cvv(text: str, fit: bool) -> str:
@@ -203,7 +203,7 @@ SSN = re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")
 SSN_SPACED = re.compile(r"(?<![\w-])(\d{3}) (\d{2}) (\d{4})(?![\w-])")
 SSN_CUE = re.compile(
     r"(?i)(?<![a-z])(ssn|ss\s?#|ss\s?no\.?|social[\s-]+security(?:[\s-]+(?:number|num|no\.?|#))?|soc\.?\s?sec\.?)"
-    r"(?![a-z])([^\d\n]{0,20}?)(\d(?:[\s.\-]?\d){8})(?![\d\w])"
+    r"(?![a-z])([^\d\n\[]{0,20}?)(\d(?:[\s.\-]?\d){8})(?![\d\w])"  # no placeholder between cue and number
 )
 
 
@@ -226,7 +226,7 @@ def _ssn(text: str, fit: bool) -> str:
 # parenthesised, "+" may lead. Not glued to a word, not continuing a number ("1,299", "10.0.0.1:8080").
 PHONE_RUN = re.compile(  # the first character first, for the same reason as CVV's
     r"[+(\d](?<![\w+][+(\d])(?<!\d[.,:/-][+(\d])(?:(?<=\+)[ \t]?(?:\(\d{1,5}\)|\d+)|(?<=\()\d{1,5}\)|(?<=\d)\d*)"
-    r"(?:(?:[ \t]{0,2}[-./][ \t]{0,2}|[ \t]{1,2}|(?<=\)))(?:\(\d{1,5}\)|\d+)){0,11}"
+    r"(?:(?:[ \t]{0,2}[-./][ \t]{0,2}|[ \t]{1,2}|(?<=\)))(?:\(\d{1,5}\)|\d+))*+"  # possessive: a run is taken whole
     r"(?!\w)(?![.,:/-]\d)"
 )
 
@@ -263,17 +263,29 @@ DECIMAL = re.compile(r"-?\d{1,3}\.\d+")
 CODE_BEFORE = re.compile(r"[ -](?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z\d]+(?!\S)")  # reversed: "AA1 " before
 
 
-def _date_chunk(s: str) -> bool:
-    return any(DATE.fullmatch(c) for c in s.split())
+IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+
+
+def _odd_chunk(s: str) -> bool:
+    """A space-separated part of the run is a date, or (in a run of several) a decimal or an IPv4 address:
+    numbers of another kind, which no phone spans."""
+    chunks = s.split()
+    if len(chunks) == 1:
+        return DATE.fullmatch(s) is not None
+    return any(DATE.fullmatch(c) or DECIMAL.fullmatch(c) or IPV4.fullmatch(c) for c in chunks)
 
 
 PLACEHOLDER = re.compile(r"\[[A-Z_]{1,12}\]")
+PARTIAL_PLACEHOLDER = re.compile(r"^[A-Z_]{0,11}\]")  # the end of one cut by the context window
 
 
 def _before(text: str, start: int) -> str:
-    # Placeholders are not words of the context: "[NATIONAL_ID]" is no "id" cue, "[PHONE]" no "phone" cue.
+    # Placeholders are not words of the context ("[NATIONAL_ID]" is no "id", "[PHONE]" no "phone"), and stand
+    # where digits stood: "_" stops a reference word's reach, "\n" a cue's, as the digits did before masking.
     ctx = text[max(0, start - 40) : start]
-    return PLACEHOLDER.sub(" _ ", ctx) if "]" in ctx else ctx
+    if "]" not in ctx:
+        return ctx
+    return PLACEHOLDER.sub(" _\n_ ", PARTIAL_PLACEHOLDER.sub(" _\n_ ", ctx))
 
 
 def _is_phone(s: str, before: str, after: str) -> bool:
@@ -285,8 +297,8 @@ def _is_phone(s: str, before: str, after: str) -> bool:
     plus, paren = s.startswith("+"), "(" in s
     lens = [len(g) for g in groups]
     kinds = {x.strip() or " " for x in re.findall(r"[^\d()+]+", s)}
-    if _date_chunk(s) or (len(groups) > 1 and all(len(g) == 4 and YEAR.fullmatch(g) for g in groups)):
-        return False  # a date, "2019-2024", "2022 2023 2024"
+    if _odd_chunk(s) or (len(groups) > 1 and all(len(g) == 4 and YEAR.fullmatch(g) for g in groups)):
+        return False  # a date, "2019-2024", "2022 2023 2024", decimals in a row (prices, "40.7128 -74.0060")
     cue = PHONE_CUE.match(rev) is not None
     if kinds == {"."} and not plus and ((len(groups) == 2 and not (cue and lens == [3, 4])) or (
             len(groups) == 4 and all(x <= 3 for x in lens) and all(int(g) <= 255 for g in groups))):  # fmt: skip
@@ -302,9 +314,6 @@ def _is_phone(s: str, before: str, after: str) -> bool:
         return True
     if plus:
         return nd >= 8
-    chunks = s.split()
-    if len(chunks) > 1 and any(DECIMAL.fullmatch(c) for c in chunks):
-        return False  # decimals in a row: prices, coordinates ("40.7128 -74.0060")
     if CODE_BEFORE.match(rev) and not paren and lens not in ([3, 3, 4], [1, 3, 3, 4]):
         return False  # the tail of a code ("1Z 999 AA1 01 2345 6784"); a NANP number stays a phone
     # Thousands ("1 234 567", "100.000.000") are amounts; "612 345 678" is a phone.
@@ -320,6 +329,8 @@ def _is_phone(s: str, before: str, after: str) -> bool:
         return nd >= 10 and not groups[0].endswith("000")  # 2500000000 is an amount
     if len(groups) >= 3 and all(g.endswith("0") for g in groups):
         return False  # "100 200 300 400": a list of round numbers
+    if len(groups) >= 3 and all(int(b) - int(a) == 1 for a, b in zip(groups, groups[1:], strict=False)):
+        return False  # "10 11 12 13": counting
     if nd >= 10:
         return True
     # 7-9 digits: phone groupings with one kind of separator ("10.30-11.45" is a time range).
@@ -327,9 +338,9 @@ def _is_phone(s: str, before: str, after: str) -> bool:
         kinds == {"-"} and lens in ([3, 4], [4, 4], [3, 2, 2])))  # fmt: skip
 
 
-# Runs split into phones per text; past it a run of numbers is masked whole (a wall of digit groups is a
-# hostile input or a table, and the split costs some 50 classifications a run).
-SPLIT_BUDGET = 16
+# Classifications spent splitting runs of numbers into phones, per text; past it a run is masked whole (a wall of
+# digit groups is a hostile input or a table of numbers: masking it costs tens of ms at most, and leaks nothing).
+SPLIT_BUDGET = 512
 
 
 def _phones_in(text: str, m: re.Match[str], fit: bool, budget: list[int]) -> str | None:
@@ -339,17 +350,17 @@ def _phones_in(text: str, m: re.Match[str], fit: bool, budget: list[int]) -> str
     if _is_phone(s, before, after):
         return short("[PHONE]", s, fit)
     chunks = [c for c in re.finditer(r"\S+", s)]
-    if len(chunks) < 2 or not (sum(c.isdigit() for c in s) > 15 or _date_chunk(s)):
+    if len(chunks) < 2 or not (sum(c.isdigit() for c in s) > 15 or _odd_chunk(s)):
         return None
-    # Several numbers in a row ("555-123-4567 555-987-6543", "2024-11-02 555-1234"): the split into phones
-    # that covers the most digits (ties: fewer, longer phones).
-    budget[0] -= 1
-    if budget[0] < 0:
-        return short("[PHONE]", s, fit)
+    # Several numbers in a row ("555-123-4567 555-987-6543", "2024-11-02 555-1234", "555 123 456 10.0.0.1"):
+    # the split into phones that covers the most digits (ties: fewer, longer phones).
     n = len(chunks)
     upto = [0]  # digits in chunks[:k]
     for c in chunks:
         upto.append(upto[-1] + sum(ch.isdigit() for ch in c.group()))
+    # A one-digit group past a phone's second place ends it (see _is_phone): pieces spanning one are skipped
+    # without a classification.
+    one = [c.group().isdigit() and len(c.group()) == 1 for c in chunks]
     best: list[tuple[int, int, list[tuple[int, int]]]] = [(0, 0, [])] * (n + 1)
     for i in range(n - 1, -1, -1):
         best[i] = best[i + 1]
@@ -358,6 +369,11 @@ def _phones_in(text: str, m: re.Match[str], fit: bool, budget: list[int]) -> str
             piece = s[a:b]
             if not 7 <= upto[j] - upto[i] <= 15 or piece[0] not in "+(0123456789" or piece[-1] not in ")0123456789":
                 continue
+            if any(one[i + 2 : j]) or (j > i + 1 and one[i + 1] and piece[0] not in "+("):
+                continue
+            budget[0] -= 1
+            if budget[0] < 0:
+                return short("[PHONE]", s, fit)
             ctx_before = _before(text, m.start() + a)
             ctx_after = text[m.start() + b : m.start() + b + 16]
             if _is_phone(piece, ctx_before, ctx_after):

@@ -278,6 +278,7 @@ def test_bare_nine_digits_without_a_cue_stay() -> None:
         "sizes 12.99 14.99 15.99",
         "at 40.7128 -74.0060",
         "won 21-18 25-23",
+        "answers: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30",
     ],
 )
 def test_lookalikes_unchanged(text: str) -> None:
@@ -334,3 +335,16 @@ def test_a_wall_of_digit_groups_leaves_no_phone_digits() -> None:
     """Past the split budget a run of numbers is masked whole: over-masking, never a leak."""
     wall = " ".join(f"{n:02d}" for n in range(10, 99)) * 10
     assert digits(Masker(max_len=len(wall))(wall)) == ""
+
+
+_MIXED = ["4111 1111 1111 1111 123", "+1 555.123-4567", "gb82-west-1234-5698-7654-32", "ssn 078051120", "a@b.io",
+          "cvv 123", "ISBN 978-3-16-148410-0", "10.0.0.1", "2024-11-02", "$1,299.99", "12/27", "phone no.", "Al",
+          "555 123 456", " ", "-", "\u00a0", "order", "7"]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_MIXED), max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_masking_twice_changes_nothing_more(parts: list[str]) -> None:
+    m = Masker(names=["Al"])
+    once = m(" ".join(parts))
+    assert m(once) == once
