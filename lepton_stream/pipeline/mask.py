@@ -346,11 +346,14 @@ SPLIT_BUDGET = 512
 def _phones_in(text: str, m: re.Match[str], fit: bool, budget: list[int]) -> str | None:
     """The run masked, or None when it holds no phone."""
     s = m.group()
+    nd = sum(c.isdigit() for c in s)
+    if nd < 7:  # most runs: a year, a price, a count
+        return None
     before, after = _before(text, m.start()), text[m.end() : m.end() + 16]
     if _is_phone(s, before, after):
         return short("[PHONE]", s, fit)
     chunks = [c for c in re.finditer(r"\S+", s)]
-    if len(chunks) < 2 or not (sum(c.isdigit() for c in s) > 15 or _odd_chunk(s)):
+    if len(chunks) < 2 or not (nd > 15 or _odd_chunk(s)):
         return None
     # Several numbers in a row ("555-123-4567 555-987-6543", "2024-11-02 555-1234", "555 123 456 10.0.0.1"):
     # the split into phones that covers the most digits (ties: fewer, longer phones).
