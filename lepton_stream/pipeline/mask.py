@@ -14,6 +14,8 @@ texts stay readable and identical inputs mask identically (stable cache keys). K
   "call me at"). Dates, times, IPv4 addresses, ISBNs, version numbers, amounts, year lists and numbers after a
   reference word ("order", "invoice", "ticket", ...) are not phones.
 
+No-break and thin spaces and Unicode dashes between digits are read (and written) as spaces and hyphens.
+
 A message's text has a length limit in its contract; masking must never turn a valid message into an
 invalid one. With `max_len`, a text whose masked form would pass the limit is masked again with every
 placeholder no longer than what it replaces (see `short`), so the result is never longer than the input.
@@ -440,7 +442,8 @@ def pattern_rule(pattern: re.Pattern[str], placeholder: str, min_digits: int = 0
 
 def names_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
     """Whole-word, case-insensitive match of any name, any run of spaces between its words. Built as a trie
-    (one branch per shared prefix) so 10,000 names cost about what ten do."""
+    (one branch per shared prefix): at each position the engine follows the text's letters down one path
+    instead of trying every name in turn."""
     trie: dict[str, Any] = {}
     for name in {" ".join(n.split()).lower() for n in names if n and n.strip()}:
         node = trie
