@@ -141,6 +141,17 @@ class Settings(BaseSettings):
     routing_path: Path | None = Field(None, description="Routing rules file; default: the shipped routing.toml")
     masking: Literal["default", "strict"] = Field("default", description="strict also masks person names")
     national_id_patterns: list[str] = Field([], description="Extra regexes masked as [NATIONAL_ID] (JSON list)")
+    # --- Personal data in ids and dead letters (docs/operations.md, "Personal data") ---
+    id_hash_secret: SecretStr | None = Field(
+        None,
+        description="Key of the hash that replaces ids holding an email (customer, conversation) in outputs and "
+        "Redis keys; the same on every pod (or LEPTON_ID_HASH_SECRET_FILE); unset: a built-in key",
+    )
+    dlq_payload: Literal["original", "masked"] = Field(
+        "original",
+        description="original = dead letters keep the record's bytes (replayable); masked = only the masked text "
+        "and the sha256 of the original",
+    )
 
     # --- Operations ---
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level")

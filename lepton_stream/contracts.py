@@ -188,7 +188,6 @@ class DeadLetter(Contract):
     original_b64: str
     original_key_b64: str | None = None
     original_bytes: Annotated[int, Field(ge=0)] = 0
-    original_sha256: str | None = None
     original_truncated: bool = False
     error: Annotated[str, StringConstraints(max_length=2_000)]
     reason: Literal[
@@ -200,6 +199,11 @@ class DeadLetter(Contract):
     offset: Annotated[int, Field(ge=-1)]
     first_seen: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
     worker: Annotated[str, StringConstraints(max_length=128)] = ""
+    # LEPTON_DLQ_PAYLOAD=masked: original_b64 is empty and original_key_b64 null; the record's text with its
+    # personal data masked and the sha256 of its bytes (to match it with the producer's copy) instead.
+    payload: Literal["original", "masked"] = "original"
+    masked_text: str | None = None
+    original_sha256: Annotated[str, StringConstraints(pattern=r"^[a-f0-9]{64}$")] | None = None
 
 
 class Feedback(Contract):

@@ -50,9 +50,9 @@ def build_worker(kind: str, settings: Settings, model: Any = None, client: redis
     spec = SPECS[kind]
     client = client if client is not None else redis_client(settings)
     model = model if model is not None else load_model(settings, kind)
-    worker = Worker(spec, settings, model, client, masker=Masker(settings.national_id_patterns))
-    if settings.masking == "strict":  # person names known to the graph are masked too
-        worker.masker = Masker(settings.national_id_patterns, worker.resources["graph"].graph.person_names())
+    worker = Worker(spec, settings, model, client, masker=Masker(settings.national_id_patterns, max_len=spec.max_text))
+    if settings.masking == "strict":  # person names known to the graph are masked too, and follow its reloads
+        worker.masker = Masker(settings.national_id_patterns, max_len=spec.max_text, graph=worker.resources["graph"])
     return worker
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lepton_stream import metrics
 from lepton_stream.alerts import build as alerts
-from lepton_stream.contracts import Alert, ChatMessage, ChatRouted
+from lepton_stream.contracts import MAX_CHAT_TEXT, Alert, ChatMessage, ChatRouted
 from lepton_stream.kg import GraphHolder
 from lepton_stream.models.base import OUT_OF_SCOPE
 from lepton_stream.pipeline.batch import Item, Output
@@ -45,7 +45,8 @@ def setup(w: Worker) -> None:
 def enrich(items: list[Item], w: Worker) -> None:
     kg = w.resources["graph"].graph
     for it in items:
-        it.extra["customer"] = kg.customer(it.message.customer_id)
+        # The clear id when an email-shaped one was hashed (pipeline/worker.py): the graph knows customers by it.
+        it.extra["customer"] = kg.customer(it.extra.get("clear_ids", {}).get("customer_id", it.message.customer_id))
 
 
 def react(items: list[Item], w: Worker, t: StageTimer) -> list[Output]:
@@ -96,4 +97,5 @@ SPEC = WorkerSpec(
     enrich=enrich,
     react=react,
     render=render,
+    max_text=MAX_CHAT_TEXT,  # ChatRouted.text
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lepton_stream.alerts import build as alerts
-from lepton_stream.contracts import Alert, NewsEnriched, NewsItem, Prediction, PropagatedFrom
+from lepton_stream.contracts import MAX_HEADLINE, Alert, NewsEnriched, NewsItem, Prediction, PropagatedFrom
 from lepton_stream.kg import GraphHolder
 from lepton_stream.pipeline.batch import Item, Output
 from lepton_stream.pipeline.timing import StageTimer
@@ -109,4 +109,5 @@ SPEC = WorkerSpec(
     enrich=enrich,
     react=react,
     render=render,
+    max_text=MAX_HEADLINE,  # NewsEnriched.headline
 )

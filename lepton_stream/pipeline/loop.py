@@ -37,7 +37,7 @@ from lepton_stream import logs, metrics
 from lepton_stream.kafka import unreadable
 from lepton_stream.ops.health import Health
 from lepton_stream.pipeline.batch import Output, RawRecord
-from lepton_stream.pipeline.decode import bounded_key, dead_letter
+from lepton_stream.pipeline.decode import dead_letter
 from lepton_stream.pipeline.produce import PublishError, Sink
 from lepton_stream.pipeline.timing import StageTimer
 from lepton_stream.pipeline.worker import Staged, Worker
@@ -240,7 +240,7 @@ class WorkerLoop:
         metrics.DEAD_LETTERED.labels(w.input_topic, "send_failed").inc()
         dead = dead_letter(src, "send_failed", f"output to {output.topic}: {error}", w.id,
                            self.settings.dlq_max_original_bytes)  # fmt: skip
-        return Output.of(w.dlq_topic, bounded_key(src.key), dead)
+        return w.dead_letter_output(src, dead)
 
     def failpoint(self, name: str, outputs: list[Output]) -> None:
         """Crash tests only: LEPTON_TEST_FAILPOINT=<name> kills the process here, the first time a batch
@@ -267,10 +267,12 @@ class WorkerLoop:
                 raise
             except Exception as exc:  # noqa: BLE001 - a poison record must not stop the worker
                 error = f"{type(exc).__name__}: {exc}"
-                log.error("stage_failed", topic=r.topic, partition=r.partition, offset=r.offset, error=error[:300])
+                # The exception's type only: its text may quote the record (personal data); the DLQ has it all.
+                log.error("stage_failed", topic=r.topic, partition=r.partition, offset=r.offset,
+                          error=type(exc).__name__)  # fmt: skip
                 metrics.DEAD_LETTERED.labels(r.topic, "stage_failed").inc()
                 dead = dead_letter(r, "stage_failed", error, w.id, self.settings.dlq_max_original_bytes)
-                outputs.append(Output.of(w.dlq_topic, bounded_key(r.key), dead))
+                outputs.append(w.dead_letter_output(r, dead))
         return outputs
 
     def poll_batch(self) -> list[RawRecord]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import socket
 import uuid
 from collections.abc import Callable
@@ -14,14 +16,21 @@ import redis
 
 from lepton_stream import logs, metrics
 from lepton_stream.config import Settings
-from lepton_stream.contracts import Contract
+from lepton_stream.contracts import Contract, DeadLetter
 from lepton_stream.pipeline.batch import Item, Output, RawRecord
 from lepton_stream.pipeline.cache import Lookup, PredictionCache, fill, lookup
 from lepton_stream.pipeline.decode import bounded_key, decode, future_dead
-from lepton_stream.pipeline.mask import Masker
+from lepton_stream.pipeline.mask import Masker, pseudonym
 from lepton_stream.pipeline.timing import StageTimer
 
 log = logs.get(__name__)
+
+# Ids that may hold an email (a customer id that is an address): hashed before outputs and Redis keys see them.
+ID_FIELDS = ("id", "conversation_id", "customer_id", "source")
+# Without LEPTON_ID_HASH_SECRET the hash is still stable, but anyone with this code can test guessed addresses.
+DEFAULT_ID_SECRET = b"lepton-stream-id-pseudonyms"
+# A masked dead letter's text ends at a token boundary: a number cut in half could escape its pattern.
+_CUT_TAIL = re.compile(r"[\w@.+()/ -]{0,64}$")
 
 
 @dataclass
@@ -66,6 +75,8 @@ class WorkerSpec:
     react: Callable[[list[Item], Worker, StageTimer], list[Output]]
     # the item's own output record
     render: Callable[[Item, Worker], Output]
+    # the output contract's limit on the masked text: masking never pushes a valid message over it
+    max_text: int | None = None
 
 
 class Worker:
@@ -86,7 +97,11 @@ class Worker:
             else None
         )
         self.resources: dict[str, Any] = {}  # graph holder, router, state stage...: filled by spec.setup
-        self.masker = masker or Masker()
+        self.masker = masker or Masker(max_len=spec.max_text)
+        if isinstance(self.masker, Masker) and self.masker.max_len is None:
+            self.masker = self.masker.limited(spec.max_text)  # a copy: the masker passed in may be shared
+        secret = settings.id_hash_secret
+        self.id_secret = secret.get_secret_value().encode() if secret is not None else DEFAULT_ID_SECRET
         self._after_flush: list[Callable[[], None]] = []
         # "<topic>:<partition>" -> "behind" | "idle" (caught up) | "unknown", kept by the Kafka loop: event
         # time (the watermark) advances with the partitions that have data to deliver.
@@ -113,6 +128,7 @@ class Worker:
         with t("mask"):
             for it in items:
                 it.text = self.masker(it.message.text)
+                self._pseudonymise(it)
         # One model serves the whole batch even if a hot reload swaps the holder's in between.
         model = self.model.current() if hasattr(self.model, "current") else self.model
         found = lookup(model.version, self.cache, [it.text for it in items], t)
@@ -137,9 +153,43 @@ class Worker:
         side = self.spec.react(items, self, t)
         # Each output knows its input record: one the broker can never take is dead-lettered as that record.
         outputs = [replace(self.spec.render(it, self), source=it.record) for it in items] + side
-        outputs += [Output.of(self.dlq_topic, bounded_key(rec.key), d) for rec, d in st.dead]
+        outputs += [self.dead_letter_output(rec, d) for rec, d in st.dead]
         self._account(uuid.uuid4().hex[:12], st.records, items, st.dead, st.found.hits, side, t)
         return outputs
+
+    def _pseudonymise(self, it: Item) -> None:
+        """Ids holding an email are replaced by their keyed hash from here on (outputs, Redis keys, alerts); the
+        clear ids stay in memory, in it.extra["clear_ids"], for lookups such as the graph's customer."""
+        msg = it.message
+        clear = {f: v for f in ID_FIELDS if isinstance(v := getattr(msg, f, None), str) and "@" in v}
+        update = {f: p for f, v in clear.items() if (p := pseudonym(v, self.id_secret)) != v}
+        if update:
+            it.extra["clear_ids"] = {f: clear[f] for f in update}
+            it.message = msg.model_copy(update=update)
+
+    def dead_letter_output(self, rec: RawRecord, d: DeadLetter) -> Output:
+        """The DLQ record for a dead letter: as built (the original bytes), or with LEPTON_DLQ_PAYLOAD=masked
+        only the masked text and the sha256 of the bytes; the error and a key holding an email are masked too."""
+        if self.settings.dlq_payload == "original":
+            return Output.of(self.dlq_topic, bounded_key(rec.key), d)
+        raw = rec.value or b""
+        text = raw.decode("utf-8", errors="replace")
+        limit = self.settings.max_message_bytes
+        if len(text) > limit:  # an oversized record: its head
+            text = text[:limit]
+            cut = _CUT_TAIL.search(text, max(0, limit - 64))
+            text = text[: cut.start()] if cut else text
+        mask = self.masker.mask if isinstance(self.masker, Masker) else self.masker
+        try:
+            masked, error = mask(text), mask(d.error)
+        except Exception:  # noqa: BLE001 - the record that broke the masker: keep its hash only
+            masked, error = None, "masking failed; " + d.reason
+        key = rec.key
+        if key is not None and b"@" in key:
+            key = pseudonym(key.decode("utf-8", errors="replace"), self.id_secret).encode()
+        update = {"original_b64": "", "original_key_b64": None, "payload": "masked", "masked_text": masked,
+                  "original_sha256": hashlib.sha256(raw).hexdigest(), "error": error[:2000]}  # fmt: skip
+        return Output.of(self.dlq_topic, key, d.model_copy(update=update))
 
     def after_flush(self, fn: Callable[[], None]) -> None:
         """Run fn once this batch's outputs are acknowledged by the broker (e.g. confirm outbox entries)."""
