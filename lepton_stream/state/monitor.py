@@ -91,9 +91,10 @@ class _Plan:
     closed: list[int]
     open_b: int | None  # the open bucket to peek at, if any
     stored_first: object  # state["first"] as stored, or _NOT_STORED
+    late: list[int] = field(default_factory=list)  # scored buckets this batch added late events to
 
     def to_read(self) -> list[int]:
-        return self.closed + ([self.open_b] if self.open_b is not None else [])
+        return self.late + self.closed + ([self.open_b] if self.open_b is not None else [])
 
 
 class SubjectMonitor:
@@ -118,6 +119,7 @@ class SubjectMonitor:
         make_alerts: Callable[[Finding], list[tuple[str, str]]],
         outbox: Outbox,
         oldest: dict[str, int] | None = None,
+        buckets_touched: dict[str, set[int]] | None = None,
     ) -> list[tuple[str, str]]:
         """Score the subjects touched by a batch (subject -> newest bucket it touched; oldest: the oldest).
 
@@ -159,14 +161,18 @@ class SubjectMonitor:
             # alerted, and that alert's cooldown then silenced the incident's own bucket when it closed (seen
             # in a chaos run). It is scored when it closes.
             open_b = newest if last_closed < newest <= current else None
-            plans[s] = _Plan((rev or b"0").decode(), state, closed, open_b, stored_first)
+            # Buckets scored already that this batch's late events changed (a source running minutes behind):
+            # checked again, or its events would never alert.
+            scored = state["last"]
+            late = sorted(b for b in (buckets_touched or {}).get(s, ()) if scored is not None and b <= scored)
+            plans[s] = _Plan((rev or b"0").decode(), state, closed, open_b, stored_first, late)
         buckets = self.store.read({s: p.to_read() for s, p in plans.items()})
 
         token = uuid.uuid4().hex[:16]
         steps: list[scripts.Step] = []
         calls: list[tuple[int, list[tuple[str, str]]]] = []  # (position of the commit in steps, its alerts)
         for s, p in plans.items():
-            findings = self._score(s, p.state, p.closed, p.open_b, buckets.get(s, {}))
+            findings = self._score(s, p.state, p.closed, p.open_b, buckets.get(s, {}), p.late)
             if not p.closed and not findings and p.state.get("first") == p.stored_first:
                 continue  # only the open bucket peeked at, quietly: the stored state is unchanged, no write
             alerts = [(self.store.key(s, f"alert:{aid}"), j) for f in findings for aid, j in make_alerts(f)]
@@ -191,7 +197,7 @@ class SubjectMonitor:
         return claimed
 
     def _score(self, subject: str, state: dict, closed: list[int], open_b: int | None,
-               buckets: dict[int, dict[str, float]]) -> list[Finding]:  # fmt: skip
+               buckets: dict[int, dict[str, float]], late: list[int] = ()) -> list[Finding]:  # fmt: skip
         spike = SpikeDetector.from_dict(state["spike"])
         share = ShareDetector.from_dict(state["share"]) if self.cfg.share else None
         findings: list[Finding] = []
@@ -216,6 +222,14 @@ class SubjectMonitor:
         state["spike"] = spike.to_dict()
         if share is not None:
             state["share"] = share.to_dict()
+        for b in late:
+            # Judged as if it were the next bucket, against the detector as it is now (its own slot has passed):
+            # the state does not change, and its deterministic alert id keeps a second look from alerting twice.
+            if b in buckets:
+                h = buckets[b]
+                peek = SpikeDetector.from_dict(state["spike"]).update(float(state["last"] + self.store.window_s),
+                                                                      self.value(h))  # fmt: skip
+                findings += self._check(subject, state, b, h, "count", peek, state["ewma"] or 0.0, True)
         if open_b is not None and open_b in buckets:
             # Counts only grow while a bucket is open, so a partial count that already alerts is a real
             # spike: say so now rather than at close. The peek does not change the detector's state.

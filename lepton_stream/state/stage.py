@@ -42,11 +42,14 @@ class StateStage:
         with t("detect"):
             touched: dict[str, int] = {}
             oldest: dict[str, int] = {}
+            buckets: dict[str, set[int]] = {}
             for e in events:
                 b = self.store.bucket(e.ts)
                 touched[e.subject] = max(touched.get(e.subject, b), b)
                 oldest[e.subject] = min(oldest.get(e.subject, b), b)
-            claimed = self.monitor.run(touched, watermark, self._alert_pairs, self.outbox, oldest) if events else []
+                buckets.setdefault(e.subject, set()).add(b)
+            claimed = (self.monitor.run(touched, watermark, self._alert_pairs, self.outbox, oldest, buckets)
+                       if events else [])  # fmt: skip
             claimed += self.outbox.overdue()
         outputs = []
         for _, body in claimed:

@@ -73,6 +73,42 @@ def test_a_partition_running_ahead_does_not_alert_early_and_silence_the_incident
     client.close()
 
 
+def test_late_events_in_a_bucket_already_scored_are_checked_again(redis_url, key_prefix) -> None:
+    """A source running minutes behind: its events land in a bucket the watermark already closed and scored.
+    Within the allowed lateness they are counted, and the bucket is checked again, so the incident alerts."""
+    import json
+
+    client = redis.Redis.from_url(redis_url)
+    store = WindowStore(client, key_prefix, "news", W, 3600)
+    monitor = SubjectMonitor(store, MonitorConfig(label="negative", close_after_s=0,
+                                                  detector={"warmup": 10, "warmup_s": 0}))  # fmt: skip
+    outbox = Outbox(client, key_prefix, "news", 60)
+    t0 = 1_000_000 * W
+    alerted: list[int] = []
+    n = iter(range(1, 10**6))
+
+    def batch(bucket: int, negatives: int, neutrals: int, watermark_bucket: int) -> None:
+        ts = t0 + bucket * W + 10
+        labels = ["negative"] * negatives + ["neutral"] * neutrals
+        events = [Event("raw:0", "ACME", f"m{i}", ts, lab, offset=i) for i, lab in zip(n, labels, strict=False)]
+        store.apply(events, t0 + watermark_bucket * W)
+        b = store.bucket(ts)
+        claimed = monitor.run({"ACME": b}, t0 + watermark_bucket * W + 10,
+                              lambda f: [(f"a{f.bucket}", json.dumps({"bucket": f.bucket}))], outbox, {"ACME": b},
+                              {"ACME": {b}})  # fmt: skip
+        alerted.extend((json.loads(body)["bucket"] - t0) // W for _, body in claimed)
+
+    for j in range(16):  # a quiet history, scored bucket by bucket
+        batch(j, 1, 3, j + 1)
+    assert alerted == []
+    batch(16, 1, 3, 18)  # bucket 16 closes quietly: the incident's news has not arrived yet
+    batch(16, 40, 0, 18)  # ... then it does, five minutes late (well inside the allowed hour)
+    assert alerted == [16]
+    batch(16, 0, 1, 18)  # more late data for the same bucket: checked again, not alerted twice
+    assert alerted == [16]
+    client.close()
+
+
 def test_a_stored_state_with_a_nan_is_read_and_restarted_not_kept(redis_url, key_prefix) -> None:
     """States are written with orjson, which would store a NaN as null; one written by the stdlib before (NaN
     tokens) is still read, and a non-finite detector starts afresh instead of never alerting again."""
