@@ -1,0 +1,175 @@
+"""Streaming novelty detector: alerts when a series does something it has never done, at its own scale.
+
+Model (see docs/detect.md):
+- counts (every value so far a non-negative integer) are variance-stabilised, y = 2*sqrt(x + 3/8), where
+  Poisson noise has unit variance, and the scale is floored at 1 there, so low counts never alert on noise;
+  other values are used as they are (scale-free: only the series' own residual scale matters);
+- a robust seasonal baseline (level + a daily profile interpolated between hour centres, used when the
+  timestamps are clock times spaced under 3 h) learned from Huber-clipped residuals, and a robust running
+  scale of the residuals;
+- each residual is quantised in units of `width` scales into a bin; the detector remembers every bin and
+  every pair of consecutive bins it has seen (a bitset of 25 + 625 bits). A bin never seen before, or a
+  transition never seen before, is novel: a value or a move outside the series' experience. Heavy-tailed or
+  bursty series learn their bursts and stop alerting on them; a level shift is novel once and then learned.
+- no alerts while learning (a count of updates and an event-time span), none for `cooldown` updates after
+  one: the first detection of an incident is the one that matters.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from lepton_stream.detect.spike import copy_state
+
+SUPPRESSED_CAP = 0.49  # scores while alerts are suppressed stay just below the alert line
+_DAY = 86400.0
+_CLIP = 12  # bins beyond ±12 widths share the extreme bin
+_NBINS = 2 * _CLIP + 1
+_PAIR0 = _NBINS  # bit index of the first pair
+_BITS = _NBINS + _NBINS * _NBINS
+NEW_BIN_SCORE = 1.0  # a residual of a size never seen
+NEW_PAIR_SCORE = 0.75  # a move between two residual sizes never seen one after the other
+
+
+def anscombe(x: float) -> float:
+    return 2.0 * math.sqrt(max(x, 0.0) + 0.375)
+
+
+@dataclass
+class ContextParams:
+    warmup: int = 150  # updates before any alert ...
+    warmup_s: float = 86400.0  # ... and the event time that must have been seen (a daily cycle)
+    cooldown: int = 150  # updates without alerts after one
+    width: float = 2.5  # bin width, in residual scales
+    level_rate: float = 0.01  # slowest EWMA rate of the level
+    scale_rate: float = 0.01  # slowest EWMA rate of the residual scale
+    season_rate: float = 0.1  # slowest per-visit rate of a daily slot
+    clip: float = 3.0  # Huber clip (in scales) of residuals fed back into the model
+    max_season_spacing: float = 3 * 3600.0
+
+
+def _empty_memory() -> str:
+    return base64.b64encode(bytes((_BITS + 7) // 8)).decode()
+
+
+@dataclass
+class _ContextState:
+    n: int = 0
+    first_ts: float | None = None
+    last_ts: float | None = None
+    spacing: float | None = None  # running geometric mean of the bucket width (seconds)
+    counts: bool = True  # every value so far a non-negative integer
+    level: float | None = None
+    scale: float = 0.0  # running mean of |residual| (clipped)
+    daily: list[float] = field(default_factory=lambda: [0.0] * 24)
+    daily_n: list[float] = field(default_factory=lambda: [0.0] * 24)
+    prev_bin: int | None = None
+    memory: str = field(default_factory=_empty_memory)  # base64 bitset: bins, then pairs of bins, seen
+    cooldown_left: int = 0
+
+
+class ContextDetector:
+    """`update(ts, value)` → score in [0,1] (≥ 0.5 = alert); causal; `to_dict`/`from_dict` round-trip exactly."""
+
+    kind = "context"
+
+    def __init__(self, params: ContextParams | None = None, **overrides: Any) -> None:
+        base = params or ContextParams()
+        self.params = ContextParams(**{**asdict(base), **overrides}) if overrides else base
+        self.s = _ContextState()
+        self._mem = bytearray(base64.b64decode(self.s.memory))
+
+    # ---- persistence ----
+    def to_dict(self) -> dict[str, Any]:
+        self.s.memory = base64.b64encode(self._mem).decode()
+        return {"kind": self.kind, "v": 1, "params": dict(vars(self.params)), "state": copy_state(vars(self.s))}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ContextDetector:
+        d = cls(ContextParams(**data["params"]))
+        d.s = _ContextState(**copy_state(data["state"]))
+        d._mem = bytearray(base64.b64decode(d.s.memory))
+        if len(d._mem) != (_BITS + 7) // 8:
+            raise ValueError("context detector memory has the wrong size")
+        return d
+
+    def finite(self) -> bool:
+        """Whether every number of the state is finite (a NaN would be stored as JSON null)."""
+        s = self.s
+        total = s.scale + sum(s.daily)
+        for v in (s.level, s.spacing, s.first_ts, s.last_ts):
+            if v is not None:
+                total += v
+        return math.isfinite(total)
+
+    # ---- model ----
+    def _seen(self, bit: int) -> bool:
+        return bool(self._mem[bit >> 3] & (1 << (bit & 7)))
+
+    def _mark(self, bit: int) -> None:
+        self._mem[bit >> 3] |= 1 << (bit & 7)
+
+    def update(self, ts: float, value: float) -> float:
+        p, s = self.params, self.s
+        if value is None or not math.isfinite(value):
+            return 0.0  # a missing bucket carries no evidence and must not corrupt the state
+        if s.last_ts is not None and ts > s.last_ts:
+            # a slow geometric mean of the spacing resists gaps and duplicates
+            dt = ts - s.last_ts
+            s.spacing = dt if s.spacing is None else math.exp(0.9 * math.log(s.spacing) + 0.1 * math.log(dt))
+        s.last_ts = ts if s.last_ts is None else max(ts, s.last_ts)
+        if s.first_ts is None:
+            s.first_ts = ts
+        if s.counts and (value < 0 or value != int(value)):
+            s.counts = False  # not a count series: stop assuming Poisson noise (kept: the level stays in y)
+            s.level = None
+        y = anscombe(value) if s.counts else value
+        s.n += 1
+        if s.level is None:
+            s.level = y
+            return 0.0
+        seasonal = ts > 1e8 and s.spacing is not None and 0 < s.spacing <= p.max_season_spacing
+        h = h2 = 0
+        w = 0.0
+        season = 0.0
+        if seasonal:
+            f = (ts % _DAY) / 3600.0 - 0.5
+            lo = math.floor(f)
+            w = f - lo
+            h = lo % 24
+            h2 = (h + 1) % 24
+            season = (1.0 - w) * s.daily[h] + w * s.daily[h2]
+        floor = 1.0 if s.counts else 1e-9 * (1.0 + abs(s.level))  # Poisson noise, or only rounding
+        resid = y - s.level - season
+        scale = max(1.2533 * s.scale, floor)  # mean |N(0,1)| = 0.798
+        b = math.floor(resid / (scale * p.width) + 0.5)
+        b = _CLIP + (-_CLIP if b < -_CLIP else _CLIP if b > _CLIP else b)
+        raw = 0.0
+        if not self._seen(b):
+            raw = NEW_BIN_SCORE
+        elif s.prev_bin is not None and not self._seen(_PAIR0 + s.prev_bin * _NBINS + b):
+            raw = NEW_PAIR_SCORE
+        self._mark(b)
+        if s.prev_bin is not None:
+            self._mark(_PAIR0 + s.prev_bin * _NBINS + b)
+        s.prev_bin = b
+        warming = s.n <= p.warmup or ts - s.first_ts < p.warmup_s
+        if warming or s.cooldown_left > 0:
+            score = min(raw, SUPPRESSED_CAP)
+            s.cooldown_left = max(0, s.cooldown_left - 1)
+        else:
+            score = raw
+            if raw >= 0.5:
+                s.cooldown_left = p.cooldown
+        # learn: clipped residuals, so a spike barely moves the baseline; fast at first, then settled rates
+        c = max(-p.clip * scale, min(p.clip * scale, resid))
+        s.level += max(p.level_rate, 1.0 / (s.n + 1)) * c
+        s.scale += max(p.scale_rate, 2.0 / (s.n + 1)) * (min(abs(resid), p.clip * scale) - s.scale)
+        if seasonal:
+            for slot, wt in ((h, 1.0 - w), (h2, w)):
+                s.daily_n[slot] += wt
+                s.daily[slot] += max(p.season_rate, 1.0 / (s.daily_n[slot] + 1)) * wt * c
+        return score
