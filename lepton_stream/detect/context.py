@@ -22,7 +22,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from lepton_stream.detect.spike import copy_state
+from lepton_stream.detect.spike import copy_state, poisson_z
 
 SUPPRESSED_CAP = 0.49  # scores while alerts are suppressed stay just below the alert line
 _DAY = 86400.0
@@ -42,8 +42,12 @@ def anscombe(x: float) -> float:
 class ContextParams:
     warmup: int = 150  # updates before any alert ...
     warmup_s: float = 86400.0  # ... and the event time that must have been seen (a daily cycle)
-    cooldown: int = 150  # updates without alerts after one
-    width: float = 2.5  # bin width, in residual scales
+    cooldown: int = 150  # updates without alerts after one ...
+    escalation: float = 1.5  # ... unless a novel bucket is this many times as far out as the alert was
+    width: float = 2.0  # bin width, in residual scales
+    resolution: float = 20.0  # the scale is at least the series' running range / this
+    range_rate: float = 0.001  # rate at which the running range's ends relax toward the level
+    min_z: float = 3.0  # counts: a bucket pure Poisson noise explains (|deviance z| below this) never alerts
     level_rate: float = 0.01  # slowest EWMA rate of the level
     scale_rate: float = 0.01  # slowest EWMA rate of the residual scale
     season_rate: float = 0.1  # slowest per-visit rate of a daily slot
@@ -63,12 +67,15 @@ class _ContextState:
     spacing: float | None = None  # running geometric mean of the bucket width (seconds)
     counts: bool = True  # every value so far a non-negative integer
     level: float | None = None
+    hi: float | None = None  # running range of y: ends jump out to new extremes, relax back slowly
+    lo: float | None = None
     scale: float = 0.0  # running mean of |residual| (clipped)
     daily: list[float] = field(default_factory=lambda: [0.0] * 24)
     daily_n: list[float] = field(default_factory=lambda: [0.0] * 24)
     prev_bin: int | None = None
     memory: str = field(default_factory=_empty_memory)  # base64 bitset: bins, then pairs of bins, seen
     cooldown_left: int = 0
+    alert_z: float = 0.0  # |z| of the alert that started the cooldown
 
 
 class ContextDetector:
@@ -124,13 +131,14 @@ class ContextDetector:
         if s.first_ts is None:
             s.first_ts = ts
         if s.counts and (value < 0 or value != int(value)):
-            s.counts = False  # not a count series: stop assuming Poisson noise (kept: the level stays in y)
-            s.level = None
+            s.counts = False  # not a count series: stop assuming Poisson noise; start again in raw values
+            s.level = s.hi = s.lo = None
         y = anscombe(value) if s.counts else value
         s.n += 1
         if s.level is None:
-            s.level = y
+            s.level = s.hi = s.lo = y
             return 0.0
+        assert s.hi is not None and s.lo is not None
         seasonal = ts > 1e8 and s.spacing is not None and 0 < s.spacing <= p.max_season_spacing
         h = h2 = 0
         w = 0.0
@@ -144,30 +152,49 @@ class ContextDetector:
             season = (1.0 - w) * s.daily[h] + w * s.daily[h2]
         floor = 1.0 if s.counts else 1e-9 * (1.0 + abs(s.level))  # Poisson noise, or only rounding
         resid = y - s.level - season
-        scale = max(1.2533 * s.scale, floor)  # mean |N(0,1)| = 0.798
-        b = math.floor(resid / (scale * p.width) + 0.5)
+        scale = max(1.2533 * s.scale, floor, (s.hi - s.lo) / p.resolution)  # mean |N(0,1)| = 0.798
+        if not math.isfinite(resid / scale):
+            return 0.0  # a state already broken (see finite()): the owner restarts it; never raise here
+        z = resid / scale
+        significant = True
+        if s.counts:
+            # at low counts the normal tail of a sqrt-space residual is poor: the Poisson deviance residual at
+            # the predicted mean (deflated by the same overdispersion) is close to the exact tail
+            pred = (s.level + season) / 2.0
+            zp = poisson_z(value, max(pred * pred - 0.375, 0.01))
+            significant = abs(zp) >= p.min_z  # what pure Poisson noise explains is never an anomaly
+            zp /= scale
+            if zp * z > 0 and abs(zp) > abs(z):
+                z = zp
+        b = math.floor(z / p.width + 0.5)
         b = _CLIP + (-_CLIP if b < -_CLIP else _CLIP if b > _CLIP else b)
         raw = 0.0
-        if not self._seen(b):
+        if significant and not self._seen(b):
             raw = NEW_BIN_SCORE
-        elif s.prev_bin is not None and not self._seen(_PAIR0 + s.prev_bin * _NBINS + b):
+        elif significant and s.prev_bin is not None and not self._seen(_PAIR0 + s.prev_bin * _NBINS + b):
             raw = NEW_PAIR_SCORE
         self._mark(b)
         if s.prev_bin is not None:
             self._mark(_PAIR0 + s.prev_bin * _NBINS + b)
         s.prev_bin = b
         warming = s.n <= p.warmup or ts - s.first_ts < p.warmup_s
-        if warming or s.cooldown_left > 0:
+        # an escalation (far beyond the alert that started the cooldown) is a new finding: a consumer that
+        # dropped the first alert (too few events to publish) must still hear of the incident's peak
+        escalated = s.cooldown_left > 0 and raw >= 0.5 and abs(z) >= p.escalation * s.alert_z
+        if warming or (s.cooldown_left > 0 and not escalated):
             score = min(raw, SUPPRESSED_CAP)
             s.cooldown_left = max(0, s.cooldown_left - 1)
         else:
             score = raw
             if raw >= 0.5:
                 s.cooldown_left = p.cooldown
+                s.alert_z = abs(z)
         # learn: clipped residuals, so a spike barely moves the baseline; fast at first, then settled rates
         c = max(-p.clip * scale, min(p.clip * scale, resid))
         s.level += max(p.level_rate, 1.0 / (s.n + 1)) * c
         s.scale += max(p.scale_rate, 2.0 / (s.n + 1)) * (min(abs(resid), p.clip * scale) - s.scale)
+        s.hi = max(y, s.hi - p.range_rate * (s.hi - s.level))
+        s.lo = min(y, s.lo + p.range_rate * (s.level - s.lo))
         if seasonal:
             for slot, wt in ((h, 1.0 - w), (h2, w)):
                 s.daily_n[slot] += wt

@@ -85,7 +85,7 @@ def test_a_stored_state_with_a_nan_is_read_and_restarted_not_kept(redis_url, key
     outbox = Outbox(client, key_prefix, "news", 60)
     t0 = 1_000_000 * W
     state = monitor._fresh()
-    state["spike"]["state"].update(level=float("nan"), n=40)
+    state["count"]["state"].update(level=float("nan"), n=40)
     state["last"] = t0 - W
     client.hset(store.key("ACME", "det"), mapping={"rev": "3", "state": json.dumps(state)})
     before = metrics.DETECTOR_RESETS.labels("news")._value.get()
@@ -95,5 +95,5 @@ def test_a_stored_state_with_a_nan_is_read_and_restarted_not_kept(redis_url, key
     raw = client.hget(store.key("ACME", "det"), "state")
     client.close()
     stored = orjson.loads(raw)  # valid JSON: no NaN token
-    assert stored["spike"]["state"]["level"] is None and stored["spike"]["state"]["n"] == 0
+    assert stored["count"]["state"]["level"] is None and stored["count"]["state"]["n"] == 0
     assert stored["last"] == t0
