@@ -42,17 +42,18 @@ def anscombe(x: float) -> float:
 class ContextParams:
     warmup: int = 150  # updates before any alert ...
     warmup_s: float = 86400.0  # ... and the event time that must have been seen (a daily cycle)
-    cooldown: int = 150  # updates without alerts after one ...
+    cooldown: int = 100  # updates without alerts after one ...
     escalation: float = 1.5  # ... unless a novel bucket is this many times as far out as the alert was
-    width: float = 2.0  # bin width, in residual scales
-    resolution: float = 20.0  # the scale is at least the series' running range / this
+    width: float = 2.5  # bin width, in residual scales
+    resolution: float = 10.0  # the scale is at least the series' running range / this
     range_rate: float = 0.001  # rate at which the running range's ends relax toward the level
     min_z: float = 3.0  # counts: a bucket pure Poisson noise explains (|deviance z| below this) never alerts
     level_rate: float = 0.01  # slowest EWMA rate of the level
-    scale_rate: float = 0.01  # slowest EWMA rate of the residual scale
+    scale_rate: float = 0.003  # slowest EWMA rate of the residual scale
     season_rate: float = 0.1  # slowest per-visit rate of a daily slot
     clip: float = 3.0  # Huber clip (in scales) of residuals fed back into the model
     max_season_spacing: float = 3 * 3600.0
+    epoch_s: float = 14 * 86400.0  # memory of what was seen spans one to two of these (event time)
 
 
 def _empty_memory() -> str:
@@ -73,7 +74,9 @@ class _ContextState:
     daily: list[float] = field(default_factory=lambda: [0.0] * 24)
     daily_n: list[float] = field(default_factory=lambda: [0.0] * 24)
     prev_bin: int | None = None
-    memory: str = field(default_factory=_empty_memory)  # base64 bitset: bins, then pairs of bins, seen
+    memory: str = field(default_factory=_empty_memory)  # base64 bitset: bins, then pairs of bins, seen ...
+    previous: str = field(default_factory=_empty_memory)  # ... in this epoch and in the one before
+    epoch_start: float | None = None
     cooldown_left: int = 0
     alert_z: float = 0.0  # |z| of the alert that started the cooldown
 
@@ -88,10 +91,12 @@ class ContextDetector:
         self.params = ContextParams(**{**asdict(base), **overrides}) if overrides else base
         self.s = _ContextState()
         self._mem = bytearray(base64.b64decode(self.s.memory))
+        self._prev = bytearray(base64.b64decode(self.s.previous))
 
     # ---- persistence ----
     def to_dict(self) -> dict[str, Any]:
         self.s.memory = base64.b64encode(self._mem).decode()
+        self.s.previous = base64.b64encode(self._prev).decode()
         return {"kind": self.kind, "v": 1, "params": dict(vars(self.params)), "state": copy_state(vars(self.s))}
 
     @classmethod
@@ -99,7 +104,8 @@ class ContextDetector:
         d = cls(ContextParams(**data["params"]))
         d.s = _ContextState(**copy_state(data["state"]))
         d._mem = bytearray(base64.b64decode(d.s.memory))
-        if len(d._mem) != (_BITS + 7) // 8:
+        d._prev = bytearray(base64.b64decode(d.s.previous))
+        if len(d._mem) != (_BITS + 7) // 8 or len(d._prev) != len(d._mem):
             raise ValueError("context detector memory has the wrong size")
         return d
 
@@ -114,7 +120,7 @@ class ContextDetector:
 
     # ---- model ----
     def _seen(self, bit: int) -> bool:
-        return bool(self._mem[bit >> 3] & (1 << (bit & 7)))
+        return bool((self._mem[bit >> 3] | self._prev[bit >> 3]) & (1 << (bit & 7)))
 
     def _mark(self, bit: int) -> None:
         self._mem[bit >> 3] |= 1 << (bit & 7)
@@ -129,7 +135,12 @@ class ContextDetector:
             s.spacing = dt if s.spacing is None else math.exp(0.9 * math.log(s.spacing) + 0.1 * math.log(dt))
         s.last_ts = ts if s.last_ts is None else max(ts, s.last_ts)
         if s.first_ts is None:
-            s.first_ts = ts
+            s.first_ts = s.epoch_start = ts
+        elif s.epoch_start is not None and ts - s.epoch_start >= p.epoch_s:
+            # forget slowly: what was last seen two epochs ago is novel again (a big incident months ago
+            # must not make the next one look normal)
+            self._prev, self._mem = self._mem, bytearray(len(self._mem))
+            s.epoch_start = ts
         if s.counts and (value < 0 or value != int(value)):
             s.counts = False  # not a count series: stop assuming Poisson noise; start again in raw values
             s.level = s.hi = s.lo = None
