@@ -47,7 +47,7 @@ class ContextParams:
     width: float = 2.5  # bin width, in residual scales
     resolution: float = 10.0  # the scale is at least the series' running range / this
     range_rate: float = 0.001  # rate at which the running range's ends relax toward the level
-    min_z: float = 3.0  # counts: a bucket pure Poisson noise explains (|deviance z| below this) never alerts
+    min_z: float = 3.0  # counts: a bucket within this many scales of Poisson or of its own noise never alerts
     level_rate: float = 0.01  # slowest EWMA rate of the level
     scale_rate: float = 0.003  # slowest EWMA rate of the residual scale
     season_rate: float = 0.1  # slowest per-visit rate of a daily slot
@@ -177,6 +177,8 @@ class ContextDetector:
             zp /= scale
             if zp * z > 0 and abs(zp) > abs(z):
                 z = zp
+            # ... and nothing within min_z of the series' own (overdispersed) noise either
+            significant = significant and abs(z) >= p.min_z
         b = math.floor(z / p.width + 0.5)
         b = _CLIP + (-_CLIP if b < -_CLIP else _CLIP if b > _CLIP else b)
         raw = 0.0
