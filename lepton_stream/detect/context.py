@@ -184,7 +184,7 @@ class ContextDetector:
         raw = 0.0
         if significant and not self._seen(b):
             raw = NEW_BIN_SCORE
-        elif significant and s.prev_bin is not None and not self._seen(_PAIR0 + s.prev_bin * _NBINS + b):
+        elif significant and b != _CLIP and s.prev_bin is not None and not self._seen(_PAIR0 + s.prev_bin * _NBINS + b):
             raw = NEW_PAIR_SCORE
         self._mark(b)
         if s.prev_bin is not None:
