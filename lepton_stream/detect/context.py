@@ -1,18 +1,23 @@
-"""Streaming novelty detector: alerts when a series does something it has never done, at its own scale.
+"""Streaming novelty detector: alerts when a series does something it has not done lately, at its own scale.
 
 Model (see docs/detect.md):
 - counts (every value so far a non-negative integer) are variance-stabilised, y = 2*sqrt(x + 3/8), where
-  Poisson noise has unit variance, and the scale is floored at 1 there, so low counts never alert on noise;
-  other values are used as they are (scale-free: only the series' own residual scale matters);
+  Poisson noise has unit variance; other values are used as they are (only the series' own scale matters);
 - a robust seasonal baseline (level + a daily profile interpolated between hour centres, used when the
-  timestamps are clock times spaced under 3 h) learned from Huber-clipped residuals, and a robust running
-  scale of the residuals;
-- each residual is quantised in units of `width` scales into a bin; the detector remembers every bin and
-  every pair of consecutive bins it has seen (a bitset of 25 + 625 bits). A bin never seen before, or a
-  transition never seen before, is novel: a value or a move outside the series' experience. Heavy-tailed or
-  bursty series learn their bursts and stop alerting on them; a level shift is novel once and then learned.
+  timestamps are clock times spaced under 3 h) learned from Huber-clipped residuals, and a slow robust
+  scale of the residuals, never below a tenth of the series' running range (a resolution, as in
+  context-based detectors, so that tiny wiggles of a clean series are not news) nor, for counts, below
+  Poisson noise;
+- each residual is quantised in units of `width` scales; the detector remembers every bin and every pair of
+  consecutive bins seen in the current and the previous 14-day epoch (two bitsets of 25 + 625 bits). A bin
+  not seen lately, or a move between bins not seen lately (other than a return to the centre bin), is
+  novel. Bursty series learn their bursts; a level shift is novel once and then learned; a big incident is
+  forgotten after two epochs, so it does not make the next one look normal;
+- counts must also be significant: at least `min_z` away from pure Poisson noise and from the series' own
+  noise, so low counts never alert on a stray event;
 - no alerts while learning (a count of updates and an event-time span), none for `cooldown` updates after
-  one: the first detection of an incident is the one that matters.
+  one unless a novel bucket escalates well past the alert (the first alert may have been too small to
+  publish; the incident's peak must still be heard).
 """
 
 from __future__ import annotations
