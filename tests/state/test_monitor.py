@@ -97,3 +97,21 @@ def test_a_stored_state_with_a_nan_is_read_and_restarted_not_kept(redis_url, key
     stored = orjson.loads(raw)  # valid JSON: no NaN token
     assert stored["count"]["state"]["level"] is None and stored["count"]["state"]["n"] == 0
     assert stored["last"] == t0
+
+
+def test_a_state_of_another_detector_kind_restarts_with_the_configured_one() -> None:
+    """LEPTON_DETECTOR changed, or a state stored under the older "spike" field: the subject learns afresh
+    with the configured kind rather than failing or silently keeping the old detector."""
+    from lepton_stream.detect import SpikeDetector
+
+    store = WindowStore(None, "p:", "news", W, 600)  # type: ignore[arg-type]  # no Redis needed here
+    monitor = SubjectMonitor(store, MonitorConfig(label="negative", detector={"warmup": 7}))
+    old = SpikeDetector()
+    old.update(1.0, 3.0)
+    legacy = {"last": None, "last_alert": None, "spike": old.to_dict(), "ewma": None}
+    det = monitor._count_detector(legacy)
+    assert det.kind == "context" and det.params.warmup == 7 and "spike" not in legacy
+    assert legacy["count"]["kind"] == "context"
+    spike_monitor = SubjectMonitor(store, MonitorConfig(label="negative", detector_kind="spike"))
+    kept = {"count": old.to_dict()}
+    assert spike_monitor._count_detector(kept).to_dict() == old.to_dict()  # the same kind resumes as stored
