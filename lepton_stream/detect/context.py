@@ -154,7 +154,8 @@ class ContextDetector:
         if s.level is None:
             s.level = s.hi = s.lo = y
             return 0.0
-        assert s.hi is not None and s.lo is not None
+        if s.hi is None or s.lo is None:  # a state written by hand or by an older version: restart the range
+            s.hi = s.lo = s.level
         seasonal = ts > 1e8 and s.spacing is not None and 0 < s.spacing <= p.max_season_spacing
         h = h2 = 0
         w = 0.0
