@@ -118,7 +118,7 @@ class ContextDetector:
         """Whether every number of the state is finite (a NaN would be stored as JSON null)."""
         s = self.s
         total = s.scale + sum(s.daily)
-        for v in (s.level, s.spacing, s.first_ts, s.last_ts):
+        for v in (s.level, s.hi, s.lo, s.spacing, s.first_ts, s.last_ts, s.epoch_start):
             if v is not None:
                 total += v
         return math.isfinite(total)
