@@ -3,7 +3,7 @@
 Model (see docs/detect.md):
 - counts (every value so far a non-negative integer) are variance-stabilised, y = 2*sqrt(x + 3/8), where
   Poisson noise has unit variance; other values are used as they are (only the series' own scale matters);
-- a robust seasonal baseline (level + a daily profile interpolated between hour centres, used when the
+- a robust seasonal baseline (level + a daily profile of half-hour slots, interpolated, used when the
   timestamps are clock times spaced under 3 h) learned from Huber-clipped residuals, and a slow robust
   scale of the residuals, never below a tenth of the series' running range (a resolution, as in
   context-based detectors, so that tiny wiggles of a clean series are not news) nor, for counts, below
@@ -31,6 +31,7 @@ from lepton_stream.detect.spike import copy_state, poisson_z
 
 SUPPRESSED_CAP = 0.49  # scores while alerts are suppressed stay just below the alert line
 _DAY = 86400.0
+_SLOTS = 48  # half-hour slots: step edges of a daily pattern are not smeared over an hour
 _CLIP = 12  # bins beyond ±12 widths share the extreme bin
 _NBINS = 2 * _CLIP + 1
 _PAIR0 = _NBINS  # bit index of the first pair
@@ -76,8 +77,8 @@ class _ContextState:
     hi: float | None = None  # running range of y: ends jump out to new extremes, relax back slowly
     lo: float | None = None
     scale: float = 0.0  # running mean of |residual| (clipped)
-    daily: list[float] = field(default_factory=lambda: [0.0] * 24)
-    daily_n: list[float] = field(default_factory=lambda: [0.0] * 24)
+    daily: list[float] = field(default_factory=lambda: [0.0] * _SLOTS)
+    daily_n: list[float] = field(default_factory=lambda: [0.0] * _SLOTS)
     prev_bin: int | None = None
     memory: str = field(default_factory=_empty_memory)  # base64 bitset: bins, then pairs of bins, seen ...
     previous: str = field(default_factory=_empty_memory)  # ... in this epoch and in the one before
@@ -108,6 +109,8 @@ class ContextDetector:
     def from_dict(cls, data: dict[str, Any]) -> ContextDetector:
         d = cls(ContextParams(**data["params"]))
         d.s = _ContextState(**copy_state(data["state"]))
+        if len(d.s.daily) != _SLOTS or len(d.s.daily_n) != _SLOTS:  # another slot count: learn the profile anew
+            d.s.daily, d.s.daily_n = [0.0] * _SLOTS, [0.0] * _SLOTS
         d._mem = bytearray(base64.b64decode(d.s.memory))
         d._prev = bytearray(base64.b64decode(d.s.previous))
         if len(d._mem) != (_BITS + 7) // 8 or len(d._prev) != len(d._mem):
@@ -161,11 +164,11 @@ class ContextDetector:
         w = 0.0
         season = 0.0
         if seasonal:
-            f = (ts % _DAY) / 3600.0 - 0.5
+            f = (ts % _DAY) / (_DAY / _SLOTS) - 0.5
             lo = math.floor(f)
             w = f - lo
-            h = lo % 24
-            h2 = (h + 1) % 24
+            h = lo % _SLOTS
+            h2 = (h + 1) % _SLOTS
             season = (1.0 - w) * s.daily[h] + w * s.daily[h2]
         floor = 1.0 if s.counts else 1e-9 * (1.0 + abs(s.level))  # Poisson noise, or only rounding
         resid = y - s.level - season
