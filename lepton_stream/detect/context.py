@@ -35,9 +35,11 @@ _SLOTS = 48  # half-hour slots: step edges of a daily pattern are not smeared ov
 _CLIP = 12  # bins beyond ±12 widths share the extreme bin
 _NBINS = 2 * _CLIP + 1
 _PAIR0 = _NBINS  # bit index of the first pair
-_BITS = _NBINS + _NBINS * _NBINS
+_SLOW0 = _PAIR0 + _NBINS * _NBINS  # bit index of the first slow-residual bin
+_BITS = _SLOW0 + _NBINS
 NEW_BIN_SCORE = 1.0  # a residual of a size never seen
 NEW_PAIR_SCORE = 0.75  # a move between two residual sizes never seen one after the other
+NEW_SLOW_SCORE = 0.75  # a sustained residual (short running mean) of a size never seen
 
 
 def anscombe(x: float) -> float:
@@ -58,6 +60,8 @@ class ContextParams:
     scale_rate: float = 0.003  # slowest EWMA rate of the residual scale
     season_rate: float = 0.1  # slowest per-visit rate of a daily slot
     clip: float = 3.0  # Huber clip (in scales) of residuals fed back into the model
+    slow_rate: float = 0.2  # rate of the running mean of clipped z-scores (about five buckets) ...
+    slow_width: float = 1.0  # ... quantised in bins of this many scales
     max_season_spacing: float = 3 * 3600.0
     epoch_s: float = 14 * 86400.0  # memory of what was seen spans one to two of these (event time)
 
@@ -85,6 +89,7 @@ class _ContextState:
     epoch_start: float | None = None
     cooldown_left: int = 0
     alert_z: float = 0.0  # |z| of the alert that started the cooldown
+    slow_z: float = 0.0  # running mean of clipped z-scores: a sustained moderate change
 
 
 class ContextDetector:
@@ -120,7 +125,7 @@ class ContextDetector:
     def finite(self) -> bool:
         """Whether every number of the state is finite (a NaN would be stored as JSON null)."""
         s = self.s
-        total = s.scale + sum(s.daily)
+        total = s.scale + s.slow_z + sum(s.daily)
         for v in (s.level, s.hi, s.lo, s.spacing, s.first_ts, s.last_ts, s.epoch_start):
             if v is not None:
                 total += v
@@ -195,9 +200,19 @@ class ContextDetector:
             raw = NEW_BIN_SCORE
         elif significant and b != _CLIP and s.prev_bin is not None and not self._seen(_PAIR0 + s.prev_bin * _NBINS + b):
             raw = NEW_PAIR_SCORE
+        # a sustained change no single bucket reveals (a slow drift, a moderate shift, a changed daily shape):
+        # the short running mean of clipped z-scores, quantised and remembered like the buckets themselves
+        s.slow_z += p.slow_rate * (max(-p.clip, min(p.clip, z)) - s.slow_z)
+        bs = math.floor(s.slow_z / p.slow_width + 0.5)
+        bs = _CLIP + (-_CLIP if bs < -_CLIP else _CLIP if bs > _CLIP else bs)
+        # counts: the mean of k buckets' noise shrinks as sqrt(rate / (2 - rate)); it must clear min_z of that
+        slow_significant = not s.counts or abs(s.slow_z) >= p.min_z * math.sqrt(p.slow_rate / (2.0 - p.slow_rate))
+        if raw < 0.5 and bs != _CLIP and slow_significant and not self._seen(_SLOW0 + bs):
+            raw = NEW_SLOW_SCORE
         self._mark(b)
         if s.prev_bin is not None:
             self._mark(_PAIR0 + s.prev_bin * _NBINS + b)
+        self._mark(_SLOW0 + bs)
         s.prev_bin = b
         warming = s.n <= p.warmup or ts - s.first_ts < p.warmup_s
         # an escalation (far beyond the alert that started the cooldown) is a new finding: a consumer that
