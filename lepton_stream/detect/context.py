@@ -13,6 +13,8 @@ Model (see docs/detect.md):
   not seen lately, or a move between bins not seen lately (other than a return to the centre bin), is
   novel. Bursty series learn their bursts; a level shift is novel once and then learned; a big incident is
   forgotten after two epochs, so it does not make the next one look normal;
+- a short running mean of the clipped z-scores is quantised and remembered the same way: a sustained change
+  (a drift, a moderate shift, a changed daily shape) that no single bucket reveals is novel too;
 - counts must also be significant: at least `min_z` away from pure Poisson noise and from the series' own
   noise, so low counts never alert on a stray event;
 - no alerts while learning (a count of updates and an event-time span), none for `cooldown` updates after
