@@ -130,6 +130,7 @@ class Settings(BaseSettings):
     )
     allowed_lateness_s: int = Field(3_600, ge=0, description="Older events are counted as dropped, not applied")
     close_after_s: int = Field(60, ge=0, description="A bucket is scored once the watermark passes its end by this")
+    detector: Literal["context", "spike"] = Field("context", description="Count detector per subject (docs/detect.md)")
     detector_warmup: int = Field(150, ge=0, description="Buckets a subject's detector learns before it may alert")
     detector_warmup_s: float = Field(86_400, ge=0, description="... and the event time it must have seen")
     alert_cooldown_buckets: int = Field(12, ge=0, description="No second alert for a subject within this many")

@@ -1,6 +1,7 @@
 """Streaming anomaly detectors with explicit, JSON-serialisable state (see docs/detect.md)."""
 
+from lepton_stream.detect.context import ContextDetector, ContextParams
 from lepton_stream.detect.share import ShareDetector, ShareParams
 from lepton_stream.detect.spike import SpikeDetector, SpikeParams
 
-__all__ = ["ShareDetector", "ShareParams", "SpikeDetector", "SpikeParams"]
+__all__ = ["ContextDetector", "ContextParams", "ShareDetector", "ShareParams", "SpikeDetector", "SpikeParams"]

@@ -72,6 +72,8 @@ class _State:
 class SpikeDetector:
     """`update(ts, value)` → score in [0,1] (≥ 0.5 = alert); causal; `to_dict`/`from_dict` round-trip exactly."""
 
+    kind = "spike"
+
     def __init__(self, params: SpikeParams | None = None, **overrides: Any) -> None:
         base = params or SpikeParams()
         self.params = SpikeParams(**{**asdict(base), **overrides}) if overrides else base

@@ -17,7 +17,8 @@ import orjson
 
 from lepton_stream import logs, metrics
 from lepton_stream.alerts.outbox import Outbox
-from lepton_stream.detect import ShareDetector, SpikeDetector
+from lepton_stream.detect import ShareDetector
+from lepton_stream.detect import base as detectors
 from lepton_stream.state import scripts
 from lepton_stream.state.windows import WindowStore
 
@@ -76,7 +77,8 @@ class MonitorConfig:
     close_after_s: int = 60  # a bucket is scored once the watermark is this far past its end
     cooldown_buckets: int = 12
     max_fill: int = 288  # at most this many quiet buckets are replayed into a detector after a gap
-    detector: dict = field(default_factory=dict)  # SpikeDetector overrides (e.g. warm-up)
+    detector: dict = field(default_factory=dict)  # count-detector overrides (e.g. warm-up)
+    detector_kind: str = detectors.DEFAULT  # LEPTON_DETECTOR: which count detector (detect/base.py)
 
 
 _NOT_STORED = object()  # a subject without stored detector state yet (its first write is never skipped)
@@ -103,11 +105,20 @@ class SubjectMonitor:
         self.pending_key = f"{store.prefix}pending:{store.kind}"
 
     def _fresh(self) -> dict:
-        d = SpikeDetector(two_sided=False, **self.cfg.detector)
-        state = {"last": None, "last_alert": None, "spike": d.to_dict(), "ewma": None}
+        d = detectors.make(self.cfg.detector_kind, **self.cfg.detector)
+        state = {"last": None, "last_alert": None, "count": d.to_dict(), "ewma": None}
         if self.cfg.share:
             state["share"] = ShareDetector(min_volume=self.cfg.min_volume).to_dict()
         return state
+
+    def _count_detector(self, state: dict) -> detectors.CountDetector:
+        """The subject's count detector. A state stored under the older "spike" field, or by another kind than
+        the configured one (LEPTON_DETECTOR changed), restarts the subject's learning with the configured kind."""
+        stored = state.pop("spike", None) if "count" not in state else state["count"]
+        if stored is None or stored.get("kind") != self.cfg.detector_kind:
+            stored = detectors.make(self.cfg.detector_kind, **self.cfg.detector).to_dict()
+        state["count"] = stored
+        return detectors.from_dict(stored)
 
     def value(self, bucket: dict[str, float]) -> float:
         return bucket.get(self.cfg.label, 0.0) if self.cfg.label else bucket.get("n", 0.0)
@@ -198,28 +209,28 @@ class SubjectMonitor:
 
     def _score(self, subject: str, state: dict, closed: list[int], open_b: int | None,
                buckets: dict[int, dict[str, float]], late: list[int] = ()) -> list[Finding]:  # fmt: skip
-        spike = SpikeDetector.from_dict(state["spike"])
+        count = self._count_detector(state)
         share = ShareDetector.from_dict(state["share"]) if self.cfg.share else None
         findings: list[Finding] = []
         for b in closed:
             h = buckets.get(b, {})
             v = self.value(h)
             baseline = state["ewma"] if state["ewma"] is not None else v
-            findings += self._check(subject, state, b, h, "count", spike.update(float(b), v), baseline, True)
+            findings += self._check(subject, state, b, h, "count", count.update(float(b), v), baseline, True)
             if share is not None:
                 sc = share.update(float(b), v, h.get("n", 0.0))
                 findings += self._check(subject, state, b, h, "share", sc, baseline, True)
             state["ewma"] = v if state["ewma"] is None else 0.9 * state["ewma"] + 0.1 * v
             state["last"] = b
-        if not spike.finite() or (share is not None and not share.finite()):
+        if not count.finite() or (share is not None and not share.finite()):
             # orjson would store a NaN as null, which no detector reads back; before, the stdlib stored it and
             # the subject never alerted again. Either way the series is lost: start it afresh, visibly.
             log.error("detector_state_reset", subject=subject, kind=self.store.kind)
             metrics.DETECTOR_RESETS.labels(self.store.kind).inc()
             fresh = self._fresh()
-            spike = SpikeDetector.from_dict(fresh["spike"])
+            count = detectors.from_dict(fresh["count"])
             share = ShareDetector.from_dict(fresh["share"]) if share is not None else None
-        state["spike"] = spike.to_dict()
+        state["count"] = count.to_dict()
         if share is not None:
             state["share"] = share.to_dict()
         for b in late:
@@ -227,20 +238,22 @@ class SubjectMonitor:
             # the state does not change, and its deterministic alert id keeps a second look from alerting twice.
             if b in buckets:
                 h = buckets[b]
-                peek = SpikeDetector.from_dict(state["spike"]).update(float(state["last"] + self.store.window_s),
-                                                                      self.value(h))  # fmt: skip
+                peek = detectors.from_dict(state["count"]).update(float(state["last"] + self.store.window_s),
+                                                                  self.value(h))  # fmt: skip
                 findings += self._check(subject, state, b, h, "count", peek, state["ewma"] or 0.0, True)
         if open_b is not None and open_b in buckets:
             # Counts only grow while a bucket is open, so a partial count that already alerts is a real
             # spike: say so now rather than at close. The peek does not change the detector's state.
             h = buckets[open_b]
-            peek = SpikeDetector.from_dict(state["spike"]).update(float(open_b), self.value(h))
+            peek = detectors.from_dict(state["count"]).update(float(open_b), self.value(h))
             findings += self._check(subject, state, open_b, h, "count", peek, state["ewma"] or 0.0, False)
         return findings
 
     def _check(self, subject, state, b, h, signal, score, baseline, closed) -> list[Finding]:
         if score < 0.5 or self.value(h) < self.cfg.min_count:
             return []
+        if signal == "count" and self.value(h) <= baseline:
+            return []  # detectors score dips too; the product alerts on rises in mentions only
         last = state["last_alert"]
         if last is not None and b != last and b - last < self.cfg.cooldown_buckets * self.store.window_s:
             return []

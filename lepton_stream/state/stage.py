@@ -79,6 +79,7 @@ def build(worker, config_label: str | None, share: bool, events_of, alerts_of) -
         close_after_s=s.close_after_s,
         cooldown_buckets=s.alert_cooldown_buckets,
         detector={"warmup": s.detector_warmup, "warmup_s": s.detector_warmup_s},
+        detector_kind=s.detector,
     )
     outbox = Outbox(worker.redis, s.redis_key_prefix, worker.spec.kind, s.outbox_grace_s, owner=worker.id)
     return StateStage(store, SubjectMonitor(store, cfg), outbox, events_of, alerts_of, s.topic_alerts)

@@ -72,3 +72,17 @@ def test_detect_eval_json_reports_detector_and_baseline(capsys) -> None:
     for name in ("spike_detector", "robust_z_baseline"):
         assert {"nab_score", "windows", "detected", "missed", "false_positives"} <= report[name].keys()
     assert report["corpus"]["series"] == 4
+
+
+@pytest.mark.parametrize("kind", ["context", "spike"])
+def test_detect_series_runs_the_workers_detector(kind, monkeypatch, capsys) -> None:
+    from lepton_stream.config import load_settings
+    from lepton_stream.detect import base
+
+    monkeypatch.setenv("LEPTON_DETECTOR", kind)
+    monkeypatch.setenv("LEPTON_DETECTOR_WARMUP", "40")
+    rows = make_csv(1000)
+    got = detect(rows, monkeypatch, capsys)
+    det = base.for_settings(load_settings(detector=kind, detector_warmup=40))
+    want = [f"{det.update(float(r.split(',')[0]), float(r.split(',')[1])):.6g}" for r in rows]
+    assert got == want and det.kind == kind

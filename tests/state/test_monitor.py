@@ -124,7 +124,7 @@ def test_a_stored_state_with_a_nan_is_read_and_restarted_not_kept(redis_url, key
     outbox = Outbox(client, key_prefix, "news", 60)
     t0 = 1_000_000 * W
     state = monitor._fresh()
-    state["spike"]["state"].update(level=float("nan"), n=40)
+    state["count"]["state"].update(level=float("nan"), n=40)
     state["last"] = t0 - W
     client.hset(store.key("ACME", "det"), mapping={"rev": "3", "state": json.dumps(state)})
     before = metrics.DETECTOR_RESETS.labels("news")._value.get()
@@ -134,5 +134,23 @@ def test_a_stored_state_with_a_nan_is_read_and_restarted_not_kept(redis_url, key
     raw = client.hget(store.key("ACME", "det"), "state")
     client.close()
     stored = orjson.loads(raw)  # valid JSON: no NaN token
-    assert stored["spike"]["state"]["level"] is None and stored["spike"]["state"]["n"] == 0
+    assert stored["count"]["state"]["level"] is None and stored["count"]["state"]["n"] == 0
     assert stored["last"] == t0
+
+
+def test_a_state_of_another_detector_kind_restarts_with_the_configured_one() -> None:
+    """LEPTON_DETECTOR changed, or a state stored under the older "spike" field: the subject learns afresh
+    with the configured kind rather than failing or silently keeping the old detector."""
+    from lepton_stream.detect import SpikeDetector
+
+    store = WindowStore(None, "p:", "news", W, 600)  # type: ignore[arg-type]  # no Redis needed here
+    monitor = SubjectMonitor(store, MonitorConfig(label="negative", detector={"warmup": 7}))
+    old = SpikeDetector()
+    old.update(1.0, 3.0)
+    legacy = {"last": None, "last_alert": None, "spike": old.to_dict(), "ewma": None}
+    det = monitor._count_detector(legacy)
+    assert det.kind == "context" and det.params.warmup == 7 and "spike" not in legacy
+    assert legacy["count"]["kind"] == "context"
+    spike_monitor = SubjectMonitor(store, MonitorConfig(label="negative", detector_kind="spike"))
+    kept = {"count": old.to_dict()}
+    assert spike_monitor._count_detector(kept).to_dict() == old.to_dict()  # the same kind resumes as stored
