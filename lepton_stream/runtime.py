@@ -70,7 +70,10 @@ def build_loop(worker: Worker, group_id: str | None = None, health: Health | Non
     s = worker.settings
     outputs = output_topics(s, worker)
     if s.create_topics:
-        backend.ensure_topics(s, {worker.input_topic: s.topic_partitions, **outputs})
+        created = backend.ensure_topics(s, {worker.input_topic: s.topic_partitions, **outputs})
+        if created is not None and created.replication_factor < 3:
+            log.warning("topics_under_replicated", replication_factor=created.replication_factor,
+                        hint="fine for development; production wants 3 brokers or more")  # fmt: skip
     backend.check_writable(s, list(outputs))
     check_redis_eviction(worker.redis, worker.spec.kind)
     group = group_id or f"{s.group_prefix}-{worker.spec.kind}"

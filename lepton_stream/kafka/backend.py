@@ -13,7 +13,7 @@ from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import TopicAlreadyExistsError
 
 from lepton_stream.config import Settings
-from lepton_stream.kafka.topics import layout
+from lepton_stream.kafka.topics import Layout, layout
 from lepton_stream.ops.kafka_security import kafka_client_kwargs
 
 
@@ -75,9 +75,9 @@ def make_producer(settings: Settings, **overrides: Any) -> KafkaProducer:
     return KafkaProducer(**client_kwargs(settings), **kw)
 
 
-def ensure_topics(settings: Settings, topics: dict[str, int], timeout_s: float = 15.0) -> None:
+def ensure_topics(settings: Settings, topics: dict[str, int], timeout_s: float = 15.0) -> Layout | None:
     """Create topics with the given partition counts and the settings' replication (kafka/topics.py); existing
-    ones are left as they are."""
+    ones are left as they are. Returns the replication of the topics it created (None: none were missing)."""
     admin = KafkaAdminClient(**client_kwargs(settings), request_timeout_ms=10_000)
     try:
         existing = set(admin.list_topics())
@@ -93,6 +93,7 @@ def ensure_topics(settings: Settings, topics: dict[str, int], timeout_s: float =
             if time.monotonic() > deadline:
                 raise TimeoutError(f"topics not visible after {timeout_s}s: {sorted(set(topics))}")
             time.sleep(0.05)
+        return lay
     finally:
         admin.close()
 

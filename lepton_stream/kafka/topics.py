@@ -14,10 +14,7 @@ from dataclasses import dataclass
 from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 
-from lepton_stream import logs
 from lepton_stream.config import ConfigError, Settings
-
-log = logs.get(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,9 +29,6 @@ class Layout:
 def layout(settings: Settings, brokers: int) -> Layout:
     """The replication of topics created at start, from the settings and the cluster's broker count."""
     rf = settings.topic_replication_factor or max(1, min(3, brokers))
-    if not settings.topic_replication_factor and rf < 3:
-        log.warning("topics_under_replicated", replication_factor=rf, brokers=brokers,
-                    hint="fine for development; production wants 3 brokers or more")  # fmt: skip
     min_isr = settings.topic_min_insync_replicas or min(2, max(1, rf - 1))
     return Layout(rf, min_isr)
 
