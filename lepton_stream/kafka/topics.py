@@ -43,8 +43,13 @@ def insync_problems(replicas: dict[str, int], min_insync: dict[str, int]) -> lis
 
 
 def check_writable(admin: KafkaAdminClient, topics: list[str]) -> None:
-    """Raise ConfigError when a topic the worker writes to can never accept an acks=all write. Brokers that do
-    not report topic configs (tansu) pass."""
+    """Raise ConfigError when a topic the worker writes to does not exist (with LEPTON_CREATE_TOPICS off, a send
+    to it would wait for metadata without end) or can never accept an acks=all write. Brokers that do not report
+    topic configs (tansu) pass the second check."""
+    missing = sorted(set(topics) - set(admin.list_topics()))
+    if missing:
+        raise ConfigError("output topics do not exist (create them, or set LEPTON_CREATE_TOPICS=true): "
+                          + ", ".join(missing))  # fmt: skip
     described = admin.describe_topics(topics)
     replicas = {d["name"]: min((len(p["replica_nodes"]) for p in d["partitions"]), default=0) for d in described}
     found = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t) for t in topics])

@@ -263,3 +263,12 @@ def test_an_event_from_the_future_is_dead_lettered_and_does_not_stop_detection(b
     assert [(d["reason"], d["offset"]) for d in dlq] == [("future_timestamp", 0)]
     marks = worker.resources["state"].store.watermarks()
     assert marks and all(float(v.rstrip("!")) <= time.time() + 600 for v in marks.values())
+
+
+def test_missing_output_topics_with_creation_off_stop_the_worker_at_start(broker, redis_url, key_prefix, models_dir,
+                                                                          news_model):  # fmt: skip
+    from lepton_stream.config import ConfigError
+
+    s = make_settings(broker.bootstrap, redis_url, key_prefix, models_dir, create_topics=False)
+    with pytest.raises(ConfigError, match="do not exist"):
+        build_loop(build_worker("news", s, model=news_model))
