@@ -7,10 +7,13 @@
   flushed (no output beyond them, none missing below them); a restart processes the rest without duplicates.
 - A stop requested while a batch is in hand finishes that batch (flush + commit) before leaving.
 - SIGTERM while the worker is still loading: it exits 0 once started, having consumed nothing.
+- SIGTERM while a batch's stage is retried (its Redis gone): the process exits 0 without a traceback, having
+  committed the records it settled before and none of the ones still being retried.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import signal
 import time
@@ -317,3 +320,73 @@ def test_sigterm_during_start_up_exits_cleanly(broker, redis_url, key_prefix, mo
     assert "stopping" in events and "stopped" in events
     assert "partitions_assigned" not in events
     assert sum(committed(s, group(s), s.topic_news_raw).values()) == 0
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path):
+    """A valkey-server of the test's own, which the test may stop (the session's Redis must stay up)."""
+    from lepton_stream.dev import redis_server
+    from lepton_stream.dev.broker import free_port, stop_pid
+
+    port = free_port()
+    pid = redis_server.start_private(port, tmp_path / "valkey")
+    url = f"redis://127.0.0.1:{port}/0"
+    yield url, lambda: stop_pid(pid)
+    stop_pid(pid)
+
+
+def test_sigterm_during_a_retry_loop_exits_cleanly_committing_what_was_settled(broker, own_redis, key_prefix,
+                                                                               models_dir, tmp_path: Path,
+                                                                               closing, procs):  # fmt: skip
+    """A real worker settles a first batch, then its Redis goes away: the next records' stage is retried with
+    backoff (stage_retry). SIGTERM there: exit 0, no traceback, the first batch committed and nothing of the
+    second (it is redelivered to whoever reads the partitions next)."""
+    from lepton_stream.dev import redis_server
+
+    url, stop_redis = own_redis
+    s = settings_for(broker, url, key_prefix, models_dir)
+    first = synth.news_stream(n=40, seed=51, malformed=0.0, incident=False)
+    second = synth.news_stream(n=40, seed=52, malformed=0.0, incident=False)
+    produce_all(s, s.topic_news_raw, first)
+    out = outputs_watcher(s)
+    closing.append(out)
+
+    proc = spawn(s, tmp_path / "worker.log")
+    procs.append(proc)
+    assert wait_outputs(out, s, len(first), proc, START_TIMEOUT_S), f"first batch not processed:\n{proc.log_tail()}"
+    deadline = time.monotonic() + 60
+    while sum(committed(s, group(s), s.topic_news_raw).values()) < len(first):
+        assert proc.proc.poll() is None and time.monotonic() < deadline, proc.log_tail()
+        time.sleep(0.2)
+
+    stop_redis()
+    assert not redis_server.ping(url)
+    produce_all(s, s.topic_news_raw, second)
+    deadline = time.monotonic() + 120
+
+    def retrying() -> bool:
+        return any(e.get("event") == "stage_retry" and e.get("stage") == "process" and e.get("attempt", 0) >= 2
+                   for e in proc.log_events())  # fmt: skip
+
+    while not retrying():
+        assert proc.proc.poll() is None and time.monotonic() < deadline, f"no stage retry:\n{proc.log_tail()}"
+        time.sleep(0.2)
+    proc.signal(signal.SIGTERM)
+    assert proc.wait(60) == 0, proc.log_tail()
+    log_text = proc.log_path.read_text(errors="replace")
+    assert "Traceback" not in log_text, proc.log_tail()
+    events = proc.log_events()
+    assert any(e.get("event") == "stopping" and e.get("signal") == "SIGTERM" for e in events)
+    assert any(e.get("event") == "stopped" for e in events)
+
+    out.settle()
+    positions = input_positions(s, s.topic_news_raw, first + second)
+    assert len(positions) == len(first) + len(second)
+    first_ids = {r.id for r in first}
+    settled = collections.Counter(p.partition for p in positions if p.id in first_ids)
+    assert enriched_ids(out, s) == first_ids, "nothing of the second batch was flushed"
+    assert committed(s, group(s), s.topic_news_raw) == {p: settled[p] for p in range(4)}, (
+        "the first batch is committed, nothing of the batch being retried"
+    )
+    # The first batch occupies the first offsets of each partition: committing it commits nothing after it.
+    assert all(p.offset < settled[p.partition] for p in positions if p.id in first_ids)

@@ -6,28 +6,41 @@ letter, offsets are committed past it, and nothing jams a partition or ends the 
   one by one as `undecodable`, the partition moves on, the other partitions never stop;
 - a record far above the input limit: its dead letter keeps a bounded prefix, its size and sha256;
 - an output the broker can never take: dead-lettered as `send_failed` instead of retried forever;
-- a flush that times out while the broker is slow: the records are waited on again, never sent twice.
+- a flush that times out while the broker is slow: the records are waited on again, never sent twice;
+- the decode fuzzer's hostile inputs (tests/pipeline/test_decode_fuzz.py), mixed with valid records, oversized
+  ones, tombstones, future timestamps and odd or huge keys, over several partitions and two producers, through
+  one running worker of each kind: every input ends exactly once, as an output or a dead letter with a reason,
+  and every partition is committed to its end.
 """
 
 from __future__ import annotations
 
 import base64
+import collections
 import hashlib
 import json
 import threading
 import time
+from typing import Any
 
 import kafka.codec
 import pytest
 from confluent_kafka import Producer as OutsideProducer
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from kafka import KafkaConsumer, TopicPartition
 
+from lepton_stream.contracts import ChatMessage, NewsItem
 from lepton_stream.kafka.backend import ensure_topics, make_producer
-from lepton_stream.pipeline.batch import Output
+from lepton_stream.pipeline.batch import Output, RawRecord
+from lepton_stream.pipeline.decode import decode, future_dead
 from lepton_stream.pipeline.produce import PublishError, Sink
 from lepton_stream.replay import synth
+from lepton_stream.replay.synth import Record
 from lepton_stream.runtime import build_loop, build_worker
 from tests.pipeline.kafka_helpers import make_settings, read_topic, values
+from tests.pipeline.test_decode_fuzz import BASE, deep_json, invalid_utf8, json_values, mutated_message, serialised
+from tests.pipeline.worker_proc import Watcher, committed
 
 CODECS = ("gzip", "snappy", "lz4", "zstd")
 
@@ -37,6 +50,13 @@ def news_model(models_dir):
     from lepton_stream.models.serving import load_model as load
 
     return load(models_dir / "news", "torch")
+
+
+@pytest.fixture(scope="module")
+def chat_model(models_dir):
+    from lepton_stream.models.serving import load_model as load
+
+    return load(models_dir / "chat", "torch")
 
 
 def run_until_idle(loop, idle_exit_s: float = 6.0) -> threading.Thread:
@@ -272,3 +292,150 @@ def test_missing_output_topics_with_creation_off_stop_the_worker_at_start(broker
     s = make_settings(broker.bootstrap, redis_url, key_prefix, models_dir, create_topics=False)
     with pytest.raises(ConfigError, match="do not exist"):
         build_loop(build_worker("news", s, model=news_model))
+
+
+# ---------------------------------------------------------------- the decode fuzzer's inputs, through a worker
+
+HOSTILE_EXAMPLES = 320
+PARTITIONS = 4
+MAX_MESSAGE_BYTES = 8 * 1024  # low, so some generated records are over it too
+ODD_KEYS = [None, b"", b"\x00", b"\xff\xfe\xfd", b"\xc3\x28", "\U0001f600 key".encode(), b"k" * 1025,
+            b"\x00\xff" * 2048, b"wire"]  # fmt: skip
+HOSTILE_REASONS = {"too_large", "bad_encoding", "bad_json", "invalid", "future_timestamp"}
+
+
+def hostile_values(contract: type, n: int) -> list[bytes | None]:
+    """n values drawn from the decode fuzzer's strategies, the same ones on every run (derandomized)."""
+    strategy = st.one_of(
+        serialised(json_values),
+        serialised(mutated_message(contract)),
+        invalid_utf8(),
+        st.binary(max_size=300),
+        st.tuples(st.integers(1, 3_000), st.sampled_from(["list", "dict", "unclosed", "field"])).map(
+            lambda a: deep_json(*a)
+        ),
+        st.none(),
+    )
+    drawn: list[bytes | None] = []
+
+    @settings(max_examples=n, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(strategy)
+    def draw(value: bytes | None) -> None:
+        drawn.append(value)
+
+    draw()
+    return drawn
+
+
+def special_records(contract: type) -> list[Record]:
+    """The cases named by the issue: far over the input limit, tombstones, events from the future, odd keys."""
+    base = BASE[contract]
+    stamp_field = "published_at" if contract is NewsItem else "sent_at"
+    text_field = "headline" if contract is NewsItem else "text"
+    future = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3 * 86400))
+
+    def doc(i: int, **kw: Any) -> bytes:
+        return json.dumps({**base, "id": f"special-{i}", **kw}).encode()
+
+    return [
+        Record(b"wire", doc(0, **{text_field: "x" * 300_000}), None),  # ~37x LEPTON_MAX_MESSAGE_BYTES
+        Record(b"wire", None, None),  # tombstones
+        Record(None, None, None),
+        Record(b"wire", doc(1, **{stamp_field: future}), None),
+        Record(b"k" * 4096, doc(2), "special-2"),  # huge keys on valid records
+        Record(b"\xff\x00" * 1024, doc(3), "special-3"),
+        Record(b"\xc3\x28\x00", doc(4), "special-4"),
+    ]
+
+
+def expected_outcome(rec: RawRecord, contract: type, s, worker) -> tuple[str, str | None]:
+    """What decode and the future check say of one input: ('dead', reason) or ('output', the output's id)."""
+    items, dead = decode([rec], contract, s.max_message_bytes)
+    items, future = future_dead(items, s.max_future_skew_s)
+    if dead or future:
+        return "dead", (dead or future)[0][1].reason
+    worker._pseudonymise(items[0])  # an id holding an email is hashed before it reaches the output
+    return "output", items[0].message.id
+
+
+@pytest.mark.parametrize("kind", ["news", "chat"])
+def test_hostile_inputs_through_a_running_worker_each_end_exactly_once(kind, broker, redis_url, key_prefix,
+                                                                       models_dir, request):  # fmt: skip
+    """The decode fuzzer's generated records, with valid ones and the special cases, go through ONE running
+    worker over four partitions (half from kafka-python, half from librdkafka with compression): each input
+    (partition, offset) ends as exactly one output or one dead letter with a reason, the worker ends without an
+    exception, and every partition is committed to its end (none jammed)."""
+    contract = NewsItem if kind == "news" else ChatMessage
+    model = request.getfixturevalue(f"{kind}_model")
+    s = make_settings(broker.bootstrap, redis_url, key_prefix, models_dir, topic_partitions=PARTITIONS,
+                      max_message_bytes=MAX_MESSAGE_BYTES, max_future_skew_s=600,
+                      dlq_max_original_bytes=4096)  # fmt: skip
+    topic = s.topic_news_raw if kind == "news" else s.topic_chat_raw
+    out_topic = s.topic_news_enriched if kind == "news" else s.topic_chat_routed
+    dlq_topic = s.dlq_topic(topic)
+    ensure_topics(s, {topic: PARTITIONS})
+
+    drawn = hostile_values(contract, HOSTILE_EXAMPLES)
+    hostile = [Record(ODD_KEYS[i % len(ODD_KEYS)], v, None) for i, v in enumerate(drawn)]
+    assert len(hostile) >= HOSTILE_EXAMPLES * 0.9
+    stream = synth.news_stream if kind == "news" else synth.chat_stream
+    valid = stream(n=60, seed=41, malformed=0.1, incident=False)
+    records = hostile + valid + special_records(contract)
+    mixed = [records[i] for i in sorted(range(len(records)), key=lambda i: (i * 7919) % len(records))]
+    by_partition = [mixed[p::PARTITIONS] for p in range(PARTITIONS)]
+
+    producer = make_producer(s, max_request_size=2 * 1024 * 1024)
+    futures = [producer.send(topic, key=r.key, value=r.value, partition=p)
+               for p in (0, 1) for r in by_partition[p]]  # fmt: skip
+    producer.flush()
+    producer.close()
+    assert all(f.succeeded() for f in futures)
+    outside_produce(broker.bootstrap, topic, by_partition[2], "zstd", partition=2)
+    outside_produce(broker.bootstrap, topic, by_partition[3], "lz4", partition=3)
+
+    # Every input position, read back, and what it should become.
+    w = Watcher(s, {topic: PARTITIONS})
+    assert w.until(lambda: len(w.records[topic]) >= len(records), timeout_s=60)
+    inputs = {(r.partition, r.offset): RawRecord(topic, r.partition, r.offset, r.key, r.value)
+              for r in w.records[topic]}  # fmt: skip
+    w.close()
+    assert len(inputs) == len(records)
+    ends = {p: sum(1 for q, _ in inputs if q == p) for p in range(PARTITIONS)}
+    assert ends == {p: len(by_partition[p]) for p in range(PARTITIONS)}
+
+    worker = build_worker(kind, s, model=model)
+    expected = {pos: expected_outcome(rec, contract, s, worker) for pos, rec in inputs.items()}
+    want_dead = {pos: reason for pos, (what, reason) in expected.items() if what == "dead"}
+    want_ids = collections.Counter(i for what, i in expected.values() if what == "output")
+    # The draw is varied enough to exercise both ends and the main reasons.
+    assert len(want_ids) >= 40 and {"too_large", "bad_encoding", "bad_json", "invalid", "future_timestamp"} <= set(
+        want_dead.values()
+    )
+    assert {i for r in valid if (i := r.id)} <= set(want_ids)
+
+    thread = run_until_idle(build_loop(worker))
+    thread.join(timeout=300)
+    assert not thread.is_alive(), "the worker did not go idle: a partition is jammed"
+    assert not thread.errors  # type: ignore[attr-defined]
+
+    # The worker left (idle) after flushing and committing everything: the outputs are all there.
+    n_out = sum(want_ids.values())
+    out = read_topic(broker.bootstrap, out_topic, expect=n_out, timeout_s=60)
+    dlq = read_topic(broker.bootstrap, dlq_topic, expect=len(want_dead), timeout_s=60)
+    dead_at: dict[tuple[int, int], list[str]] = collections.defaultdict(list)
+    for d in values(dlq):
+        assert d["source_topic"] == topic and d["reason"] and d["error"]
+        dead_at[(d["partition"], d["offset"])].append(d["reason"])
+    assert all(len(r) == 1 for r in dead_at.values()), "a record dead-lettered twice"
+    assert {pos: r[0] for pos, r in dead_at.items()} == want_dead, "the DLQ holds exactly the hostile records"
+    got_ids = collections.Counter(json.loads(r.value)["id"] for r in out)
+    assert got_ids == want_ids, "every other record has exactly one output"
+    assert len(out) + len(dlq) == len(inputs)
+    for d in values(dlq):
+        pos = (d["partition"], d["offset"])
+        original = inputs[pos].value or b""
+        assert d["original_bytes"] == len(original)
+        assert base64.b64decode(d["original_b64"]) == original[:4096]
+
+    assert committed(s, f"{s.group_prefix}-{kind}", topic, PARTITIONS) == ends, "every partition committed to its end"
