@@ -38,13 +38,6 @@ TOPIC = "news.raw.cache-test"
 
 
 @pytest.fixture(scope="module")
-def news_model(models_dir: Path):
-    from lepton_stream.models.serving import load_model
-
-    return load_model(models_dir / "news", "torch")
-
-
-@pytest.fixture(scope="module")
 def news_model_v2(models_dir: Path, tmp_path_factory: pytest.TempPathFactory, news_model):
     """The same bundle with different head weights, re-sealed: a genuinely new model version."""
     from lepton_stream.models.serving import load_model

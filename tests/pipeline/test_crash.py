@@ -161,13 +161,6 @@ def test_sigterm_mid_stream_commits_exactly_what_was_flushed(broker, redis_url, 
     assert sum(committed(s, group(s), s.topic_news_raw).values()) == len(records)
 
 
-@pytest.fixture(scope="module")
-def news_model(models_dir):
-    from lepton_stream.models.serving import load_model
-
-    return load_model(models_dir / "news", "torch")
-
-
 def test_the_stop_signal_handler_only_sets_flags() -> None:
     """It runs between two bytecodes of the main thread, possibly inside a log write: a log line of its own would
     wait forever on the log stream's (non-reentrant) lock. The loop logs the stop when it closes."""

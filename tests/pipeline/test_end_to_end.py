@@ -10,7 +10,6 @@ import hashlib
 import json
 import threading
 
-import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from lepton_stream.kafka.backend import ensure_topics, make_producer
@@ -18,13 +17,6 @@ from lepton_stream.replay import synth
 from lepton_stream.replay.producer import produce
 from lepton_stream.runtime import build_loop, build_worker
 from tests.pipeline.kafka_helpers import make_settings, read_topic, values
-
-
-@pytest.fixture(scope="module")
-def news_model(models_dir):
-    from lepton_stream.models.serving import load_model as load
-
-    return load(models_dir / "news", "torch")
 
 
 def start_worker(kind, settings, model):

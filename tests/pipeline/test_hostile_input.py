@@ -45,20 +45,6 @@ from tests.pipeline.worker_proc import Watcher, committed
 CODECS = ("gzip", "snappy", "lz4", "zstd")
 
 
-@pytest.fixture(scope="module")
-def news_model(models_dir):
-    from lepton_stream.models.serving import load_model as load
-
-    return load(models_dir / "news", "torch")
-
-
-@pytest.fixture(scope="module")
-def chat_model(models_dir):
-    from lepton_stream.models.serving import load_model as load
-
-    return load(models_dir / "chat", "torch")
-
-
 def run_until_idle(loop, idle_exit_s: float = 6.0) -> threading.Thread:
     errors: list[BaseException] = []
 

@@ -13,7 +13,6 @@ import hashlib
 import json
 import uuid
 
-import pytest
 import redis
 
 from lepton_stream.config import load_settings
@@ -23,20 +22,6 @@ from lepton_stream.pipeline.decode import dead_letter
 from lepton_stream.runtime import build_worker
 
 CHAT, NEWS = "chat.raw.mask-test", "news.raw.mask-test"
-
-
-@pytest.fixture(scope="module")
-def chat_model(models_dir):
-    from lepton_stream.models.serving import load_model
-
-    return load_model(models_dir / "chat", "torch")
-
-
-@pytest.fixture(scope="module")
-def news_model(models_dir):
-    from lepton_stream.models.serving import load_model
-
-    return load_model(models_dir / "news", "torch")
 
 
 def worker_for(kind, model, redis_url, key_prefix, models_dir, **overrides):
