@@ -13,7 +13,7 @@ import time
 import redis
 
 from lepton_stream import logs
-from lepton_stream.state import scripts
+from lepton_stream.state import cluster, scripts
 
 log = logs.get(__name__)
 
@@ -42,7 +42,7 @@ class Outbox:
         entries = [e.decode() for e in leased]
         if not entries:
             return []
-        values = self.client.mget([e.rsplit("|", 1)[0] for e in entries])
+        values = cluster.mget(self.client, [e.rsplit("|", 1)[0] for e in entries])  # subjects' slots differ
         due, stale = [], []
         for e, v in zip(entries, values, strict=True):
             token, _, body = (v or b"").decode().partition("\n")
@@ -57,5 +57,5 @@ class Outbox:
             return
         try:
             self.client.zrem(self.key, *entries)
-        except redis.RedisError as exc:  # the entry stays; it may be re-published once (never lost)
+        except cluster.ERRORS as exc:  # the entry stays; it may be re-published once (never lost)
             log.warning("outbox_confirm_failed", error=type(exc).__name__, n=len(entries))

@@ -281,7 +281,7 @@ def test_a_commit_the_broker_cannot_take_is_deferred_not_fatal(own_broker, redis
 
 
 def test_a_poll_while_the_broker_is_down_does_not_end_the_worker(own_broker, redis_url, key_prefix, models_dir,
-                                                                 news_model, closing):  # fmt: skip
+                                                                 news_model, closing, broker_kind):  # fmt: skip
     """kafka-python raises a refused connection from the group coordinator's lookup out of `poll` (the chaos
     run's unplanned worker exit after a broker restart): the loop waits and polls again."""
     s = make_settings(own_broker.bootstrap, redis_url, key_prefix, models_dir, max_records=32, threads=1)
@@ -294,7 +294,11 @@ def test_a_poll_while_the_broker_is_down_does_not_end_the_worker(own_broker, red
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and failed._value.get() == before:
         assert loop.poll_batch() == []  # must not raise
-    assert failed._value.get() > before, "no poll failed while the broker was down"
+    if broker_kind == "tansu":
+        # Against Apache Kafka (node id 1, known from the first metadata), kafka-python 3.0.12 logs the refused
+        # FindCoordinator and retries inside poll instead of raising: the loop's error path is not reached there,
+        # and what is checked is that polls keep returning for the 20 s.
+        assert failed._value.get() > before, "no poll failed while the broker was down"
 
 
 def test_sigterm_during_start_up_exits_cleanly(broker, redis_url, key_prefix, models_dir, tmp_path: Path, procs):

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import redis
-
 from lepton_stream.alerts.outbox import Outbox
+from lepton_stream.state.cluster import connect
 from lepton_stream.state.monitor import MonitorConfig, SubjectMonitor
 from lepton_stream.state.windows import Event, WindowStore
 
@@ -12,7 +11,7 @@ W = 300
 
 
 def test_detector_state_is_written_when_a_bucket_closes_not_on_every_peek(redis_url, key_prefix) -> None:
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     store = WindowStore(client, key_prefix, "news", W, 600)
     monitor = SubjectMonitor(store, MonitorConfig(label="negative", close_after_s=0))
     outbox = Outbox(client, key_prefix, "news", 60)
@@ -43,7 +42,7 @@ def test_a_partition_running_ahead_does_not_alert_early_and_silence_the_incident
     then silenced the incident's own bucket when the lagging partition caught up and it closed."""
     import json
 
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     store = WindowStore(client, key_prefix, "news", W, 86400)
     monitor = SubjectMonitor(store, MonitorConfig(label="negative", close_after_s=0,
                                                   detector={"warmup": 10, "warmup_s": 0}))  # fmt: skip
@@ -79,7 +78,7 @@ def test_a_stored_state_with_a_nan_is_read_and_restarted_not_kept(redis_url, key
 
     from lepton_stream import metrics
 
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     store = WindowStore(client, key_prefix, "news", W, 86400)
     monitor = SubjectMonitor(store, MonitorConfig(label="negative", close_after_s=0))
     outbox = Outbox(client, key_prefix, "news", 60)
