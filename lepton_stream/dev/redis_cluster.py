@@ -114,12 +114,16 @@ class LocalRedisCluster:
         return time.monotonic() - started
 
     def wait_ok(self, timeout_s: float = 30.0) -> None:
-        """Until every running node reports cluster_state:ok and every slot is served by a primary."""
+        """Until every running node reports cluster_state:ok, every slot is served by a primary and every
+        replica has finished its sync (link up: from then on WAIT can count it)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             try:
                 infos = [self._cluster_info(n) for n in self.nodes if n.pid]
-                if all(i.get("cluster_state") == "ok" and i.get("cluster_slots_ok") == "16384" for i in infos):
+                reps = [n.info("replication") for n in self.nodes if n.pid]
+                if all(i.get("cluster_state") == "ok" and i.get("cluster_slots_ok") == "16384" for i in infos) and all(
+                    r["role"] == "master" or r.get("master_link_status") == "up" for r in reps
+                ):
                     return
             except redis.RedisError:
                 pass
