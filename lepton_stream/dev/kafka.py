@@ -139,7 +139,6 @@ class ApacheKafka:
     workdir: Path
     brokers: int = 1
     heap: str = "512m"
-    log_path: Path | None = None  # unused: each node logs to workdir/node-<id>/server.log
     version: str = KAFKA_VERSION
     nodes: list[KafkaNode] = field(default_factory=list)
     cluster_id: str | None = None
