@@ -46,7 +46,8 @@ def leader_of(s, topic: str, partition: int) -> int:
     admin = KafkaAdminClient(**client_kwargs(s))
     try:
         [desc] = admin.describe_topics([topic])
-        return next(p["leader"] for p in desc["partitions"] if p["partition"] == partition)
+        # kafka-python 3 names the fields as the protocol does (partition_index, leader_id)
+        return next(p["leader_id"] for p in desc["partitions"] if p["partition_index"] == partition)
     finally:
         admin.close()
 
