@@ -51,6 +51,9 @@ def up(settings: Settings, broker: str = "tansu", brokers: int = 1) -> StackStat
         raise ValueError("tansu runs as one broker here; --brokers N needs --broker kafka")
     state = read_state(settings)
     host, _, port = settings.bootstrap_servers[0].rpartition(":")
+    running = state.broker_kind or "tansu"
+    if state.broker_pid and pid_alive(state.broker_pid) and running != broker:
+        raise ValueError(f"dev up already started {running} here; `dev down` first to switch to {broker}")
     if not (state.broker_pid and pid_alive(state.broker_pid)):
         if port_open(host, int(port)):
             # Something (a real Kafka, or a broker we did not start) already listens: use it.
