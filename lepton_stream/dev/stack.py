@@ -70,6 +70,7 @@ def up(settings: Settings, broker: str = "tansu", brokers: int = 1) -> StackStat
             state.broker_start_s = round(tansu.start(), 3)
             state.broker_pid, state.broker_pids, state.broker_kind = tansu.pid, None, "tansu"
             state.broker_bootstrap = settings.kafka_bootstrap
+        _write_state(settings, state)  # before Redis: if that fails, `dev down` still finds the broker
     if not redis_server.ping(settings.redis_url):
         if not redis_server.is_local(settings.redis_url):
             raise redis_server.RedisError(f"Redis at {settings.redis_url} does not answer")
