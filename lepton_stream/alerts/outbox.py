@@ -20,7 +20,7 @@ import time
 import redis
 
 from lepton_stream import logs
-from lepton_stream.state import scripts
+from lepton_stream.state import cluster, scripts
 
 log = logs.get(__name__)
 
@@ -74,7 +74,7 @@ class Outbox:
         self._renewed_at = now  # a failed renewal is tried again later, not on every poll
         try:
             self.client.hset(self.owners_key, self.owner, repr(now + self.grace_s))
-        except redis.RedisError as exc:
+        except cluster.ERRORS as exc:
             log.warning("outbox_lease_renew_failed", error=type(exc).__name__)
 
     def overdue(self) -> list[tuple[str, str]]:
@@ -87,10 +87,7 @@ class Outbox:
         entries = [e.decode() for e in taken]
         if not entries:
             return []
-        pipe = self.client.pipeline(transaction=False)  # one GET each: alerts of many subjects span slots
-        for e in entries:
-            pipe.get(e.rsplit("|", 1)[0])
-        values = pipe.execute()
+        values = cluster.mget(self.client, [e.rsplit("|", 1)[0] for e in entries])  # subjects' slots differ
         due, stale = [], []
         for e, v in zip(entries, values, strict=True):
             token, _, body = (v or b"").decode().partition("\n")
@@ -105,5 +102,5 @@ class Outbox:
             return
         try:
             self.client.zrem(self.key, *[self._member(e) for e in entries])
-        except redis.RedisError as exc:  # the entry stays; it may be re-published once (never lost)
+        except cluster.ERRORS as exc:  # the entry stays; it may be re-published once (never lost)
             log.warning("outbox_confirm_failed", error=type(exc).__name__, n=len(entries))

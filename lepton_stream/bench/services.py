@@ -22,6 +22,7 @@ from pathlib import Path
 from lepton_stream.config import Settings
 from lepton_stream.dev import redis_server
 from lepton_stream.dev.broker import BrokerError, Tansu, free_port, port_open, stop_pid
+from lepton_stream.state.cluster import connect
 
 S3_ENV = {
     "AWS_ACCESS_KEY_ID": "lepton",
@@ -197,9 +198,8 @@ def reachable_stack(base: Settings, workdir: Path) -> Iterator[dict[str, str]]:
 
 def delete_prefix(url: str, prefix: str) -> int:
     """Remove every key under a prefix this run wrote (never a flush: the Redis may be shared)."""
-    import redis
 
-    client = redis.Redis.from_url(url)
+    client = connect(url)
     try:
         n = 0
         batch: list[bytes] = []

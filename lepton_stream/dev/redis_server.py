@@ -11,7 +11,7 @@ from importlib.resources import files
 from pathlib import Path
 from urllib.parse import urlparse
 
-import redis
+from lepton_stream.state.cluster import ERRORS, connect
 
 
 class RedisError(RuntimeError):
@@ -20,12 +20,12 @@ class RedisError(RuntimeError):
 
 def ping(url: str, timeout_s: float = 0.5) -> bool:
     try:
-        client = redis.Redis.from_url(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
+        client = connect(url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
         try:
             return bool(client.ping())
         finally:
             client.close()
-    except redis.RedisError:
+    except ERRORS:
         return False
 
 

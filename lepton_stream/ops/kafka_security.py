@@ -92,7 +92,8 @@ def redis_kwargs(settings: Settings) -> dict[str, Any]:
 
 
 def redis_client(settings: Settings) -> Any:
-    """A `redis.Redis` for LEPTON_REDIS_URL with timeouts, keepalive and credentials applied."""
-    import redis
+    """A `redis.Redis` for LEPTON_REDIS_URL with timeouts, keepalive and credentials applied (a `RedisCluster`
+    when the URL names cluster mode: ?cluster=true)."""
+    from lepton_stream.state.cluster import connect
 
-    return redis.Redis.from_url(settings.redis_url, **redis_kwargs(settings))
+    return connect(settings.redis_url, **redis_kwargs(settings))

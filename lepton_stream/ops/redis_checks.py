@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis
-
 from lepton_stream import logs, metrics
+from lepton_stream.state import cluster
 
 log = logs.get(__name__)
 
@@ -30,12 +29,16 @@ def check_redis_eviction(client: Any, kind: str) -> bool | None:
         return None
     try:
         cfg = client.config_get("maxmemory*")
-    except redis.RedisError as exc:  # CONFIG renamed or refused (managed Redis), or Redis down at start
+    except cluster.ERRORS as exc:  # CONFIG renamed or refused (managed Redis), or Redis down at start
         log.info("redis_config_unreadable", error=type(exc).__name__)
         metrics.REDIS_EVICTION_SAFE.labels(kind).set(-1)
         return None
-    policy, maxmemory = str(cfg.get("maxmemory-policy", "noeviction")), int(cfg.get("maxmemory", 0) or 0)
-    safe = not eviction_risk(policy, maxmemory)
+    # One server answers a flat dict; a cluster client may answer one per node: every node must be safe.
+    nodes = [v for v in cfg.values() if isinstance(v, dict)] or [cfg]
+    risky = [(str(c.get("maxmemory-policy", "noeviction")), int(c.get("maxmemory", 0) or 0)) for c in nodes]
+    risky = [(p, m) for p, m in risky if eviction_risk(p, m)]
+    safe = not risky
+    policy, maxmemory = risky[0] if risky else ("noeviction", 0)
     metrics.REDIS_EVICTION_SAFE.labels(kind).set(1 if safe else 0)
     if not safe:
         log.warning("redis_may_evict", policy=policy, maxmemory=maxmemory,

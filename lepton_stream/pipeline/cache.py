@@ -16,6 +16,7 @@ import redis
 from lepton_stream import logs, metrics
 from lepton_stream.contracts import IntentPrediction, Prediction
 from lepton_stream.models.base import TaskPredictions
+from lepton_stream.state import cluster
 
 log = logs.get(__name__)
 
@@ -51,8 +52,8 @@ class PredictionCache:
         if not texts:
             return []
         try:
-            raws = self.client.mget([self.key(version, t) for t in texts])
-        except redis.RedisError as exc:
+            raws = cluster.mget(self.client, [self.key(version, t) for t in texts])  # keys span slots
+        except cluster.ERRORS as exc:
             metrics.CACHE_ERRORS.labels(self.worker).inc()
             metrics.REDIS_ERRORS.labels(self.worker, "cache").inc()
             log.warning("cache_unavailable", op="mget", error=type(exc).__name__)
@@ -73,7 +74,7 @@ class PredictionCache:
             for t, p in zip(texts, preds, strict=True):
                 pipe.set(self.key(version, t), encode(p), ex=self.ttl_s)
             pipe.execute()
-        except redis.RedisError as exc:
+        except cluster.ERRORS as exc:
             metrics.CACHE_ERRORS.labels(self.worker).inc()
             metrics.REDIS_ERRORS.labels(self.worker, "cache").inc()
             log.warning("cache_unavailable", op="set", error=type(exc).__name__)

@@ -32,6 +32,7 @@ import redis
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata
+from redis.exceptions import RedisClusterException
 
 from lepton_stream import logs, metrics
 from lepton_stream.kafka import unreadable
@@ -46,7 +47,8 @@ log = logs.get(__name__)
 T = TypeVar("T")
 
 # Errors of the services around us: wait them out, never dead-letter input because of them.
-INFRA_ERRORS = (redis.RedisError, KafkaError, PublishError, OSError)
+# RedisClusterException is not a RedisError: a Redis Cluster with a slot unserved (failover) or no node reachable.
+INFRA_ERRORS = (redis.RedisError, KafkaError, PublishError, OSError, RedisClusterException)
 FRESH_FETCH_MS = 10  # a fetch round trip to a broker that has data
 POLL_RETRY_S = 0.5  # pause after a poll the broker could not answer
 
@@ -417,7 +419,7 @@ class WorkerLoop:
 
     def _backoff(self, stage: str, attempt: int, exc: BaseException, infra: bool) -> None:
         metrics.STAGE_RETRIES.labels(self.worker.spec.kind, stage).inc()
-        if isinstance(exc, redis.RedisError):
+        if isinstance(exc, (redis.RedisError, RedisClusterException)):
             metrics.REDIS_ERRORS.labels(self.worker.spec.kind, stage).inc()
         delay = min(self.settings.retry_backoff_ms / 1000 * 2 ** min(attempt - 1, 6), 10.0)
         log.warning("stage_retry", stage=stage, attempt=attempt, infra=infra, delay_s=round(delay, 2),

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from lepton_stream import metrics
+from lepton_stream import logs, metrics
 from lepton_stream.alerts.outbox import Outbox
 from lepton_stream.contracts import Alert
 from lepton_stream.pipeline.batch import Item, Output
 from lepton_stream.pipeline.timing import StageTimer
 from lepton_stream.pipeline.worker import Worker
+from lepton_stream.state import cluster
 from lepton_stream.state.monitor import Finding, SubjectMonitor
 from lepton_stream.state.windows import Event, WindowStore
+
+log = logs.get(__name__)
 
 
 class StateStage:
@@ -24,8 +27,9 @@ class StateStage:
         events_of: Callable[[Item], list[Event]],
         alerts_of: Callable[[Finding], list[Alert]],
         topic: str,
+        replicas: int = 0,
     ):
-        self.store, self.monitor, self.outbox = store, monitor, outbox
+        self.store, self.monitor, self.outbox, self.replicas = store, monitor, outbox, replicas
         self.events_of, self.alerts_of, self.topic = events_of, alerts_of, topic
 
     def apply(self, items: list[Item], w: Worker, t: StageTimer) -> list[Output]:
@@ -51,6 +55,13 @@ class StateStage:
             claimed = (self.monitor.run(touched, watermark, self._alert_pairs, self.outbox, oldest, buckets)
                        if events else [])  # fmt: skip
             claimed += self.outbox.overdue()
+        if self.replicas:
+            with t("state"):
+                # What this batch wrote (guards and counts, claims, detector state) on a replica before its alerts
+                # go out and its offsets are committed: a failover then cannot lose it (cluster.wait_replicated).
+                acked = cluster.wait_replicated(self.store.client, self.replicas, prefix=self.store.prefix)
+            if acked < self.replicas:
+                log.warning("redis_unreplicated", wanted=self.replicas, acked=acked)
         outputs = []
         for _, body in claimed:
             data = json.loads(body)
@@ -82,4 +93,5 @@ def build(worker, config_label: str | None, share: bool, events_of, alerts_of) -
         detector_kind=s.detector,
     )
     outbox = Outbox(worker.redis, s.redis_key_prefix, worker.spec.kind, s.outbox_grace_s, owner=worker.id)
-    return StateStage(store, SubjectMonitor(store, cfg), outbox, events_of, alerts_of, s.topic_alerts)
+    return StateStage(store, SubjectMonitor(store, cfg), outbox, events_of, alerts_of, s.topic_alerts,
+                      replicas=cluster.wait_replicas(s.redis_url))  # fmt: skip

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import redis
-
 from lepton_stream.bench.pipeline import BenchConfig, run_pipeline_bench
+from lepton_stream.state.cluster import connect
 from tests.pipeline.kafka_helpers import make_settings
 
 
@@ -30,4 +29,4 @@ def test_every_phase_runs_and_cleans_up(broker, redis_url, key_prefix, models_di
     assert set(r["targets_met"]) == {"pipeline_ge_0.95_model_only", "pipeline_ge_5x_naive",
                                      "p99_le_300ms_half_load", "cache_hit_ge_5000"}  # fmt: skip
     # Each phase's keys live under the run's own prefix and are deleted at the end.
-    assert not list(redis.Redis.from_url(redis_url).scan_iter(f"{s.redis_key_prefix}bench:*", count=1000))
+    assert not list(connect(redis_url).scan_iter(f"{s.redis_key_prefix}bench:*", count=1000))

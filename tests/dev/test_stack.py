@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from lepton_stream.config import load_settings
 from lepton_stream.dev import redis_server, stack
 from lepton_stream.dev.broker import free_port, pid_alive, port_open
@@ -31,3 +33,51 @@ def test_down_leaves_services_it_did_not_start(tmp_path, redis_url):
     assert state.redis_pid is None  # an answering Redis is used, not replaced
     stack.down(s)
     assert redis_server.ping(redis_url)
+
+
+def free_block(n: int) -> int:
+    """A port p with p .. p+n-1 all free (dev up --broker kafka uses consecutive ports)."""
+    import socket
+
+    for _ in range(50):
+        base = free_port()
+        if base + n > 65535:
+            continue
+        socks = []
+        try:
+            for p in range(base, base + n):
+                s = socket.socket()
+                s.bind(("127.0.0.1", p))
+                socks.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no block of free ports")
+
+
+@pytest.mark.broker
+def test_up_kafka_cluster_of_three_status_down(tmp_path, redis_url, broker_kind):
+    """`dev up --broker kafka --brokers 3`: three KRaft nodes that form one cluster; `down` stops all three."""
+    if broker_kind != "kafka":
+        pytest.skip("Apache Kafka runs with --broker kafka (needs Java and Maven)")
+    from kafka import KafkaAdminClient
+
+    port = free_block(6)
+    s = load_settings(kafka_bootstrap=f"127.0.0.1:{port}", redis_url=redis_url, state_dir=tmp_path)
+    state = stack.up(s, broker="kafka", brokers=3)
+    try:
+        assert state.broker_kind == "kafka" and len(state.broker_pids or []) == 3
+        assert state.broker_bootstrap == ",".join(f"127.0.0.1:{port + 2 * i}" for i in range(3))
+        admin = KafkaAdminClient(bootstrap_servers=f"127.0.0.1:{port}")
+        assert sorted(b["broker_id"] for b in admin.describe_cluster()["brokers"]) == [1, 2, 3]
+        admin.close()
+        st = stack.status(s)
+        assert st["broker"]["reachable"] and st["broker"]["managed_pids"] == state.broker_pids
+        assert stack.up(s, broker="kafka", brokers=3).broker_pids == state.broker_pids  # idempotent
+    finally:
+        stack.down(s)
+    assert not any(pid_alive(p) for p in state.broker_pids or [])
+    assert not port_open("127.0.0.1", port) and not (tmp_path / "kafka").exists()

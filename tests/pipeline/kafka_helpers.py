@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 
 from lepton_stream.config import Settings, load_settings
+from lepton_stream.dev.broker import Tansu, free_port
+from lepton_stream.dev.kafka import ApacheKafka
 from lepton_stream.kafka import backend
+
+
+def start_broker(kind: str, workdir: Path) -> Tansu | ApacheKafka:
+    """A private broker of the selected kind on a free port: in-memory tansu, or a one-node Apache Kafka."""
+    if kind == "kafka":
+        kafka = ApacheKafka(port=free_port(), workdir=workdir / "kafka")
+        kafka.start()
+        return kafka
+    tansu = Tansu(port=free_port(), log_path=workdir / "tansu.log")
+    tansu.start()
+    return tansu
 
 
 def make_settings(bootstrap: str, redis_url: str, prefix: str, models_dir, **overrides) -> Settings:

@@ -32,6 +32,7 @@ from lepton_stream.pipeline.loop import INFRA_ERRORS
 from lepton_stream.pipeline.mask import mask
 from lepton_stream.pipeline.timing import StageTimer
 from lepton_stream.runtime import build_worker
+from lepton_stream.state.cluster import connect
 
 TASK = "news-sentiment"
 TOPIC = "news.raw.cache-test"
@@ -74,7 +75,7 @@ def sentiments(outputs) -> list[dict]:
 
 @pytest.fixture
 def client(redis_url: str):
-    c = redis.Redis.from_url(redis_url)
+    c = connect(redis_url)
     yield c
     c.close()
 

@@ -26,7 +26,7 @@ from lepton_stream import metrics
 from lepton_stream.config import Settings
 from lepton_stream.replay import synth
 from lepton_stream.runtime import build_loop, build_worker
-from tests.pipeline.kafka_helpers import make_settings
+from tests.pipeline.kafka_helpers import make_settings, start_broker
 from tests.pipeline.worker_proc import (
     Position,
     Watcher,
@@ -238,12 +238,9 @@ def test_a_batch_abandoned_at_shutdown_holds_back_the_one_staged_after_it(
 
 
 @pytest.fixture
-def own_broker(tmp_path: Path):
-    """A tansu of the test's own, which the test may stop (the session's shared broker must stay up)."""
-    from lepton_stream.dev.broker import Tansu, free_port
-
-    b = Tansu(port=free_port(), log_path=tmp_path / "tansu.log")
-    b.start()
+def own_broker(tmp_path: Path, broker_kind: str):
+    """A broker of the test's own (of the session's kind), which the test may stop (the shared one must stay up)."""
+    b = start_broker(broker_kind, tmp_path)
     yield b
     b.stop()
 
@@ -280,7 +277,7 @@ def test_a_commit_the_broker_cannot_take_is_deferred_not_fatal(own_broker, redis
 
 
 def test_a_poll_while_the_broker_is_down_does_not_end_the_worker(own_broker, redis_url, key_prefix, models_dir,
-                                                                 news_model, closing):  # fmt: skip
+                                                                 news_model, closing, broker_kind):  # fmt: skip
     """kafka-python raises a refused connection from the group coordinator's lookup out of `poll` (the chaos
     run's unplanned worker exit after a broker restart): the loop waits and polls again."""
     s = make_settings(own_broker.bootstrap, redis_url, key_prefix, models_dir, max_records=32, threads=1)
@@ -293,7 +290,11 @@ def test_a_poll_while_the_broker_is_down_does_not_end_the_worker(own_broker, red
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and failed._value.get() == before:
         assert loop.poll_batch() == []  # must not raise
-    assert failed._value.get() > before, "no poll failed while the broker was down"
+    if broker_kind == "tansu":
+        # Against Apache Kafka 4.1 (seen in every run here), kafka-python 3.0.12 logs the refused
+        # FindCoordinator and retries inside poll instead of raising: the loop's error path is not reached there,
+        # and what is checked is that polls keep returning for the 20 s.
+        assert failed._value.get() > before, "no poll failed while the broker was down"
 
 
 def test_sigterm_during_start_up_exits_cleanly(broker, redis_url, key_prefix, models_dir, tmp_path: Path, procs):

@@ -13,13 +13,12 @@ import hashlib
 import json
 import uuid
 
-import redis
-
 from lepton_stream.config import load_settings
 from lepton_stream.contracts import MAX_CHAT_TEXT, MAX_HEADLINE, DeadLetter
 from lepton_stream.pipeline.batch import RawRecord
 from lepton_stream.pipeline.decode import dead_letter
 from lepton_stream.runtime import build_worker
+from lepton_stream.state.cluster import connect
 
 CHAT, NEWS = "chat.raw.mask-test", "news.raw.mask-test"
 
@@ -76,7 +75,7 @@ def test_email_ids_reach_no_output_and_no_redis_key_in_clear(redis_url, key_pref
     assert len(ids) == 1  # one address (any case), one pseudonym: the conversation stays together
     pseudonym = routed[0]["conversation_id"]
     assert pseudonym.startswith("anon-")
-    keys = [k.decode() for k in redis.Redis.from_url(redis_url).scan_iter(match=key_prefix + "*")]
+    keys = [k.decode() for k in connect(redis_url).scan_iter(match=key_prefix + "*")]
     assert keys and not [k for k in keys if "@" in k or "example" in k.lower()]
     assert w.resources["conversations"].get(pseudonym)["n"] == "2"
     # Another secret, another pseudonym: the hash is keyed, so a list of addresses does not reverse it.

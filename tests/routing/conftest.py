@@ -9,10 +9,12 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from lepton_stream.state.cluster import connect
+
 
 @pytest.fixture
 def redis_client() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(os.environ.get("LEPTON_REDIS_URL", "redis://127.0.0.1:6379/0"))
+    client = connect(os.environ.get("LEPTON_REDIS_URL", "redis://127.0.0.1:6379/0"))
     try:
         client.ping()
     except redis.ConnectionError as exc:

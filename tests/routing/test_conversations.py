@@ -10,6 +10,7 @@ import redis
 from lepton_stream.contracts import IntentPrediction, Prediction
 from lepton_stream.routing import ConversationState, ConversationStore, Router
 from lepton_stream.routing import conversations as conv_mod
+from lepton_stream.state.cluster import connect
 from lepton_stream.state.scripts import Lua
 
 
@@ -119,8 +120,7 @@ def test_empty_batch_and_bad_ids(redis_client: redis.Redis, prefix: str) -> None
 def test_works_with_decoded_responses(prefix: str) -> None:
     import os
 
-    client = redis.Redis.from_url(os.environ.get("LEPTON_REDIS_URL", "redis://127.0.0.1:6379/0"),
-                                  decode_responses=True)
+    client = connect(os.environ.get("LEPTON_REDIS_URL", "redis://127.0.0.1:6379/0"), decode_responses=True)
     states = store(client, prefix).apply_batch(BATCH[:2])
     assert [s.message_count for s in states] == [1, 1]
     client.close()

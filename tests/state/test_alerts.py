@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-import redis
 
 from lepton_stream.config import load_settings
 from lepton_stream.pipeline.batch import RawRecord
 from lepton_stream.replay import synth
 from lepton_stream.runtime import build_worker
+from lepton_stream.state.cluster import connect
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def run(w, records, batch=64):
 
 
 def buckets(redis_url, prefix):
-    c = redis.Redis.from_url(redis_url)
+    c = connect(redis_url)
     keys = sorted(k for k in c.scan_iter(match=f"{prefix}*:b:*", count=1000))
     return {k: c.hgetall(k) for k in keys}
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-import redis
-
 from lepton_stream.alerts.outbox import Outbox
+from lepton_stream.state.cluster import connect
 from lepton_stream.state.monitor import MonitorConfig, SubjectMonitor
 from lepton_stream.state.windows import Event, WindowStore
 
@@ -14,7 +13,7 @@ W = 300
 
 
 def test_detector_state_is_written_when_a_bucket_closes_not_on_every_peek(redis_url, key_prefix) -> None:
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     store = WindowStore(client, key_prefix, "news", W, 600)
     monitor = SubjectMonitor(store, MonitorConfig(label="negative", close_after_s=0))
     outbox = Outbox(client, key_prefix, "news", 60)
@@ -45,7 +44,7 @@ def test_a_partition_running_ahead_does_not_alert_early_and_silence_the_incident
     then silenced the incident's own bucket when the lagging partition caught up and it closed."""
     import json
 
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     store = WindowStore(client, key_prefix, "news", W, 86400)
     monitor = SubjectMonitor(store, MonitorConfig(label="negative", close_after_s=0,
                                                   detector={"warmup": 10, "warmup_s": 0}))  # fmt: skip
@@ -78,7 +77,7 @@ def test_late_events_in_a_bucket_already_scored_are_checked_again(redis_url, key
     Within the allowed lateness they are counted, and the bucket is checked again, so the incident alerts."""
     import json
 
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     store = WindowStore(client, key_prefix, "news", W, 3600)
     monitor = SubjectMonitor(store, MonitorConfig(label="negative", close_after_s=0,
                                                   detector={"warmup": 10, "warmup_s": 0}))  # fmt: skip
@@ -118,7 +117,7 @@ def test_a_stored_state_with_a_nan_is_read_and_restarted_not_kept(redis_url, key
 
     from lepton_stream import metrics
 
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     store = WindowStore(client, key_prefix, "news", W, 86400)
     monitor = SubjectMonitor(store, MonitorConfig(label="negative", close_after_s=0))
     outbox = Outbox(client, key_prefix, "news", 60)

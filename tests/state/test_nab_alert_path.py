@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
-import redis
 
 from lepton_stream.alerts.outbox import Outbox
 from lepton_stream.detect import nabfolder
 from lepton_stream.detect.calibrate import parse_timestamp
+from lepton_stream.state.cluster import connect
 from lepton_stream.state.monitor import MonitorConfig, SubjectMonitor
 from lepton_stream.state.windows import WindowStore
 
@@ -27,7 +27,7 @@ def test_alerts_of_a_replayed_series_land_in_its_labelled_window(redis_url, key_
     ts = [int(parse_timestamp(t)) for t in series.stamps]
     counts = [round(v) for v in series.values]
     assert all(b - a == W for a, b in zip(ts, ts[1:], strict=False)), "one row per 5-minute bucket"
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     store = WindowStore(client, key_prefix, "news", W, 3600, retention_s=90 * 86400)
     cfg = MonitorConfig(label="negative", close_after_s=0, min_count=5, cooldown_buckets=12)
     monitor = SubjectMonitor(store, cfg)

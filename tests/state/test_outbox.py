@@ -7,6 +7,7 @@ import redis
 
 from lepton_stream.alerts.outbox import Outbox
 from lepton_stream.state import scripts
+from lepton_stream.state.cluster import connect
 
 
 class Clock:
@@ -26,7 +27,7 @@ def claim(client: redis.Redis, outbox: Outbox, prefix: str, name: str) -> str:
 
 
 def test_a_live_but_slow_pod_keeps_its_alerts_a_dead_ones_are_taken_over(redis_url, key_prefix) -> None:
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     clock = Clock()
     slow = Outbox(client, key_prefix, "news", grace_s=30, owner="pod-a", clock=clock)
     other = Outbox(client, key_prefix, "news", grace_s=30, owner="pod-b", clock=clock)
@@ -52,7 +53,7 @@ def test_a_live_but_slow_pod_keeps_its_alerts_a_dead_ones_are_taken_over(redis_u
 def test_a_pods_own_overdue_alerts_come_back_to_it(redis_url, key_prefix) -> None:
     """A batch that claimed alerts and then failed (its retry cannot claim them again) leaves them unpublished:
     the claiming pod itself publishes them once they are overdue."""
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     clock = Clock()
     pod = Outbox(client, key_prefix, "news", grace_s=30, owner="pod-a", clock=clock)
     pod.renew(force=True)

@@ -8,6 +8,7 @@ import pytest
 import redis
 
 from lepton_stream.state import scripts
+from lepton_stream.state.cluster import connect
 from lepton_stream.state.scripts import Lua
 
 
@@ -16,7 +17,7 @@ def _script_exists_calls(client: redis.Redis) -> int:
 
 
 def test_unknown_script_is_loaded_and_only_what_did_not_run_is_sent_again(redis_url, key_prefix) -> None:
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     # A body the server has never seen, so the first EVALSHA answers NOSCRIPT (no SCRIPT FLUSH on a shared Redis).
     lua = Lua(f"return redis.call('INCRBY', KEYS[1], ARGV[1]) -- {uuid.uuid4().hex}")
     counter = f"{key_prefix}plain"
@@ -30,7 +31,7 @@ def test_unknown_script_is_loaded_and_only_what_did_not_run_is_sent_again(redis_
 
 
 def test_an_error_raises_after_every_step_ran(redis_url, key_prefix) -> None:
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     client.set(f"{key_prefix}text", "x")
     lua = Lua("return redis.call('INCR', KEYS[1])")
     steps = [lua([f"{key_prefix}text"]), lua([f"{key_prefix}n"])]

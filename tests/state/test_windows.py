@@ -3,8 +3,7 @@ the idempotence state bounded by subjects x partitions (no key per message)."""
 
 from __future__ import annotations
 
-import redis
-
+from lepton_stream.state.cluster import connect
 from lepton_stream.state.windows import Event, WindowStore
 
 W = 300
@@ -15,7 +14,7 @@ def events(partition: str, offsets: range, subject: str = "ACME", ts: float = 1_
 
 
 def test_redelivered_and_overlapping_batches_count_each_record_once(redis_url, key_prefix) -> None:
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     store = WindowStore(client, key_prefix, "news", W, 3600)
     b = store.bucket(1_000_000 * W + 5)
     # A batch, its retry, a new owner replaying from an older commit with more, and another partition.
@@ -34,7 +33,7 @@ def test_redelivered_and_overlapping_batches_count_each_record_once(redis_url, k
 
 
 def test_the_watermark_never_runs_ahead_of_the_clock_and_can_be_reset(redis_url, key_prefix) -> None:
-    client = redis.Redis.from_url(redis_url)
+    client = connect(redis_url)
     now = 1_800_000_000.0
     store = WindowStore(client, key_prefix, "news", W, 3600, max_skew_s=600, clock=lambda: now)
     # A partition stored years ahead (a producer's clock gone wrong, before the bound existed): brought back.
