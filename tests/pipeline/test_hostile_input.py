@@ -425,3 +425,23 @@ def test_hostile_inputs_through_a_running_worker_each_end_exactly_once(kind, bro
         assert base64.b64decode(d["original_b64"]) == original[:4096]
 
     assert committed(s, f"{s.group_prefix}-{kind}", topic, PARTITIONS) == ends, "every partition committed to its end"
+
+
+def test_a_topic_that_refuses_every_acks_all_write_stops_the_worker_at_start(broker, broker_kind):
+    """min.insync.replicas above the replica count: Kafka takes the topic and then refuses every write
+    (NOT_ENOUGH_REPLICAS, retriable, forever). The worker says so at start. tansu reports no topic configs."""
+    if broker_kind != "kafka":
+        pytest.skip("tansu does not report topic configs")
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+
+    from lepton_stream.config import ConfigError
+    from lepton_stream.kafka.backend import check_writable
+
+    s = make_settings(broker.bootstrap, "redis://unused:1/0", "unused:", ".")
+    admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
+    brokers = len(admin.describe_cluster()["brokers"])
+    admin.create_topics([NewTopic(s.topic_alerts, 1, 1, topic_configs={"min.insync.replicas": str(brokers + 1)})])
+    admin.close()
+    with pytest.raises(ConfigError, match="min.insync.replicas"):
+        check_writable(s, [s.topic_alerts])
