@@ -66,6 +66,7 @@ class ContextParams:
     slow_width: float = 1.0  # ... quantised in bins of this many scales
     max_season_spacing: float = 3 * 3600.0
     epoch_s: float = 14 * 86400.0  # memory of what was seen spans one to two of these (event time)
+    pair_min_z: float = 2.5  # a new move between bins is news only if the bucket is this many scales out
 
 
 def _empty_memory() -> str:
@@ -200,7 +201,7 @@ class ContextDetector:
         raw = 0.0
         if significant and not self._seen(b):
             raw = NEW_BIN_SCORE
-        elif significant and b != _CLIP and s.prev_bin is not None and not self._seen(_PAIR0 + s.prev_bin * _NBINS + b):
+        elif significant and abs(z) >= p.pair_min_z and b != _CLIP and s.prev_bin is not None and not self._seen(_PAIR0 + s.prev_bin * _NBINS + b):
             raw = NEW_PAIR_SCORE
         # a sustained change no single bucket reveals (a slow drift, a moderate shift, a changed daily shape):
         # the short running mean of clipped z-scores, quantised and remembered like the buckets themselves
