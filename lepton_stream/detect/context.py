@@ -172,9 +172,13 @@ class ContextDetector:
         w = 0.0
         season = 0.0
         if seasonal:
-            f = (ts % _DAY) / (_DAY / _SLOTS) - 0.5
+            # buckets as wide as a slot or wider: interpolate between slot centres (a smooth profile from few
+            # visits); narrower buckets: each slot is the mean of its own buckets, so a daily step edge on a
+            # slot boundary stays sharp instead of leaving a half-step residual on both sides every day
+            interp = (s.spacing or 0.0) >= _DAY / _SLOTS
+            f = (ts % _DAY) / (_DAY / _SLOTS) - (0.5 if interp else 0.0)
             lo = math.floor(f)
-            w = f - lo
+            w = f - lo if interp else 0.0
             h = lo % _SLOTS
             h2 = (h + 1) % _SLOTS
             season = (1.0 - w) * s.daily[h] + w * s.daily[h2]
@@ -201,7 +205,13 @@ class ContextDetector:
         raw = 0.0
         if significant and not self._seen(b):
             raw = NEW_BIN_SCORE
-        elif significant and abs(z) >= p.pair_min_z and b != _CLIP and s.prev_bin is not None and not self._seen(_PAIR0 + s.prev_bin * _NBINS + b):
+        elif (
+            significant
+            and abs(z) >= p.pair_min_z
+            and b != _CLIP
+            and s.prev_bin is not None
+            and not self._seen(_PAIR0 + s.prev_bin * _NBINS + b)
+        ):
             raw = NEW_PAIR_SCORE
         # a sustained change no single bucket reveals (a slow drift, a moderate shift, a changed daily shape):
         # the short running mean of clipped z-scores, quantised and remembered like the buckets themselves
