@@ -66,6 +66,8 @@ class ContextParams:
     slow_width: float = 1.0  # ... quantised in bins of this many scales
     max_season_spacing: float = 3 * 3600.0
     epoch_s: float = 14 * 86400.0  # memory of what was seen spans one to two of these (event time)
+    busy_per_day: float = 2.0  # weak novelty (a new pair or sustained size) does not alert while novel buckets ...
+    busy_span_s: float = 7 * 86400.0  # ... came faster than this per day over about this span (event time)
     pair_min_z: float = 2.5  # a new move between bins is news only if the bucket is this many scales out
 
 
@@ -91,6 +93,8 @@ class _ContextState:
     previous: str = field(default_factory=_empty_memory)  # ... in this epoch and in the one before
     epoch_start: float | None = None
     cooldown_left: int = 0
+    novel_recent: float = 0.0  # novel buckets, each decayed by exp(-age / busy_span_s)
+    novel_ts: float | None = None
     alert_z: float = 0.0  # |z| of the alert that started the cooldown
     slow_z: float = 0.0  # running mean of clipped z-scores: a sustained moderate change
 
@@ -128,8 +132,8 @@ class ContextDetector:
     def finite(self) -> bool:
         """Whether every number of the state is finite (a NaN would be stored as JSON null)."""
         s = self.s
-        total = s.scale + s.slow_z + sum(s.daily)
-        for v in (s.level, s.hi, s.lo, s.spacing, s.first_ts, s.last_ts, s.epoch_start):
+        total = s.scale + s.slow_z + s.novel_recent + sum(s.daily)
+        for v in (s.level, s.hi, s.lo, s.spacing, s.first_ts, s.last_ts, s.epoch_start, s.novel_ts):
             if v is not None:
                 total += v
         return math.isfinite(total)
@@ -222,6 +226,18 @@ class ContextDetector:
         slow_significant = not s.counts or abs(s.slow_z) >= p.min_z * math.sqrt(p.slow_rate / (2.0 - p.slow_rate))
         if raw < 0.5 and bs != _CLIP and slow_significant and not self._seen(_SLOW0 + bs):
             raw = NEW_SLOW_SCORE
+        # a series that does something new every few hours (bursty, noisy) is not news each time it does: the
+        # weaker kinds of novelty (a new move, a new sustained size) do not alert while novel buckets have come
+        # faster than `busy_per_day` over the last `busy_span_s` (a decayed count in event time, since the
+        # start while the series is younger than that); a residual of a size never seen always may
+        if s.novel_ts is not None and ts > s.novel_ts:
+            s.novel_recent *= math.exp(-(ts - s.novel_ts) / p.busy_span_s)
+        s.novel_ts = ts if s.novel_ts is None else max(ts, s.novel_ts)
+        if raw >= 0.5:
+            per_day = s.novel_recent * _DAY / min(max(ts - s.first_ts, 3600.0), p.busy_span_s)
+            s.novel_recent += 1.0
+            if raw < NEW_BIN_SCORE and per_day > p.busy_per_day:
+                raw = SUPPRESSED_CAP
         self._mark(b)
         if s.prev_bin is not None:
             self._mark(_PAIR0 + s.prev_bin * _NBINS + b)
