@@ -3,8 +3,9 @@
 Model (see docs/detect.md):
 - counts (every value so far a non-negative integer) are variance-stabilised, y = 2*sqrt(x + 3/8), where
   Poisson noise has unit variance; other values are used as they are (only the series' own scale matters);
-- a robust seasonal baseline (level + a daily profile of half-hour slots, interpolated, used when the
-  timestamps are clock times spaced under 3 h) learned from Huber-clipped residuals, and a slow robust
+- a robust seasonal baseline (level + a daily profile of half-hour slots, used when the timestamps are clock
+  times spaced under 3 h: a step profile when buckets are narrower than a slot, interpolated between slot
+  centres otherwise) learned from Huber-clipped residuals, and a slow robust
   scale of the residuals, never below a tenth of the series' running range (a resolution, as in
   context-based detectors, so that tiny wiggles of a clean series are not news) nor, for counts, below
   Poisson noise;
@@ -15,6 +16,8 @@ Model (see docs/detect.md):
   forgotten after two epochs, so it does not make the next one look normal;
 - a short running mean of the clipped z-scores is quantised and remembered the same way: a sustained change
   (a drift, a moderate shift, a changed daily shape) that no single bucket reveals is novel too;
+- a busy series (novel more than `busy_per_day` times a day over about a week, in event time) alerts only
+  on a residual of a size never seen, not on the weaker kinds of novelty;
 - counts must also be significant: at least `min_z` away from pure Poisson noise and from the series' own
   noise, so low counts never alert on a stray event;
 - no alerts while learning (a count of updates and an event-time span), none for `cooldown` updates after
