@@ -3,8 +3,9 @@
 Model (see docs/detect.md):
 - counts (every value so far a non-negative integer) are variance-stabilised, y = 2*sqrt(x + 3/8), where
   Poisson noise has unit variance; other values are used as they are (only the series' own scale matters);
-- a robust seasonal baseline (level + a daily profile of half-hour slots, interpolated, used when the
-  timestamps are clock times spaced under 3 h) learned from Huber-clipped residuals, and a slow robust
+- a robust seasonal baseline (level + a daily profile of half-hour slots, used when the timestamps are clock
+  times spaced under 3 h: a step profile when buckets are narrower than a slot, interpolated between slot
+  centres otherwise) learned from Huber-clipped residuals, and a slow robust
   scale of the residuals, never below a tenth of the series' running range (a resolution, as in
   context-based detectors, so that tiny wiggles of a clean series are not news) nor, for counts, below
   Poisson noise;
@@ -15,6 +16,8 @@ Model (see docs/detect.md):
   forgotten after two epochs, so it does not make the next one look normal;
 - a short running mean of the clipped z-scores is quantised and remembered the same way: a sustained change
   (a drift, a moderate shift, a changed daily shape) that no single bucket reveals is novel too;
+- a busy series (novel more than `busy_per_day` times a day over about a week, in event time) alerts only
+  on a residual of a size never seen, not on the weaker kinds of novelty;
 - counts must also be significant: at least `min_z` away from pure Poisson noise and from the series' own
   noise, so low counts never alert on a stray event;
 - no alerts while learning (a count of updates and an event-time span), none for `cooldown` updates after
@@ -66,6 +69,9 @@ class ContextParams:
     slow_width: float = 1.0  # ... quantised in bins of this many scales
     max_season_spacing: float = 3 * 3600.0
     epoch_s: float = 14 * 86400.0  # memory of what was seen spans one to two of these (event time)
+    busy_per_day: float = 2.0  # weak novelty (a new pair or sustained size) does not alert while novel buckets ...
+    busy_span_s: float = 7 * 86400.0  # ... came faster than this per day over about this span (event time)
+    pair_min_z: float = 2.5  # a new move between bins is news only if the bucket is this many scales out
 
 
 def _empty_memory() -> str:
@@ -90,6 +96,8 @@ class _ContextState:
     previous: str = field(default_factory=_empty_memory)  # ... in this epoch and in the one before
     epoch_start: float | None = None
     cooldown_left: int = 0
+    novel_recent: float = 0.0  # novel buckets, each decayed by exp(-age / busy_span_s)
+    novel_ts: float | None = None
     alert_z: float = 0.0  # |z| of the alert that started the cooldown
     slow_z: float = 0.0  # running mean of clipped z-scores: a sustained moderate change
 
@@ -127,8 +135,8 @@ class ContextDetector:
     def finite(self) -> bool:
         """Whether every number of the state is finite (a NaN would be stored as JSON null)."""
         s = self.s
-        total = s.scale + s.slow_z + sum(s.daily)
-        for v in (s.level, s.hi, s.lo, s.spacing, s.first_ts, s.last_ts, s.epoch_start):
+        total = s.scale + s.slow_z + s.novel_recent + sum(s.daily)
+        for v in (s.level, s.hi, s.lo, s.spacing, s.first_ts, s.last_ts, s.epoch_start, s.novel_ts):
             if v is not None:
                 total += v
         return math.isfinite(total)
@@ -171,9 +179,13 @@ class ContextDetector:
         w = 0.0
         season = 0.0
         if seasonal:
-            f = (ts % _DAY) / (_DAY / _SLOTS) - 0.5
+            # buckets as wide as a slot or wider: interpolate between slot centres (a smooth profile from few
+            # visits); narrower buckets: each slot is the mean of its own buckets, so a daily step edge on a
+            # slot boundary stays sharp instead of leaving a half-step residual on both sides every day
+            interp = (s.spacing or 0.0) >= _DAY / _SLOTS
+            f = (ts % _DAY) / (_DAY / _SLOTS) - (0.5 if interp else 0.0)
             lo = math.floor(f)
-            w = f - lo
+            w = f - lo if interp else 0.0
             h = lo % _SLOTS
             h2 = (h + 1) % _SLOTS
             season = (1.0 - w) * s.daily[h] + w * s.daily[h2]
@@ -200,7 +212,13 @@ class ContextDetector:
         raw = 0.0
         if significant and not self._seen(b):
             raw = NEW_BIN_SCORE
-        elif significant and b != _CLIP and s.prev_bin is not None and not self._seen(_PAIR0 + s.prev_bin * _NBINS + b):
+        elif (
+            significant
+            and abs(z) >= p.pair_min_z
+            and b != _CLIP
+            and s.prev_bin is not None
+            and not self._seen(_PAIR0 + s.prev_bin * _NBINS + b)
+        ):
             raw = NEW_PAIR_SCORE
         # a sustained change no single bucket reveals (a slow drift, a moderate shift, a changed daily shape):
         # the short running mean of clipped z-scores, quantised and remembered like the buckets themselves
@@ -211,6 +229,18 @@ class ContextDetector:
         slow_significant = not s.counts or abs(s.slow_z) >= p.min_z * math.sqrt(p.slow_rate / (2.0 - p.slow_rate))
         if raw < 0.5 and bs != _CLIP and slow_significant and not self._seen(_SLOW0 + bs):
             raw = NEW_SLOW_SCORE
+        # a series that does something new every few hours (bursty, noisy) is not news each time it does: the
+        # weaker kinds of novelty (a new move, a new sustained size) do not alert while novel buckets have come
+        # faster than `busy_per_day` over the last `busy_span_s` (a decayed count in event time, since the
+        # start while the series is younger than that); a residual of a size never seen always may
+        if s.novel_ts is not None and ts > s.novel_ts:
+            s.novel_recent *= math.exp(-(ts - s.novel_ts) / p.busy_span_s)
+        s.novel_ts = ts if s.novel_ts is None else max(ts, s.novel_ts)
+        if raw >= 0.5:
+            per_day = s.novel_recent * _DAY / min(max(ts - s.first_ts, 3600.0), p.busy_span_s)
+            s.novel_recent += 1.0
+            if raw < NEW_BIN_SCORE and per_day > p.busy_per_day:
+                raw = SUPPRESSED_CAP
         self._mark(b)
         if s.prev_bin is not None:
             self._mark(_PAIR0 + s.prev_bin * _NBINS + b)
