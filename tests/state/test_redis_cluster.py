@@ -41,7 +41,7 @@ def until(fn, timeout_s: float = 30.0):
 
 
 def events(ids: range) -> list[Event]:
-    return [Event("news.raw:0", SUBJECT, f"m{i}", 1_700_000_000.0, "negative") for i in ids]
+    return [Event("news.raw:0", SUBJECT, f"m{i}", 1_700_000_000.0, "negative", offset=i) for i in ids]
 
 
 def promoted(c: LocalRedisCluster, replica) -> None:
