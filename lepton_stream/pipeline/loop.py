@@ -28,11 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-import redis
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata
-from redis.exceptions import RedisClusterException
 
 from lepton_stream import logs, metrics
 from lepton_stream.kafka import unreadable
@@ -42,13 +40,14 @@ from lepton_stream.pipeline.decode import dead_letter
 from lepton_stream.pipeline.produce import PublishError, Sink
 from lepton_stream.pipeline.timing import StageTimer
 from lepton_stream.pipeline.worker import Staged, Worker
+from lepton_stream.state import cluster
 
 log = logs.get(__name__)
 T = TypeVar("T")
 
 # Errors of the services around us: wait them out, never dead-letter input because of them.
-# RedisClusterException is not a RedisError: a Redis Cluster with a slot unserved (failover) or no node reachable.
-INFRA_ERRORS = (redis.RedisError, KafkaError, PublishError, OSError, RedisClusterException)
+# cluster.ERRORS: RedisError, and RedisClusterException (not one): a cluster slot unserved, no node reachable.
+INFRA_ERRORS = (*cluster.ERRORS, KafkaError, PublishError, OSError)
 FRESH_FETCH_MS = 10  # a fetch round trip to a broker that has data
 POLL_RETRY_S = 0.5  # pause after a poll the broker could not answer
 
@@ -305,33 +304,32 @@ class WorkerLoop:
         a partition's record that cannot be read (a codec, a corrupt batch) comes back as a record marked
         unreadable, for the DLQ, and the partition moves on past it."""
         try:
-            polled = self.consumer.poll(timeout_ms=timeout_ms, max_records=max_records)
+            polled = {tp: [RawRecord(tp.topic, tp.partition, r.offset, r.key, r.value, r.timestamp) for r in recs]
+                      for tp, recs in self.consumer.poll(timeout_ms=timeout_ms, max_records=max_records).items()}
         except Exception as exc:  # noqa: BLE001 - sorted below: a partition's data, the broker, or fatal
             where = None if isinstance(exc, unreadable.NOT_DATA_ERRORS) else unreadable.locate(self.consumer)
             if where is not None:
-                return {where.tp: [self._unreadable(where, exc)]}
-            if not isinstance(exc, KafkaError) or not exc.retriable:  # authorisation, configuration: fatal
+                polled = {where.tp: [self._unreadable(where, exc)]}
+            elif not isinstance(exc, KafkaError) or not exc.retriable:  # authorisation, configuration: fatal
                 raise
-            metrics.BROKER_ERRORS.labels(self.worker.spec.kind, "poll").inc()
-            log.warning("poll_failed", error=f"{type(exc).__name__}: {str(exc)[:200]}")
-            time.sleep(POLL_RETRY_S)
-            polled = {}
+            else:
+                metrics.BROKER_ERRORS.labels(self.worker.spec.kind, "poll").inc()
+                log.warning("poll_failed", error=f"{type(exc).__name__}: {str(exc)[:200]}")
+                time.sleep(POLL_RETRY_S)
+                polled = {}
         age = self.oldest_batch_age_s()
         metrics.OLDEST_BATCH_AGE.labels(self.worker.spec.kind).set(age)
         if self.health is not None:
             self.health.polled(age)  # the loop is alive; liveness also wants its batches to finish
         for beat in self.heartbeats:
             beat()
-        return {tp: [RawRecord(tp.topic, tp.partition, r.offset, r.key, r.value, r.timestamp) for r in recs]
-                for tp, recs in polled.items()}  # fmt: skip
+        return polled
 
     def _unreadable(self, where: unreadable.Unreadable, exc: BaseException) -> RawRecord:
         error = f"{type(exc).__name__}: {str(exc)[:300]}"
         log.error("record_unreadable", topic=where.tp.topic, partition=where.tp.partition, offset=where.offset,
                   error=error)  # fmt: skip
         unreadable.step_past(self.consumer, where)
-        if self.health is not None:
-            self.health.polled()
         return RawRecord(where.tp.topic, where.tp.partition, where.offset, None, None, error=error)
 
     def commit(self, records: list[RawRecord] | None = None) -> None:
@@ -419,7 +417,7 @@ class WorkerLoop:
 
     def _backoff(self, stage: str, attempt: int, exc: BaseException, infra: bool) -> None:
         metrics.STAGE_RETRIES.labels(self.worker.spec.kind, stage).inc()
-        if isinstance(exc, (redis.RedisError, RedisClusterException)):
+        if isinstance(exc, cluster.ERRORS):
             metrics.REDIS_ERRORS.labels(self.worker.spec.kind, stage).inc()
         delay = min(self.settings.retry_backoff_ms / 1000 * 2 ** min(attempt - 1, 6), 10.0)
         log.warning("stage_retry", stage=stage, attempt=attempt, infra=infra, delay_s=round(delay, 2),
