@@ -154,6 +154,11 @@ class Settings(BaseSettings):
         "and the sha256 of the original",
     )
 
+    # --- Alert delivery (`lepton-stream run relay`, docs/alerts.md) ---
+    relay_targets: Path | None = Field(
+        None, description="Webhook targets file (YAML or JSON) of `run relay`: URLs, routing, format, secrets' names"
+    )
+
     # --- Operations ---
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level")
     log_format: Literal["json", "console"] = Field("json", description="json (production) or console")
