@@ -63,7 +63,7 @@ def _relay(args, s, asked: list[int]) -> int:
 
     health = relay.health(s)
     worker, loop = relay.build(s, health=health)
-    install_redaction(s, extra=[c.target.url for c in worker.clients.values()])  # URLs may hold tokens
+    install_redaction(s, extra=worker.redact)
     server = serve(s.metrics_port, health) if s.metrics_port else None
     loop.install_signal_handlers()
     if asked:

@@ -78,6 +78,10 @@ class Target(BaseModel):
 
     def secret(self, environ: dict[str, str] | None = None) -> bytes:
         """The signing key: a `whsec_`-prefixed base64 string, decoded. Raises ConfigError when missing."""
+        return decode_secret(self.secret_text(environ), self.name)
+
+    def secret_text(self, environ: dict[str, str] | None = None) -> str:
+        """The secret as given (`whsec_...`), for the key and for log redaction."""
         try:
             if self.secret_file is not None:
                 raw = self.secret_file.read_text(encoding="utf-8").strip()
@@ -85,7 +89,7 @@ class Target(BaseModel):
                 raw = (read_secret(str(self.secret_env), environ) or "").strip()
         except (OSError, SecretError) as exc:
             raise ConfigError(f"relay target {self.name}: cannot read its secret: {exc}") from None
-        return decode_secret(raw, self.name)
+        return raw
 
 
 class TargetsFile(BaseModel):

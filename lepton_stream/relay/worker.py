@@ -71,7 +71,10 @@ class RelayWorker:
         self.resources: dict[str, Any] = {}
         env = dict(os.environ if environ is None else environ)
         self.targets = targets
-        self.clients = {t.name: TargetClient(t, t.secret(env)) for t in targets}
+        given = {t.name: t.secret_text(env) for t in targets}
+        self.clients = {t.name: TargetClient(t, targets_file.decode_secret(given[t.name], t.name)) for t in targets}
+        # What must never reach a log line: the secrets, and URLs (some carry a token in their path).
+        self.redact = [*given.values(), *(t.url for t in targets)]
         self.pool = ThreadPoolExecutor(len(targets), f"{KIND}-target")
         # The loop's wait that keeps the group membership (polls with partitions paused): set by build().
         self.keepalive: Callable[[float], None] | None = None
