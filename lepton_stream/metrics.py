@@ -53,7 +53,8 @@ LAST_POLL = Gauge("lepton_last_poll_timestamp_seconds", "Unix time of the last p
 ASSIGNED_PARTITIONS = Gauge("lepton_assigned_partitions", "Partitions assigned to this worker", ["worker"])
 RELAY_DELIVERIES = Counter(
     "lepton_relay_deliveries_total",
-    "Alerts the relay finished with, per webhook target: delivered (2xx) or dead_lettered (undeliverable)",
+    "Alerts the relay finished with, per webhook target: delivered (2xx), dead_lettered (undeliverable) or "
+    "expired (published before LEPTON_RELAY_MAX_AGE_S: not posted)",
     ["target", "outcome"],
 )
 RELAY_RETRIES = Counter(

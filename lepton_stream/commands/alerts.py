@@ -46,7 +46,10 @@ def show(value: bytes | None, say: Callable[[str], None]) -> dict[str, Any] | No
 
 
 def tail(s, follow: bool = False, say: Callable[[str], None] = lambda t: print(t, flush=True),
-         stop: Callable[[], bool] = lambda: False) -> int:  # fmt: skip
+         stop: Callable[[], bool] = lambda: False, timeout_s: float = 60.0) -> int:  # fmt: skip
+    """Print the topic's alerts (then, following, new ones until stop()). 1 when the topic could not be read to
+    its end within timeout_s (a broker that does not answer): without --follow, printing part of it as all of
+    it would mislead."""
     from kafka import KafkaConsumer, TopicPartition
 
     from lepton_stream.alerts import render
@@ -68,7 +71,13 @@ def tail(s, follow: bool = False, say: Callable[[str], None] = lambda t: print(t
         # What is there now: read to each partition's end as the first fetch reports it, then print it sorted.
         ends: dict[Any, int] = {}
         backlog: list = []
+        deadline = time.monotonic() + timeout_s
         while len(ends) < len(tps) or any(consumer.position(tp) < end for tp, end in ends.items()):
+            if time.monotonic() > deadline:
+                say(f"{topic}: not read to its end within {timeout_s:.0f} s (is the broker answering?)")
+                if not follow:
+                    return 1
+                break
             got = consumer.poll(timeout_ms=POLL_MS)
             for tp in tps:
                 if tp not in ends and consumer.highwater(tp) is not None:

@@ -18,6 +18,7 @@ import functools
 import json
 import os
 import socket
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -120,9 +121,15 @@ class RelayWorker:
             # The record as published, not the contract's copy: fields newer than this relay's Alert (lifecycle
             # status, sequence, fingerprint) reach the id, the routing and the receivers.
             alert = json.loads(rec.value or b"{}")
-            for t in self.targets:
-                if t.wants(alert):
-                    jobs[t.name].append((rec, alert))
+            wanted_by = [t for t in self.targets if t.wants(alert)]
+            if wanted_by and self._expired(rec):
+                for t in wanted_by:
+                    metrics.RELAY_DELIVERIES.labels(t.name, "expired").inc()
+                log.info("relay_expired", alert_id=alert.get("alert_id"), partition=rec.partition, offset=rec.offset,
+                         targets=[t.name for t in wanted_by])  # fmt: skip
+                continue
+            for t in wanted_by:
+                jobs[t.name].append((rec, alert))
         futures = {name: self.pool.submit(self._deliver_all, name, items) for name, items in jobs.items()}
         self._wait(list(futures.values()))
         for name, fut in futures.items():
@@ -130,6 +137,11 @@ class RelayWorker:
                 if not outcome.delivered:
                     dead.append(self._undeliverable(rec, name, outcome))
         return dead
+
+    def _expired(self, rec: RawRecord) -> bool:
+        """Published longer ago than LEPTON_RELAY_MAX_AGE_S (by the record's timestamp; none: never)."""
+        limit = self.settings.relay_max_age_s
+        return bool(limit and rec.timestamp_ms and time.time() - rec.timestamp_ms / 1000 > limit)
 
     def _deliver_all(self, name: str, items: list[tuple[RawRecord, dict[str, Any]]]) -> list[tuple[RawRecord, Outcome]]:
         client = self.clients[name]

@@ -221,3 +221,22 @@ def test_a_failing_target_does_not_hold_up_the_others_beyond_its_budget():
         # One budget for the first alert, then one try each for the others: not five budgets.
         assert took < 1.0 + 2.0 and len(bad.got) < 50
     assert len(dead) == 5 and {DeadLetter.model_validate_json(o.value).target for o in dead} == {"bad"}
+
+
+def test_alerts_older_than_the_max_age_are_not_posted():
+    now_ms = int(time.time() * 1000)
+    old, fresh, undated = alert(20), alert(21), alert(22)
+    with Receiver() as rx:
+        w = RelayWorker(load_settings(topic_alerts="alerts.t", relay_max_age_s=3600),
+                        [Target(name="age", url=rx.url, secret_env="T_SECRET", **FAST)],
+                        environ={"T_SECRET": SECRET})  # fmt: skip
+        before = metrics.RELAY_DELIVERIES.labels("age", "expired")._value.get()
+        try:
+            recs = [RawRecord("alerts.t", 0, 0, None, old, now_ms - 7200_000),
+                    RawRecord("alerts.t", 0, 1, None, fresh, now_ms - 60_000),
+                    RawRecord("alerts.t", 0, 2, None, undated, 0)]  # fmt: skip
+            assert w.deliver(recs) == []
+        finally:
+            w.close()
+        assert [r.body for r in rx.got] == [fresh, undated]
+    assert metrics.RELAY_DELIVERIES.labels("age", "expired")._value.get() == before + 1
