@@ -8,6 +8,7 @@ import json
 import random
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import orjson
 import pytest
@@ -227,3 +228,12 @@ def test_alertmanager_payload_follows_lifecycle_fields_when_present():
     assert body["status"] == am["status"] == "resolved"
     assert am["startsAt"] == "2026-03-02T09:00:00Z" and am["endsAt"] == "2026-03-02T10:05:00Z"
     assert am["fingerprint"] == "abc123"
+
+
+def test_the_shipped_example_and_the_documented_targets_file_load(tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    example = load(root / "deploy" / "relay" / "targets.example.yaml")
+    assert {t.format for t in example} == {"lepton", "alertmanager"}
+    block = (root / "docs" / "alerts.md").read_text().split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "documented.yaml").write_text(block)
+    assert [t.name for t in load(tmp_path / "documented.yaml")] == ["risk-desk", "alertmanager-bridge"]
