@@ -135,6 +135,10 @@ def test_relay_delivers_every_alert_through_a_kill_and_restart(broker, tmp_path)
         webhook_ids[body["alert_id"]].add(r.headers["webhook-id"])
     assert all(v == {f"msg_{k}"} for k, v in webhook_ids.items())
     duplicates = len(desk.delivered()) - len(ids)
+    # What the killed relay had posted but not committed was posted again after the restart, under the same id.
+    before = {json.loads(r.body)["alert_id"] for r in desk.got[:got_before_kill] if r.status == 200}
+    after = {json.loads(r.body)["alert_id"] for r in desk.got[got_before_kill:] if r.status == 200}
+    assert before & after, "no alert was redelivered: the kill did not land between a post and its commit"
     # Alertmanager-format target: the high alerts only, signed with its own secret.
     am_ids: dict[str, set[str]] = collections.defaultdict(set)
     for r in am.delivered():
