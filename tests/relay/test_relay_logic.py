@@ -237,3 +237,17 @@ def test_the_shipped_example_and_the_documented_targets_file_load(tmp_path):
     block = (root / "docs" / "alerts.md").read_text().split("```yaml\n", 1)[1].split("```", 1)[0]
     (tmp_path / "documented.yaml").write_text(block)
     assert [t.name for t in load(tmp_path / "documented.yaml")] == ["risk-desk", "alertmanager-bridge"]
+
+
+def test_alert_rendering_is_the_demos():
+    from lepton_stream import demo
+    from lepton_stream.alerts import render
+
+    a = orjson.loads(alert(0))
+    assert render.lines(a) == [
+        "  [    high] sentiment_spike  TSM Corp                       09:00-09:05 score 0.93",
+        "             negative mentions of TSM rose to 12 (baseline 1.5)",
+        '             evidence: news-0 "Fab fire halts output"',
+    ]
+    assert render.lines({**a, "status": "resolved"})[0].endswith("score 0.93 resolved")
+    assert "render.lines" in Path(demo.__file__).read_text()  # one renderer for the demo and `alerts tail`
