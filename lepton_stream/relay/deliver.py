@@ -1,9 +1,10 @@
 """Posting one alert to one webhook target: signed, rate-limited, retried within the target's budget.
 
 A target whose last alert used up its whole retry budget is marked down: the alerts after it get one try each
-(still rate-limited) until one is delivered, so a dead receiver costs the relay one budget and then one timeout
-per alert, and never holds the other targets' alerts back for long. Everything that stays undeliverable comes
-back as an outcome the caller dead-letters.
+(still rate-limited) until one is delivered, and the relay tries at most one per batch while the target stays
+down (worker.py), so a dead receiver costs one budget, then one timeout a batch, and never holds the other
+targets' alerts back for long. Everything that stays undeliverable comes back as an outcome the caller
+dead-letters.
 """
 
 from __future__ import annotations
@@ -93,6 +94,10 @@ class TargetClient:
             log.info("relay_retry", target=t.name, webhook_id=msg_id, attempt=attempts, error=error[:200],
                      delay_s=round(delay, 3))  # fmt: skip
             self.sleep(delay)
+
+    def not_tried(self, alert: dict[str, Any], why: str) -> Outcome:
+        """An alert given up without a post (the target is down), counted and logged like one that was tried."""
+        return self._done(Outcome(False, 0, 0.0, why), signing.webhook_id(alert))
 
     def _post(self, msg_id: str, body: bytes) -> tuple[int | None, str, bool, float | None]:
         """One POST: (status, error, retryable, Retry-After seconds)."""

@@ -4,7 +4,9 @@ targets that want it; offsets are committed once every alert of a batch is deliv
 It runs in the workers' loop (pipeline/loop.py), so it keeps their guarantees: commits only after the batch's
 dead letters are acknowledged, SIGTERM finishes the batch in hand, a broker outage is waited out, an alert
 record that cannot be read goes to the DLQ. Targets are served in parallel, one thread each, alerts in topic
-order within a target; while posts are under way the loop keeps the group membership alive. A relay needs
+order within a target; a target found down is probed once a batch and its other alerts of the batch are
+dead-lettered untried, so it holds the others up by one retry budget at most. While posts are under way the
+loop keeps the group membership alive. A relay needs
 neither Redis nor models: it imports neither torch nor a model runtime.
 
 Delivery is at-least-once: a relay that dies after a post but before the commit posts that alert again after
@@ -144,8 +146,21 @@ class RelayWorker:
         return bool(limit and rec.timestamp_ms and time.time() - rec.timestamp_ms / 1000 > limit)
 
     def _deliver_all(self, name: str, items: list[tuple[RawRecord, dict[str, Any]]]) -> list[tuple[RawRecord, Outcome]]:
+        """One target's share of the batch, in topic order. Once one of them leaves the target down (its budget,
+        or its single try as a down target, spent), the rest are dead-lettered untried: a receiver that hangs
+        would otherwise cost a timeout per alert, and every other target waits for the batch."""
         client = self.clients[name]
-        return [(rec, client.deliver(alert, rec.value or b"")) for rec, alert in items]
+        out: list[tuple[RawRecord, Outcome]] = []
+        failed = False
+        for rec, alert in items:
+            if failed and client.down:
+                out.append((rec, client.not_tried(alert, "target down: not tried (an earlier post of this batch "
+                                                          "found it down)")))  # fmt: skip
+                continue
+            o = client.deliver(alert, rec.value or b"")
+            failed = not o.delivered and client.down
+            out.append((rec, o))
+        return out
 
     def _wait(self, futures: list[Future]) -> None:
         """Wait for the targets' threads, polling the (paused) consumer meanwhile: a batch of posts may take longer

@@ -214,13 +214,19 @@ def test_a_failing_target_does_not_hold_up_the_others_beyond_its_budget():
             t0 = time.monotonic()
             dead = w.deliver([record(r, i) for i, r in enumerate(raws)])
             took = time.monotonic() - t0
+            assert [r.body for r in good.delivered()] == raws
+            assert good.got[-1].at - t0 < 0.5  # served in parallel, not after the failing target
+            # One budget for the first alert; the others are not tried once it found the target down.
+            assert took < 1.0 + 1.0 and {r.body for r in bad.got} == {raws[0]}
+            # The next batch probes the down target with one post and dead-letters the rest of it untried.
+            posts = len(bad.got)
+            dead2 = w.deliver([record(r, 5 + i) for i, r in enumerate(raws)])
+            assert len(bad.got) == posts + 1 and bad.got[-1].body == raws[0]
         finally:
             w.close()
-        assert [r.body for r in good.delivered()] == raws
-        assert good.got[-1].at - t0 < 0.5  # served in parallel, not after the failing target
-        # One budget for the first alert, then one try each for the others: not five budgets.
-        assert took < 1.0 + 2.0 and len(bad.got) < 50
-    assert len(dead) == 5 and {DeadLetter.model_validate_json(o.value).target for o in dead} == {"bad"}
+    letters = [DeadLetter.model_validate_json(o.value) for o in dead + dead2]
+    assert len(letters) == 10 and {d.target for d in letters} == {"bad"}
+    assert [d.offset for d in letters] == list(range(10)) and "not tried" in letters[-1].error
 
 
 def test_alerts_older_than_the_max_age_are_not_posted():
