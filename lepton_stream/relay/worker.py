@@ -174,7 +174,8 @@ class RelayWorker:
     def _undeliverable(self, rec: RawRecord, target: str, o: Outcome) -> Output:
         s = self.settings
         metrics.DEAD_LETTERED.labels(rec.topic, "undeliverable").inc()
-        error = f"target {target}: {o.error} after {o.attempts} attempt(s) in {o.elapsed_s:.1f} s"
+        error = f"target {target}: {o.error}" + (f" after {o.attempts} attempt(s) in {o.elapsed_s:.1f} s"
+                                                  if o.attempts else "")  # fmt: skip
         d = dead_letter(rec, "undeliverable", error, self.id, s.dlq_max_original_bytes)
         return self.dead_letter_output(rec, d.model_copy(update={"target": target}))
 
