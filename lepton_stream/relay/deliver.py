@@ -38,9 +38,11 @@ class Outcome:
 class TargetClient:
     """One target's HTTP connection pool, token bucket and up/down state; used from one thread at a time."""
 
-    def __init__(self, target: Target, key: bytes, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep, rand: Callable[[], float] | None = None):  # fmt: skip
+    def __init__(self, target: Target, key: bytes, url: str | None = None, *,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 rand: Callable[[], float] | None = None):  # fmt: skip
         self.target, self.key = target, key
+        self.url = url or target.endpoint()
         self.clock, self.sleep = clock, sleep
         self.rand = rand or random.random
         self.bucket = TokenBucket(target.rate_per_s, target.burst)
@@ -103,7 +105,7 @@ class TargetClient:
         """One POST: (status, error, retryable, Retry-After seconds)."""
         headers = {"content-type": "application/json", **signing.headers(self.key, msg_id, body)}
         try:
-            r = self.http.post(self.target.url, content=body, headers=headers)
+            r = self.http.post(self.url, content=body, headers=headers)
         except httpx2.TimeoutException as exc:
             return None, f"timeout: {type(exc).__name__} after {self.target.timeout_s:g} s", True, None
         except httpx2.HTTPError as exc:  # refused, reset, DNS: the receiver may be back on the next try

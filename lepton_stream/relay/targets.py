@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -22,6 +23,7 @@ from lepton_stream.ops.secrets import SecretError, read_secret
 SEVERITIES = ("low", "medium", "high", "critical")
 Severity = Literal["low", "medium", "high", "critical"]
 SECRET_PREFIX = "whsec_"
+Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
 
 
 class Target(BaseModel):
@@ -30,7 +32,8 @@ class Target(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-    url: Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
+    url: Url | None = None
+    url_env: str | None = None  # a variable holding the URL (or <NAME>_FILE): for URLs that carry a token
     format: Literal["lepton", "alertmanager"] = "lepton"
     secret_env: str | None = None
     secret_file: Path | None = None
@@ -64,6 +67,24 @@ class Target(BaseModel):
         if (self.secret_env is None) == (self.secret_file is None):
             raise ValueError("give the signing secret as exactly one of secret_env (a variable's name) or secret_file")
         return self
+
+    @model_validator(mode="after")
+    def _one_url_source(self) -> Target:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("give exactly one of url or url_env (a variable holding the URL)")
+        return self
+
+    def endpoint(self, environ: dict[str, str] | None = None) -> str:
+        """The URL posts go to: `url`, or the value of `url_env`. Raises ConfigError when missing or malformed."""
+        if self.url is not None:
+            return self.url
+        try:
+            url = (read_secret(str(self.url_env), environ) or "").strip()
+        except SecretError as exc:
+            raise ConfigError(f"relay target {self.name}: cannot read its URL: {exc}") from None
+        if not re.fullmatch(r"https?://\S+", url):
+            raise ConfigError(f"relay target {self.name}: {self.url_env} does not hold an http(s) URL")
+        return url
 
     def wants(self, alert: dict[str, Any]) -> bool:
         """Whether this target gets the alert (a decoded alert record)."""

@@ -75,9 +75,11 @@ class RelayWorker:
         env = dict(os.environ if environ is None else environ)
         self.targets = targets
         given = {t.name: t.secret_text(env) for t in targets}
-        self.clients = {t.name: TargetClient(t, targets_file.decode_secret(given[t.name], t.name)) for t in targets}
+        urls = {t.name: t.endpoint(env) for t in targets}
+        self.clients = {t.name: TargetClient(t, targets_file.decode_secret(given[t.name], t.name), urls[t.name])
+                        for t in targets}  # fmt: skip
         # What must never reach a log line: the secrets, and URLs (some carry a token in their path).
-        self.redact = [*given.values(), *(t.url for t in targets)]
+        self.redact = [*given.values(), *urls.values()]
         self.pool = ThreadPoolExecutor(len(targets), f"{KIND}-target")
         # The loop's wait that keeps the group membership (polls with partitions paused): set by build().
         self.keepalive: Callable[[float], None] | None = None

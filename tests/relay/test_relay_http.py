@@ -229,6 +229,18 @@ def test_a_failing_target_does_not_hold_up_the_others_beyond_its_budget():
     assert [d.offset for d in letters] == list(range(10)) and "not tried" in letters[-1].error
 
 
+def test_url_and_secret_from_the_environment_and_kept_out_of_logs():
+    raw = alert(30)
+    with Receiver() as rx:
+        t = Target(name="env", url_env="HOOK_URL", secret_env="T_SECRET", **FAST)
+        w = RelayWorker(load_settings(topic_alerts="alerts.t"), [t], environ={"T_SECRET": SECRET, "HOOK_URL": rx.url})
+        try:
+            assert w.deliver([record(raw)]) == [] and verify(SECRET, rx.got[0]) == doc(raw)
+        finally:
+            w.close()
+        assert set(w.redact) == {SECRET, rx.url}
+
+
 def test_alerts_older_than_the_max_age_are_not_posted():
     now_ms = int(time.time() * 1000)
     old, fresh, undated = alert(20), alert(21), alert(22)

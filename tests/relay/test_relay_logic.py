@@ -86,6 +86,18 @@ def test_secret_comes_from_env_or_its_file_and_must_be_whsec(tmp_path):
             t.secret(bad)
 
 
+def test_url_from_a_variable_for_urls_that_carry_a_token(tmp_path):
+    t = target(url=None, url_env="HOOK_URL")
+    assert t.endpoint({"HOOK_URL": "https://hooks.example/T0/B1/xyz"}) == "https://hooks.example/T0/B1/xyz"
+    (tmp_path / "u").write_text("https://hooks.example/secret-path\n")
+    assert t.endpoint({"HOOK_URL_FILE": str(tmp_path / "u")}) == "https://hooks.example/secret-path"
+    for bad in ({}, {"HOOK_URL": "not a url"}):
+        with pytest.raises(ConfigError):
+            t.endpoint(bad)
+    with pytest.raises(ValueError, match="exactly one of url or url_env"):
+        target(url_env="HOOK_URL")
+
+
 def test_decode_secret_accepts_what_the_reference_library_generates():
     raw = new_secret()
     assert decode_secret(raw) == base64.b64decode(raw[6:])
