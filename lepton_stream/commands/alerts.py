@@ -8,6 +8,7 @@ takes no partitions from the relay or anyone else).
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,12 +25,19 @@ def register(sub) -> None:
 
 
 def run_tail(args) -> int:
+    from kafka.errors import KafkaError
+
     from lepton_stream.config import settings
 
+    s = settings()
     try:
-        return tail(settings(), follow=args.follow)
+        return tail(s, follow=args.follow)
     except KeyboardInterrupt:
         return 0
+    except KafkaError as exc:  # no broker at the address (kafka-python: a timeout), or one that refuses us
+        print(f"cannot read {s.topic_alerts} from {s.kafka_bootstrap} (LEPTON_KAFKA_BOOTSTRAP): "
+              f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
 
 
 def show(value: bytes | None, say: Callable[[str], None]) -> dict[str, Any] | None:
