@@ -86,7 +86,7 @@ class TargetClient:
             if attempts >= max_attempts or delay > left:
                 was_down, self.down = self.down, True
                 if was_down:
-                    why = "target down: one try per alert until one is delivered"
+                    why = "target down: one try a batch until one is delivered"
                 elif attempts >= max_attempts:
                     why = f"gave up after {attempts} attempts"
                 else:
@@ -116,7 +116,8 @@ class TargetClient:
     def _done(self, o: Outcome, msg_id: str) -> Outcome:
         t = self.target
         metrics.RELAY_DELIVERIES.labels(t.name, "delivered" if o.delivered else "dead_lettered").inc()
-        metrics.RELAY_DELIVERY_SECONDS.labels(t.name).observe(o.elapsed_s)
+        if o.attempts:  # an alert not tried took no time: it would only pull the quantiles down
+            metrics.RELAY_DELIVERY_SECONDS.labels(t.name).observe(o.elapsed_s)
         if o.delivered:
             log.info("relay_delivered", target=t.name, webhook_id=msg_id, attempts=o.attempts,
                      ms=round(o.elapsed_s * 1000, 1))  # fmt: skip
