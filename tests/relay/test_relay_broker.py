@@ -158,6 +158,10 @@ def test_relay_delivers_every_alert_through_a_kill_and_restart(broker, tmp_path)
     # Offsets committed past every alert once the second relay stopped.
     ends = collections.Counter(p for p, _ in positions)
     assert committed(s, f"{s.group_prefix}-relay", s.topic_alerts) == {p: ends.get(p, 0) for p in range(4)}
+    # Neither the secrets nor the targets' URLs reach the relay's log.
+    text = log.read_text()
+    assert "relay_delivered" in text and "relay_undeliverable" in text
+    assert not [x for x in (secret, am_secret, desk.url, am.url, dead.url) if x in text]
     print(f"relay: {N} alerts, {got_before_kill} posts to desk before the kill, {duplicates} redelivered")
 
 
