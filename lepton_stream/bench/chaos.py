@@ -81,7 +81,7 @@ def run_settings(base: Settings, bootstrap: str, redis_url: str, run_id: str, na
              infer_batch_size=1, allowed_lateness_s=lateness_for(n, base.max_records),
              # tansu 0.6.0 keeps idempotent producers' sequence state apart from the records: after a restart it
              # answered a retried batch as a duplicate without ever having stored it (acknowledged records lost;
-             # docs: tansu versus Kafka). Plain retries store it again (at-least-once). Kafka: idempotence on.
+             # docs/engines.md, tansu versus Kafka). Plain retries store it again (at-least-once). Kafka: on.
              producer_idempotence=broker == "kafka")  # fmt: skip
     if broker == "kafka":  # every topic on every node; a write needs two of them (one node may be down)
         d.update(topic_replication_factor=min(3, brokers), topic_min_insync_replicas=min(2, brokers))
@@ -339,7 +339,7 @@ def run_chaos(base: Settings, cfg: ChaosConfig, say: Callable[[str], None] = lam
             "broker_restarts_to_unstick": sum(e["event"] == "broker_restart_unstick"
                                               for r in runs.values() for e in r.pool.events),  # fmt: skip
             "worker_crashes_unplanned": runs["chaos"].crashes + runs["clean"].crashes,
-            "producer_idempotence": runs["chaos"].s.producer_idempotence,  # off on tansu: docs, tansu versus Kafka
+            "producer_idempotence": runs["chaos"].s.producer_idempotence,  # off on tansu: docs/engines.md
             "clean_run_s": round(took["clean"], 1),
             "chaos_run_s": round(took["chaos"], 1),
             **report,
