@@ -1,4 +1,4 @@
-"""Message contracts (DESIGN.md §2): one pydantic model per topic. `schemas/` is generated from these."""
+"""Message contracts (docs/design.md §2): one pydantic model per topic. `schemas/` is generated from these."""
 
 from __future__ import annotations
 
