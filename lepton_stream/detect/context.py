@@ -16,9 +16,6 @@ Model (see docs/detect.md):
   forgotten after two epochs, so it does not make the next one look normal;
 - a short running mean of the clipped z-scores is quantised and remembered the same way: a sustained change
   (a drift, a moderate shift, a changed daily shape) that no single bucket reveals is novel too;
-- a two-sided CUSUM of the clipped z-scores finds slow shifts too small for that short mean (a slow decline,
-  a holiday's lower day); each alarm's mean excess is quantised and remembered the same way, so only a
-  shift of a size and direction not seen lately is novel;
 - a busy series (novel more than `busy_per_day` times a day over about a week, in event time) alerts only
   on a residual of a size never seen, not on the weaker kinds of novelty;
 - counts must also be significant: at least `min_z` away from pure Poisson noise and from the series' own
@@ -44,13 +41,10 @@ _CLIP = 12  # bins beyond ±12 widths share the extreme bin
 _NBINS = 2 * _CLIP + 1
 _PAIR0 = _NBINS  # bit index of the first pair
 _SLOW0 = _PAIR0 + _NBINS * _NBINS  # bit index of the first slow-residual bin
-_SHIFT0 = _SLOW0 + _NBINS  # bit index of the first CUSUM-alarm size (upward sizes, then downward)
-_BITS = _SHIFT0 + 2 * _NBINS
-_BITS_BEFORE_SHIFT = _SHIFT0  # states written before the CUSUM bits existed: their memory is a prefix
+_BITS = _SLOW0 + _NBINS
 NEW_BIN_SCORE = 1.0  # a residual of a size never seen
 NEW_PAIR_SCORE = 0.75  # a move between two residual sizes never seen one after the other
 NEW_SLOW_SCORE = 0.75  # a sustained residual (short running mean) of a size never seen
-NEW_SHIFT_SCORE = 0.75  # a CUSUM alarm of a size and direction never seen
 
 
 def anscombe(x: float) -> float:
@@ -78,8 +72,6 @@ class ContextParams:
     busy_per_day: float = 2.0  # weak novelty (a new pair or sustained size) does not alert while novel buckets ...
     busy_span_s: float = 7 * 86400.0  # ... came faster than this per day over about this span (event time)
     pair_min_z: float = 2.5  # a new move between bins is news only if the bucket is this many scales out
-    shift_slack: float = 1.0  # CUSUM of clipped z-scores: each bucket adds its excess beyond this (scales) ...
-    shift_h: float = 60.0  # ... and an alarm sounds past this sum (<= 0: no CUSUM); its size binned by slow_width
 
 
 def _empty_memory() -> str:
@@ -108,10 +100,6 @@ class _ContextState:
     novel_ts: float | None = None
     alert_z: float = 0.0  # |z| of the alert that started the cooldown
     slow_z: float = 0.0  # running mean of clipped z-scores: a sustained moderate change
-    shift_up: float = 0.0  # two-sided CUSUM of clipped z-scores ...
-    shift_dn: float = 0.0
-    shift_n_up: int = 0  # ... and how many buckets each has been above zero
-    shift_n_dn: int = 0
 
 
 class ContextDetector:
@@ -140,10 +128,6 @@ class ContextDetector:
             d.s.daily, d.s.daily_n = [0.0] * _SLOTS, [0.0] * _SLOTS
         d._mem = bytearray(base64.b64decode(d.s.memory))
         d._prev = bytearray(base64.b64decode(d.s.previous))
-        size, older = (_BITS + 7) // 8, (_BITS_BEFORE_SHIFT + 7) // 8
-        if len(d._mem) == older and len(d._prev) == older:  # written before the CUSUM bits: none seen yet
-            d._mem.extend(bytes(size - older))
-            d._prev.extend(bytes(size - older))
         if len(d._mem) != (_BITS + 7) // 8 or len(d._prev) != len(d._mem):
             raise ValueError("context detector memory has the wrong size")
         return d
@@ -151,7 +135,7 @@ class ContextDetector:
     def finite(self) -> bool:
         """Whether every number of the state is finite (a NaN would be stored as JSON null)."""
         s = self.s
-        total = s.scale + s.slow_z + s.shift_up + s.shift_dn + s.novel_recent + sum(s.daily)
+        total = s.scale + s.slow_z + s.novel_recent + sum(s.daily)
         for v in (s.level, s.hi, s.lo, s.spacing, s.first_ts, s.last_ts, s.epoch_start, s.novel_ts):
             if v is not None:
                 total += v
@@ -245,26 +229,6 @@ class ContextDetector:
         slow_significant = not s.counts or abs(s.slow_z) >= p.min_z * math.sqrt(p.slow_rate / (2.0 - p.slow_rate))
         if raw < 0.5 and bs != _CLIP and slow_significant and not self._seen(_SLOW0 + bs):
             raw = NEW_SLOW_SCORE
-        # a shift too slow or too small for that short mean: a two-sided CUSUM of the clipped z-scores (Page's
-        # test against the adapting baseline). An alarm restarts both sums; its size (the mean excess per bucket
-        # since the sum left zero) and direction are remembered like the bins, so a kind of shift the series
-        # makes now and then (a daily ramp, a weekly lull) is learned and only a new kind is news
-        shift_bit = -1
-        if p.shift_h > 0:
-            zc = max(-p.clip, min(p.clip, z))
-            s.shift_up = max(0.0, s.shift_up + zc - p.shift_slack)
-            s.shift_dn = max(0.0, s.shift_dn - zc - p.shift_slack)
-            s.shift_n_up = s.shift_n_up + 1 if s.shift_up > 0 else 0
-            s.shift_n_dn = s.shift_n_dn + 1 if s.shift_dn > 0 else 0
-            for side, total, n in ((0, s.shift_up, s.shift_n_up), (_NBINS, s.shift_dn, s.shift_n_dn)):
-                if total > p.shift_h:
-                    size = p.shift_slack + total / max(n, 1)
-                    shift_bit = _SHIFT0 + side + min(_CLIP, int(size / p.slow_width))
-                    s.shift_up = s.shift_dn = 0.0
-                    s.shift_n_up = s.shift_n_dn = 0
-                    break
-            if shift_bit >= 0 and raw < 0.5 and not self._seen(shift_bit):
-                raw = NEW_SHIFT_SCORE
         # a series that does something new every few hours (bursty, noisy) is not news each time it does: the
         # weaker kinds of novelty (a new move, a new sustained size) do not alert while novel buckets have come
         # faster than `busy_per_day` over the last `busy_span_s` (a decayed count in event time, since the
@@ -281,8 +245,6 @@ class ContextDetector:
         if s.prev_bin is not None:
             self._mark(_PAIR0 + s.prev_bin * _NBINS + b)
         self._mark(_SLOW0 + bs)
-        if shift_bit >= 0:
-            self._mark(shift_bit)
         s.prev_bin = b
         warming = s.n <= p.warmup or ts - s.first_ts < p.warmup_s
         # an escalation (far beyond the alert that started the cooldown) is a new finding: a consumer that
