@@ -57,7 +57,11 @@ class Receiver:
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:  # noqa: N802 (stdlib name)
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                length = int(self.headers.get("content-length", 0))
+                body = self.rfile.read(length)
+                if len(body) < length:  # the relay died mid-request (SIGKILL): a server never sees such a post
+                    self.close_connection = True
+                    return
                 at = time.monotonic()
                 with receiver.lock:
                     n = len(receiver.got)
