@@ -103,7 +103,7 @@ class Queues:
     "Now" is the newest sent_at seen, not the wall clock: a replayed or lagging stream still shows its own
     recent load rather than nothing."""
 
-    def __init__(self, window_s: int, recent_buckets: int = 3, keep_buckets: int = 24, escalations: int = 50):
+    def __init__(self, window_s: int, recent_buckets: int = 12, keep_buckets: int = 24, escalations: int = 50):
         self.window_s, self.recent_buckets, self.keep_buckets = window_s, recent_buckets, keep_buckets
         self.counts: dict[str, dict[int, list[int]]] = collections.defaultdict(dict)  # queue -> bucket -> [n, esc]
         self.totals: collections.Counter[str] = collections.Counter()

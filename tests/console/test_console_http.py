@@ -59,7 +59,8 @@ def test_alerts_series_and_queues(served, key_prefix, redis_url):
     # The buckets as the news and chat workers write them.
     t0 = int(T0.timestamp())
     news = WindowStore(connect(redis_url), key_prefix, "news", 300, 3600)
-    events = [Event("news.raw:0", "TSM", f"n{i}", t0 - 300 * (i % 10 + 1) + 1, "negative", 0.9, offset=i) for i in range(20)]
+    events = [Event("news.raw:0", "TSM", f"n{i}", t0 - 300 * (i % 10 + 1) + 1, "negative", 0.9, offset=i)
+              for i in range(20)]  # fmt: skip
     events += [Event("news.raw:0", "TSM", f"s{i}", t0 + 10 + i, "negative", 0.9, offset=100 + i) for i in range(13)]
     news.apply(events, watermark=t0)
     chat = WindowStore(connect(redis_url), key_prefix, "chat", 300, 3600)

@@ -28,8 +28,9 @@ def test_lifecycle_records_group_by_fingerprint_and_the_latest_status_wins():
     grown = alert(start=T0 + timedelta(minutes=5), fingerprint=fp, sequence=2, status="firing",
                   starts_at=T0.isoformat())  # fmt: skip
     grown["score"], grown["severity"] = 1.0, "critical"
+    ended = (T0 + timedelta(minutes=40)).isoformat()
     resolved = alert(start=T0 + timedelta(minutes=5), fingerprint=fp, sequence=3, status="resolved",
-                     starts_at=T0.isoformat(), ends_at=(T0 + timedelta(minutes=40)).isoformat(), evidence=[])  # fmt: skip
+                     starts_at=T0.isoformat(), ends_at=ended, evidence=[])  # fmt: skip
     for rec in (first, resolved, grown):  # out of order: the sequence orders them
         st.add_alert(rec)
     view = st.alerts()

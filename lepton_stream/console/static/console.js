@@ -242,7 +242,7 @@ function renderQueues() {
   const esc = document.getElementById("escalations");
   esc.replaceChildren();
   if (!q.escalations.length) esc.append(el("li", { class: "empty" }, "none"));
-  for (const e of q.escalations.slice(0, 12)) {
+  for (const e of q.escalations.slice(0, 8)) {
     esc.append(el("li", { class: "escalation", "data-queue": e.queue },
       el("div", {}, el("span", { class: "who" }, `${hhmm(e.sent_at)} ${e.queue} · P${e.priority}`), " ",
         `${e.out_of_scope ? "out of scope " : ""}${e.intent || ""}`),
