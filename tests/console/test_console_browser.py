@@ -45,21 +45,30 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and not REQUIRED,
 
 
 @pytest.fixture(scope="module")
-def demo(broker, redis_url, models_dir) -> Iterator[dict[str, Any]]:
-    """The demo's stream and workers with the console up and a browser on it; the page, the console, the settings."""
+def browser() -> Iterator[Any]:
+    """One chromium for the module (Playwright's sync API runs one at a time per thread)."""
     if not CHROMIUM.exists():
         pytest.fail(f"LEPTON_REQUIRE_CHROMIUM=1 and no chromium at {CHROMIUM}")
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def demo(broker, redis_url, models_dir, browser) -> Iterator[dict[str, Any]]:
+    """The demo's stream and workers with the console up and a browser on it; the page, the console, the settings."""
     from lepton_stream.runtime import build_loop, build_worker
 
     prefix = f"test-{uuid.uuid4().hex[:10]}:"
     base = make_settings(broker.bootstrap, redis_url, prefix, models_dir)
     s = demo_settings(base, uuid.uuid4().hex[:6])  # the demo's topics, key prefix and detector warm-up
     topics = {"news": s.topic_news_raw, "chat": s.topic_chat_raw}
-    with Console(s) as console, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 900})
+    with Console(s) as console:
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -87,7 +96,7 @@ def demo(broker, redis_url, models_dir) -> Iterator[dict[str, Any]]:
         yield {"page": page, "console": console, "settings": s, "errors": errors, "failures": failures,
                "thread": thread, "t0": t0}  # fmt: skip
         thread.join(timeout=300)
-        browser.close()
+        context.close()
     client = connect(redis_url)
     keys = list(client.scan_iter(match=prefix + "*", count=1000))
     if keys:
@@ -173,3 +182,38 @@ def screenshot(page, path: str) -> None:
     page.wait_for_selector("#chart svg rect.bar.in-window")
     page.wait_for_timeout(500)
     page.screenshot(path=path, full_page=False)
+
+
+def test_a_resolved_incident_is_marked_and_a_token_console_works_in_the_browser(broker, redis_url, browser):
+    """Lifecycle records written to a topic by hand (firing, then resolved under the same fingerprint), read by
+    a console bound beyond loopback: the page opened with ?token= keeps its token in a cookie, which its event
+    stream and chart requests then carry."""
+    from tests.console.factory import T0, alert
+
+    tag = uuid.uuid4().hex[:8]
+    token = uuid.uuid4().hex
+    s = make_settings(broker.bootstrap, redis_url, f"test-{tag}:", "models", console_token=token)
+    ensure_topics(s, {s.topic_alerts: 1})
+    fp = "c" * 32
+    firing = alert(fingerprint=fp, sequence=1, status="firing", starts_at=T0.isoformat())
+    resolved = {**firing, "sequence": 2, "status": "resolved", "ends_at": "2026-12-01T12:20:00Z"}
+    producer = make_producer(s)
+    producer.send(s.topic_alerts, key=b"TSM", value=json.dumps(firing).encode())
+    producer.flush()
+    with Console(s, host="0.0.0.0") as console:
+        context = browser.new_context()  # its own cookies
+        page = context.new_page()
+        assert page.goto(f"http://127.0.0.1:{console.port}/").status == 401
+        page.goto(f"http://127.0.0.1:{console.port}/?token={token}")
+        assert page.url == f"http://127.0.0.1:{console.port}/", "the token left the address bar"
+        page.wait_for_selector("#live[data-state=open]")
+        page.locator(f"#alerts .incident[data-fingerprint='{fp}'][data-status=firing]").wait_for(timeout=30_000)
+        page.wait_for_selector("#chart svg rect.alert-window")  # the series request carried the cookie too
+        producer.send(s.topic_alerts, key=b"TSM", value=json.dumps(resolved).encode())
+        producer.flush()
+        page.locator(f"#alerts .incident[data-fingerprint='{fp}'][data-status=resolved]").wait_for(timeout=30_000)
+        assert page.locator("#detail").get_attribute("data-status") == "resolved"
+        assert "resolved 11:35–12:20" in page.locator("#detail #span").inner_text()
+        assert page.locator("#summary").inner_text().startswith("0 firing · 1 resolved")
+        context.close()
+    producer.close()
