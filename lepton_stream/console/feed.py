@@ -54,6 +54,8 @@ class Feed:
 
         from lepton_stream.kafka.backend import client_kwargs
 
+        # Said until the first metadata answer: a broker that does not answer keeps kafka-python waiting, not failing.
+        self.state.set_feed_error(f"connecting to {self.settings.kafka_bootstrap}")
         consumer = KafkaConsumer(**client_kwargs(self.settings), enable_auto_commit=False,
                                  allow_auto_create_topics=False)  # fmt: skip
         assigned: set[Any] = set()
