@@ -68,6 +68,8 @@ def _static(name: str) -> bytes:
 class _Handler(BaseHTTPRequestHandler):
     server: ConsoleServer
     protocol_version = "HTTP/1.1"
+    # On the socket: a client that sends no request, or stops reading its event stream, frees its thread.
+    timeout = 30
 
     def do_GET(self) -> None:  # noqa: N802 (stdlib name)
         url = urlsplit(self.path)
@@ -181,8 +183,8 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.write(b": keepalive\n\n")  # finds a closed client, and keeps proxies from timing out
                     self.wfile.flush()
                     last_write = time.monotonic()
-        except (BrokenPipeError, ConnectionResetError, TimeoutError):
-            pass  # the browser went away
+        except OSError:
+            pass  # the browser went away (a reset, a broken pipe, or a write that timed out)
         finally:
             srv.streams.release()
 
