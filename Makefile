@@ -1,5 +1,6 @@
 # Two entry points for a fresh machine: `make demo` and `make test`.
-# Both create .venv and install everything the project needs (no system packages beyond Python 3.11).
+# Both create .venv and install everything the project needs (no system packages beyond Python 3.11; the
+# console's browser test also drives /usr/bin/chromium where there is one, and is skipped where there is not).
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin

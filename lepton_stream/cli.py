@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "kg",
     "chaos",
     "alerts",
+    "console",
 ]
 
 

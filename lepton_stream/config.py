@@ -165,6 +165,13 @@ class Settings(BaseSettings):
         "at the topic's beginning, and receivers should not get its whole history",
     )
 
+    # --- The live console (`lepton-stream console`, docs/console.md) ---
+    console_token: SecretStr | None = Field(
+        None,
+        description="Token every console request must carry (or LEPTON_CONSOLE_TOKEN_FILE); required to bind the "
+        "console to any address but loopback",
+    )
+
     # --- Operations ---
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level")
     log_format: Literal["json", "console"] = Field("json", description="json (production) or console")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import json
+import signal
 import time
 import uuid
 from pathlib import Path
@@ -37,7 +38,7 @@ def demo_settings(base: Settings, run_id: str) -> Settings:
     return load_settings(**d)
 
 
-def run(n: int = 2000, keep_stack: bool = False) -> int:
+def run(n: int = 2000, keep_stack: bool = False, console_port: int | None = None) -> int:
     base = settings()
     state_dir = base.state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -54,22 +55,45 @@ def run(n: int = 2000, keep_stack: bool = False) -> int:
         broker = f"tansu {st.broker_bootstrap} (started in {st.broker_start_s:.3f} s)"
     say(f"stack    broker {broker}; Redis {base.redis_url}{' (private valkey)' if st.redis_pid else ''}")
     try:
-        return _replay(base, n, log_path)
+        return _replay(base, n, log_path, console_port)
     finally:
         if not keep_stack and started_here:
             stack.down(base)
             say(f"stack    stopped what the demo started ({time.perf_counter() - t0:.0f} s in all)")
 
 
-def _replay(base: Settings, n: int, log_path: Path) -> int:
+def _replay(base: Settings, n: int, log_path: Path, console_port: int | None = None) -> int:
     from lepton_stream.models.quick import ensure_bundles
-    from lepton_stream.runtime import build_loop, build_worker
 
     t = time.perf_counter()
     ensure_bundles(base.models_dir)
     say(f"models   {base.models_dir}/news, {base.models_dir}/chat ready in {time.perf_counter() - t:.1f} s "
         f"(runtime {base.runtime})")  # fmt: skip
     s = demo_settings(base, uuid.uuid4().hex[:6])
+    if console_port is None:
+        return _stream(s, n, log_path)
+    from lepton_stream.console.server import Console
+
+    # Up before the stream, on this run's topics and keys: the page fills in as the workers go.
+    with Console(s, port=console_port) as console:
+        say(f"console  {console.url}")
+        _stream(s, n, log_path)
+        say(f"console  still serving {console.url} (Ctrl-C to stop)")
+        signal.signal(signal.SIGTERM, _interrupt)  # `kill` too stops what the demo started, not only Ctrl-C
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _stream(s: Settings, n: int, log_path: Path) -> int:
+    from lepton_stream.runtime import build_loop, build_worker
+
     streams = {"news": synth.news_stream(n=n, seed=1), "chat": synth.chat_stream(n=n, seed=2)}
     topics = {"news": s.topic_news_raw, "chat": s.topic_chat_raw}
     ensure_topics(s, {topics["news"]: 4, topics["chat"]: 4})
