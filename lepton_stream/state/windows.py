@@ -9,7 +9,8 @@ applied". That state is bounded by subjects x partitions, and it does not expire
 partition that stalls for days still does not double-count. (One guard key per message, kept for the allowed
 lateness, took about 113 MB per million events and forgot what it guarded after 2.2 hours.)
 
-    <prefix>{news:TSM}:b:<bucket start>    hash: n, <label> counts, sum:<label> scores
+    <prefix>{news:TSM}:b:<bucket start>    hash: n, <label> counts, sum:<label> scores (label "n": counted once,
+                                           in n: a support intent's messages)
     <prefix>{news:TSM}:ev:<bucket start>   list: evidence (newest first, capped) of the alerting label
     <prefix>{news:TSM}:o                   hash: <topic>:<partition> -> last offset applied to this subject
     <prefix>wm:<kind>                      hash: newest event time per input partition; watermark = min
@@ -44,7 +45,7 @@ for i = 1, n_events do
   if offset > last[part] then
     last[part] = offset
     redis.call('HINCRBY', bucket, 'n', 1)
-    redis.call('HINCRBY', bucket, label, 1)
+    if label ~= 'n' then redis.call('HINCRBY', bucket, label, 1) end
     redis.call('HINCRBYFLOAT', bucket, 'sum:' .. label, score)
     redis.call('EXPIRE', bucket, bucket_ttl)
     if evidence ~= '' then
@@ -128,7 +129,7 @@ class Event:
     subject: str
     msg_id: str
     ts: float  # event time, epoch seconds
-    label: str
+    label: str  # "n": the message only counts (it is not counted a second time under its label)
     score: float = 1.0
     evidence: dict | None = None  # kept for alerts: id, masked text, confidence
     # of the input record in its partition: what makes a redelivered event a no-op

@@ -32,6 +32,18 @@ def test_redelivered_and_overlapping_batches_count_each_record_once(redis_url, k
     client.close()
 
 
+def test_a_count_only_event_is_counted_once(redis_url, key_prefix) -> None:
+    """A support intent's messages carry the label "n": each must add 1 to n, not 2 (n and then its label)."""
+    client = connect(redis_url)
+    store = WindowStore(client, key_prefix, "chat", W, 3600)
+    ts = 1_000_000 * W + 5
+    store.apply([Event("raw:0", "card_not_working", f"m{o}", ts, "n", 0.9, offset=o) for o in range(12)], 0.0)
+    b = store.bucket(ts)
+    counts = store.read({"card_not_working": [b]})["card_not_working"][b]
+    assert counts["n"] == 12
+    client.close()
+
+
 def test_the_watermark_never_runs_ahead_of_the_clock_and_can_be_reset(redis_url, key_prefix) -> None:
     client = connect(redis_url)
     now = 1_800_000_000.0
