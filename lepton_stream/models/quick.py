@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import random
+import shutil
 import time
 from pathlib import Path
 
@@ -18,14 +19,14 @@ from torch import nn
 
 from lepton_stream.models import bundle
 from lepton_stream.models.base import OUT_OF_SCOPE
+from lepton_stream.models.batching import BucketedBatcher
 from lepton_stream.models.encoder import (
     BASE_MODEL,
     EncoderWithHeads,
     base_model_path,
     load_encoder,
-    load_tokenizer,
 )
-from lepton_stream.models.serving import BucketedBatcher
+from lepton_stream.models.tokenizer import TOKENIZER_FILE, TextTokenizer
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
@@ -90,7 +91,7 @@ def build_quick_bundle(
     started = time.perf_counter()
     base = base_model_path()
     encoder = EncoderWithHeads(load_encoder(base), {}).eval()
-    batcher = BucketedBatcher(load_tokenizer(base), MAX_LENGTH, 64)
+    batcher = BucketedBatcher(TextTokenizer(base / TOKENIZER_FILE), MAX_LENGTH, 64)
     tasks: dict[str, bundle.TaskSpec] = {}
     tensors: dict[str, torch.Tensor] = {}
     heads: dict[str, nn.Linear] = {}
@@ -113,13 +114,15 @@ def build_quick_bundle(
         if stale.is_file():
             stale.unlink()
     save_file(tensors, str(out / bundle.HEADS))
+    # The bundle carries its tokenizer, so serving it needs neither transformers nor the base encoder's package.
+    shutil.copyfile(base / TOKENIZER_FILE, out / TOKENIZER_FILE)
     metrics["fit_seconds"] = round(time.perf_counter() - started, 2)
     manifest = bundle.Manifest(
         name=kind, tasks=tasks, base_model=BASE_MODEL, max_length=MAX_LENGTH, recipe="quick", metrics=metrics
     )
     manifest = bundle.seal(out, manifest)
     if export_int8:
-        from lepton_stream.models.onnx_runtime import export_bundle
+        from lepton_stream.models.export import export_bundle
 
         manifest = export_bundle(out, EncoderWithHeads(encoder.encoder, heads).eval())
     return manifest
@@ -134,7 +137,7 @@ def ensure_bundles(models_dir: Path, kinds: tuple[str, ...] = ("news", "chat")) 
             build_quick_bundle(kind, root)
         elif bundle.ONNX_INT8 not in bundle.read_manifest(root).files:
             # Bundles made before the int8 export existed: add it, since onnx is the default runtime.
-            from lepton_stream.models.onnx_runtime import export_bundle
+            from lepton_stream.models.export import export_bundle
 
             export_bundle(root)
         paths[kind] = root
