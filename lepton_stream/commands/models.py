@@ -97,7 +97,7 @@ def kind_of(task: str) -> str:
 
 
 def _task_data(task: str, data: list[Path], valid: Path | None, limit: int | None, seed: int, holdout: float = 0.1):
-    from lepton_stream.models.quick import read_csv, read_csvs
+    from lepton_stream.models.samples import read_csv, read_csvs
     from lepton_stream.models.train import TaskData, split_holdout
 
     texts, labels = read_csvs(data, limit, seed)

@@ -6,8 +6,6 @@ bundle format and serving path as the fine-tuned ones.
 
 from __future__ import annotations
 
-import csv
-import random
 import shutil
 import time
 from pathlib import Path
@@ -26,9 +24,8 @@ from lepton_stream.models.encoder import (
     base_model_path,
     load_encoder,
 )
+from lepton_stream.models.samples import SAMPLES, read_csv, read_csvs  # noqa: F401 (re-exported)
 from lepton_stream.models.tokenizer import TOKENIZER_FILE, TextTokenizer
-
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
 
 # Which tasks each worker kind's bundle serves, and the shipped sample each head is fitted on.
 KIND_TASKS: dict[str, dict[str, Path]] = {
@@ -37,29 +34,6 @@ KIND_TASKS: dict[str, dict[str, Path]] = {
 }
 QUICK_OOS_THRESHOLD = 0.25
 MAX_LENGTH = 64
-
-
-def read_csv(path: Path, limit_per_label: int | None = None, seed: int = 0) -> tuple[list[str], list[str]]:
-    return read_csvs([path], limit_per_label, seed)
-
-
-def read_csvs(paths: list[Path], limit_per_label: int | None = None, seed: int = 0) -> tuple[list[str], list[str]]:
-    """The rows of every file, in order; `limit_per_label` keeps a random sample of each label over all files."""
-    rows = []
-    for path in paths:
-        with path.open(newline="", encoding="utf-8") as f:
-            rows += [(r["text"], r["label"]) for r in csv.DictReader(f)]
-    if limit_per_label:
-        rng = random.Random(seed)
-        rng.shuffle(rows)
-        seen: dict[str, int] = {}
-        kept = []
-        for t, lab in rows:
-            if seen.get(lab, 0) < limit_per_label:
-                seen[lab] = seen.get(lab, 0) + 1
-                kept.append((t, lab))
-        rows = kept
-    return [t for t, _ in rows], [lab for _, lab in rows]
 
 
 @torch.no_grad()

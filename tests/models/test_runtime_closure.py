@@ -73,3 +73,11 @@ def test_tooling_without_its_extra_names_the_extra(tmp_path: Path) -> None:
     assert r.returncode == 2, r.stderr[-3000:]
     assert r.stderr.strip().count("\n") == 0
     assert "'local' extra" in r.stderr and "pip install 'lepton-stream[local]'" in r.stderr
+
+
+def test_evaluate_on_the_onnx_runtime_needs_no_training_modules(quick_news: Path) -> None:
+    data = ROOT / "lepton_stream" / "data" / "samples" / "news_sentiment.csv"
+    r = _run(CLI, TRAINING, {}, "evaluate", "news-sentiment", "--data", str(data), "--model", str(quick_news),
+             "--runtime", "onnx")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert '"runtime": "onnx"' in r.stdout.replace(" ", "").replace('":"', '": "')
