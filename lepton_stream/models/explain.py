@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from lepton_stream.models import bundle
-from lepton_stream.models.serving import TorchModel
+from lepton_stream.models.torch_serving import TorchModel
 
 WORD = re.compile(r"\S+")
 MAX_WORDS = 64  # longer texts: only the first words are occluded (the model reads ~64 tokens anyway)

@@ -1,85 +1,27 @@
-"""ONNX export, int8 dynamic quantization and the onnxruntime serving path of a bundle.
+"""The onnxruntime serving path of a bundle: the int8 export, tokenized by `tokenizers`, no torch.
 
-Export uses keyword inputs, the legacy (non-dynamo) exporter at opset 17 and eager attention: that graph
-quantizes cleanly. Quantizing only MatMul, per channel, keeps embeddings much closer to fp32 than the
-defaults (docs/design.md §4) at the same speed.
+The export itself (torch, the 'train' extra) is models/export.py.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import tempfile
-import warnings
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from lepton_stream.models import bundle
 from lepton_stream.models.base import TaskPredictions
-from lepton_stream.models.encoder import EncoderWithHeads, load_tokenizer
-from lepton_stream.models.serving import BucketedBatcher, build_module, to_predictions, tokenizer_path
-
-INPUTS = ("input_ids", "attention_mask")
+from lepton_stream.models.batching import BucketedBatcher, to_predictions
+from lepton_stream.models.tokenizer import bundle_tokenizer
 
 
 def default_threads() -> int:
     from lepton_stream.config import settings
 
     return settings().threads or os.cpu_count() or 1
-
-
-def export_fp32(module: EncoderWithHeads, path: Path) -> None:
-    """Write the fp32 graph with one output per task head, named after the task."""
-    module = module.eval()
-    dummy = torch.ones(2, 8, dtype=torch.long)
-    outputs = list(module.task_names)
-    axes = {name: {0: "batch", 1: "seq"} for name in INPUTS} | {name: {0: "batch"} for name in outputs}
-    # The tracer warns about Python-side shape checks inside transformers; they are constant for this graph.
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            module,
-            (),
-            str(path),
-            kwargs={"input_ids": dummy, "attention_mask": dummy},
-            input_names=list(INPUTS),
-            output_names=outputs,
-            dynamic_axes=axes,
-            opset_version=17,
-            dynamo=False,
-        )
-
-
-def quantize_int8(src: Path, dst: Path) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    # onnxruntime logs a pre-processing hint on the root logger; it does not apply to dynamic quantization.
-    root_logger = logging.getLogger()
-    level = root_logger.level
-    root_logger.setLevel(logging.ERROR)
-    try:
-        quantize_dynamic(
-            str(src), str(dst), op_types_to_quantize=["MatMul"], per_channel=True, weight_type=QuantType.QInt8
-        )
-    finally:
-        root_logger.setLevel(level)
-
-
-def export_bundle(root: Path, module: EncoderWithHeads | None = None) -> bundle.Manifest:
-    """Add model.int8.onnx to a bundle (from its own weights unless `module` is given) and re-seal it."""
-    manifest = bundle.verify(root)
-    module = module if module is not None else build_module(root, manifest)
-    if list(module.task_names) != list(manifest.tasks):
-        raise bundle.BundleError(f"{root}: heads {module.task_names} differ from manifest {list(manifest.tasks)}")
-    with tempfile.TemporaryDirectory(prefix="lepton-onnx-") as tmp:
-        fp32 = Path(tmp) / "model.onnx"
-        export_fp32(module, fp32)
-        quantize_int8(fp32, root / bundle.ONNX_INT8)
-    return bundle.seal(root, manifest)
 
 
 class OnnxModel:
@@ -121,9 +63,7 @@ class OnnxModel:
         if sorted(found) != sorted(self.tasks):
             raise bundle.BundleError(f"{root}: onnx outputs {found} differ from tasks {list(self.tasks)}")
         self.outputs = list(self.tasks)  # asked for by name, in the manifest's order
-        self.batcher = BucketedBatcher(
-            load_tokenizer(tokenizer_path(root, self.manifest)), self.manifest.max_length, batch_size
-        )
+        self.batcher = BucketedBatcher(bundle_tokenizer(root, self.manifest), self.manifest.max_length, batch_size)
         self.bucketed = bucketed
         # Passes that run at once. "intra": one thread runs them one after the other (each split by
         # onnxruntime), still in the background of the worker's loop.
@@ -134,15 +74,7 @@ class OnnxModel:
         if self.bucketed:
             yield from self.batcher.batches(texts, parts=self.lanes)
             return
-        # Unsorted batches in arrival order: only for the benchmark's comparison.
-        bs = self.batcher.batch_size
-        for s in range(0, len(texts), bs):
-            idx = list(range(s, min(s + bs, len(texts))))
-            enc = self.batcher.tokenizer(
-                [texts[i] for i in idx], truncation=True, max_length=self.manifest.max_length,
-                padding=True, return_tensors="np",
-            )
-            yield idx, enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64)
+        yield from self.batcher.unsorted(texts)  # arrival order: only for the benchmark's comparison
 
     def _run(self, batch):
         idx, ids, mask = batch
@@ -182,3 +114,4 @@ class Pending:
 
     def result(self) -> list[TaskPredictions]:
         return to_predictions(self.manifest, self.logits())
+

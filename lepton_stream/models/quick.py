@@ -6,8 +6,7 @@ bundle format and serving path as the fine-tuned ones.
 
 from __future__ import annotations
 
-import csv
-import random
+import shutil
 import time
 from pathlib import Path
 
@@ -18,16 +17,15 @@ from torch import nn
 
 from lepton_stream.models import bundle
 from lepton_stream.models.base import OUT_OF_SCOPE
+from lepton_stream.models.batching import BucketedBatcher
 from lepton_stream.models.encoder import (
     BASE_MODEL,
     EncoderWithHeads,
     base_model_path,
     load_encoder,
-    load_tokenizer,
 )
-from lepton_stream.models.serving import BucketedBatcher
-
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+from lepton_stream.models.samples import SAMPLES, read_csv, read_csvs  # noqa: F401 (re-exported)
+from lepton_stream.models.tokenizer import TOKENIZER_FILE, TextTokenizer
 
 # Which tasks each worker kind's bundle serves, and the shipped sample each head is fitted on.
 KIND_TASKS: dict[str, dict[str, Path]] = {
@@ -36,29 +34,6 @@ KIND_TASKS: dict[str, dict[str, Path]] = {
 }
 QUICK_OOS_THRESHOLD = 0.25
 MAX_LENGTH = 64
-
-
-def read_csv(path: Path, limit_per_label: int | None = None, seed: int = 0) -> tuple[list[str], list[str]]:
-    return read_csvs([path], limit_per_label, seed)
-
-
-def read_csvs(paths: list[Path], limit_per_label: int | None = None, seed: int = 0) -> tuple[list[str], list[str]]:
-    """The rows of every file, in order; `limit_per_label` keeps a random sample of each label over all files."""
-    rows = []
-    for path in paths:
-        with path.open(newline="", encoding="utf-8") as f:
-            rows += [(r["text"], r["label"]) for r in csv.DictReader(f)]
-    if limit_per_label:
-        rng = random.Random(seed)
-        rng.shuffle(rows)
-        seen: dict[str, int] = {}
-        kept = []
-        for t, lab in rows:
-            if seen.get(lab, 0) < limit_per_label:
-                seen[lab] = seen.get(lab, 0) + 1
-                kept.append((t, lab))
-        rows = kept
-    return [t for t, _ in rows], [lab for _, lab in rows]
 
 
 @torch.no_grad()
@@ -90,7 +65,7 @@ def build_quick_bundle(
     started = time.perf_counter()
     base = base_model_path()
     encoder = EncoderWithHeads(load_encoder(base), {}).eval()
-    batcher = BucketedBatcher(load_tokenizer(base), MAX_LENGTH, 64)
+    batcher = BucketedBatcher(TextTokenizer(base / TOKENIZER_FILE), MAX_LENGTH, 64)
     tasks: dict[str, bundle.TaskSpec] = {}
     tensors: dict[str, torch.Tensor] = {}
     heads: dict[str, nn.Linear] = {}
@@ -113,13 +88,15 @@ def build_quick_bundle(
         if stale.is_file():
             stale.unlink()
     save_file(tensors, str(out / bundle.HEADS))
+    # The bundle carries its tokenizer, so serving it needs neither transformers nor the base encoder's package.
+    shutil.copyfile(base / TOKENIZER_FILE, out / TOKENIZER_FILE)
     metrics["fit_seconds"] = round(time.perf_counter() - started, 2)
     manifest = bundle.Manifest(
         name=kind, tasks=tasks, base_model=BASE_MODEL, max_length=MAX_LENGTH, recipe="quick", metrics=metrics
     )
     manifest = bundle.seal(out, manifest)
     if export_int8:
-        from lepton_stream.models.onnx_runtime import export_bundle
+        from lepton_stream.models.export import export_bundle
 
         manifest = export_bundle(out, EncoderWithHeads(encoder.encoder, heads).eval())
     return manifest
@@ -134,7 +111,7 @@ def ensure_bundles(models_dir: Path, kinds: tuple[str, ...] = ("news", "chat")) 
             build_quick_bundle(kind, root)
         elif bundle.ONNX_INT8 not in bundle.read_manifest(root).files:
             # Bundles made before the int8 export existed: add it, since onnx is the default runtime.
-            from lepton_stream.models.onnx_runtime import export_bundle
+            from lepton_stream.models.export import export_bundle
 
             export_bundle(root)
         paths[kind] = root

@@ -1,169 +1,45 @@
-"""Serving a bundle in batches: length-bucketed, one forward pass per bucket, all task heads at once."""
+"""Loading a bundle for serving: verify its hashes, then build the runtime asked for.
+
+"onnx" (the workers' default) needs onnxruntime and tokenizers only; "torch" needs the 'train' extra. Each
+runtime's module is imported only when that runtime is asked for, so a worker never imports torch.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-import torch
-from safetensors.torch import load_file
-from torch import nn
-
-from lepton_stream.contracts import IntentPrediction, Prediction
 from lepton_stream.models import bundle
-from lepton_stream.models.base import OUT_OF_SCOPE, TaskPredictions
-from lepton_stream.models.encoder import EncoderWithHeads, base_model_path, load_encoder, load_tokenizer
+
+# Re-exported: callers import the shared helpers from here.
+from lepton_stream.models.batching import TOP_SCORES, BucketedBatcher, to_predictions  # noqa: F401
+
+_TORCH_NAMES = ("TorchModel", "build_module", "encoder_path")
 
 
 def set_threads(threads: int) -> None:
-    torch.set_num_threads(threads or os.cpu_count() or 1)
+    """torch's intra-op threads, for the torch runtime (onnx sessions take their own count): imports torch."""
+    from lepton_stream.models.torch_serving import set_threads as set_torch_threads
+
+    set_torch_threads(threads)
 
 
-def build_module(root: Path, manifest: bundle.Manifest) -> EncoderWithHeads:
-    enc_path = base_model_path() if manifest.encoder == "package" else root / manifest.encoder
-    weights = load_file(str(root / bundle.HEADS))
-    heads = {}
-    for task, spec in manifest.tasks.items():
-        w, b = weights[f"{task}.weight"], weights[f"{task}.bias"]
-        if w.shape[0] != len(spec.labels):
-            raise bundle.BundleError(f"{root}: head {task} has {w.shape[0]} outputs for {len(spec.labels)} labels")
-        head = nn.Linear(w.shape[1], w.shape[0])
-        head.load_state_dict({"weight": w, "bias": b})
-        heads[task] = head
-    return EncoderWithHeads(load_encoder(enc_path), heads).eval()
-
-
-def tokenizer_path(root: Path, manifest: bundle.Manifest) -> Path:
-    return base_model_path() if manifest.encoder == "package" else root / manifest.encoder
-
-
-TOP_SCORES = 5  # a task with more labels keeps the scores of its most likely ones only
-
-
-def to_predictions(manifest: bundle.Manifest, logits: dict[str, np.ndarray]) -> list[TaskPredictions]:
-    """Softmax each head and name the labels; intents under the reject threshold become out of scope.
-
-    `scores` holds every label of a task with up to TOP_SCORES labels, else the TOP_SCORES most likely, most
-    likely first: 78 intent scores per chat were most of its cache entry and its output record, read by nobody."""
-    n = len(next(iter(logits.values())))
-    out: list[TaskPredictions] = [{} for _ in range(n)]
-    for task, spec in manifest.tasks.items():
-        z = logits[task] - logits[task].max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        labels = spec.labels
-        if len(labels) > TOP_SCORES:
-            shown = np.argsort(-p, axis=1, kind="stable")[:, :TOP_SCORES].tolist()
-        else:
-            shown = [range(len(labels))] * n
-        rows, best = p.tolist(), p.argmax(axis=1).tolist()
-        for i in range(n):
-            row, k = rows[i], best[i]
-            scores = {labels[j]: round(row[j], 6) for j in shown[i]}
-            conf = row[k]
-            if spec.oos_threshold is not None:
-                oos = spec.labels[k] == OUT_OF_SCOPE or conf < spec.oos_threshold
-                out[i][task] = IntentPrediction(
-                    label=spec.labels[k], confidence=conf, scores=scores, out_of_scope=oos
-                )
-            else:
-                out[i][task] = Prediction(label=spec.labels[k], confidence=conf, scores=scores)
-    return out
-
-
-class BucketedBatcher:
-    """Sorts texts by token length and cuts them into groups that pad little, one forward pass per group.
-
-    A group closes at `batch_size` texts, or (from `min_group` texts on) when the next, longer text would make
-    padding more than a quarter of the group's tokens: a micro-batch of 45 news texts is then several passes
-    of similar lengths instead of one padded to its longest text (1.3-1.7x the texts/s measured at 16-45).
-    """
-
-    SLACK = 1.25  # padded tokens / real tokens allowed in a group
-    MIN_GROUP = 8  # smaller passes lose more to per-call overhead than they save in padding
-    MIN_PIECE = 4  # ... unless the pieces run side by side on idle threads
-
-    def __init__(self, tokenizer, max_length: int, batch_size: int):
-        self.tokenizer = tokenizer
-        self.max_length = max_length
-        self.batch_size = batch_size
-
-    def groups(self, lengths: Sequence[int], parts: int = 1) -> list[list[int]]:
-        """Length groups; with parts > 1, the largest are halved until there are at least `parts` (passes run
-        side by side), down to MIN_PIECE texts."""
-        groups = self._by_length(lengths)
-        while len(groups) < parts:
-            big = max(range(len(groups)), key=lambda g: len(groups[g]))
-            if len(groups[big]) < 2 * self.MIN_PIECE:
-                break
-            g = groups.pop(big)
-            groups[big:big] = [g[: len(g) // 2], g[len(g) // 2 :]]
-        return groups
-
-    def _by_length(self, lengths: Sequence[int]) -> list[list[int]]:
-        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-        groups: list[list[int]] = []
-        cur: list[int] = []
-        tokens = 0
-        for i in order:
-            n = lengths[i]
-            if cur and (len(cur) >= self.batch_size
-                        or (len(cur) >= self.MIN_GROUP and n * (len(cur) + 1) > self.SLACK * (tokens + n))):
-                groups.append(cur)
-                cur, tokens = [], 0
-            cur.append(i)
-            tokens += n
-        if cur:
-            groups.append(cur)
-        return groups
-
-    def batches(self, texts: Sequence[str], parts: int = 1):
-        enc = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)
-        ids = enc["input_ids"]
-        for idx in self.groups([len(x) for x in ids], parts):
-            width = max(len(ids[i]) for i in idx)
-            input_ids = np.full((len(idx), width), self.tokenizer.pad_token_id, dtype=np.int64)
-            mask = np.zeros((len(idx), width), dtype=np.int64)
-            for r, i in enumerate(idx):
-                input_ids[r, : len(ids[i])] = ids[i]
-                mask[r, : len(ids[i])] = 1
-            yield idx, input_ids, mask
-
-
-class TorchModel:
-    """fp32 torch runtime of a bundle."""
-
-    def __init__(self, root: Path, batch_size: int = 64, manifest: bundle.Manifest | None = None):
-        self.manifest = manifest or bundle.verify(root)
-        self.version = self.manifest.version
-        self.tasks = tuple(self.manifest.tasks)
-        self.module = build_module(root, self.manifest)
-        self.batcher = BucketedBatcher(
-            load_tokenizer(tokenizer_path(root, self.manifest)), self.manifest.max_length, batch_size
-        )
-
-    @torch.inference_mode()
-    def logits(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        result = {t: np.zeros((len(texts), len(s.labels)), np.float32) for t, s in self.manifest.tasks.items()}
-        for idx, ids, mask in self.batcher.batches(texts):
-            outs = self.module(torch.from_numpy(ids), torch.from_numpy(mask))
-            for task, o in zip(self.tasks, outs, strict=True):
-                result[task][idx] = o.numpy()
-        return result
-
-    def predict(self, texts: Sequence[str]) -> list[TaskPredictions]:
-        if not texts:
-            return []
-        return to_predictions(self.manifest, self.logits(texts))
-
-
-def load_model(root: Path, runtime: str = "torch", batch_size: int = 64, threads: int | None = None):
+def load_model(root: Path, runtime: str = "torch", batch_size: int = 64, threads: int | None = None) -> Any:
     """Verify the bundle's hashes, then load it in the requested runtime (onnx threads: LEPTON_THREADS if None)."""
     manifest = bundle.verify(root)
     if runtime == "onnx":
-        from lepton_stream.models.onnx_runtime import OnnxModel  # onnxruntime loads only when asked for
+        from lepton_stream.models.onnx_runtime import OnnxModel
 
         return OnnxModel(root, batch_size=batch_size, manifest=manifest, threads=threads)
+    from lepton_stream.models.torch_serving import TorchModel
+
     return TorchModel(root, batch_size=batch_size, manifest=manifest)
+
+
+def __getattr__(name: str) -> Any:
+    # `from lepton_stream.models.serving import TorchModel` keeps working, importing torch only then.
+    if name in _TORCH_NAMES:
+        from lepton_stream.models import torch_serving
+
+        return getattr(torch_serving, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

