@@ -12,7 +12,7 @@ import redis
 
 from lepton_stream import logs
 from lepton_stream.config import Settings
-from lepton_stream.kafka import backend
+from lepton_stream.kafka import backend, cloudevents
 from lepton_stream.models import bundle
 from lepton_stream.ops.health import Health, redis_pinger, stall_limit_s
 from lepton_stream.ops.kafka_security import redis_client
@@ -99,7 +99,8 @@ def audited(holder: Any, worker: Worker, sink: Sink):
                      "from_version": before, "to_version": after, "at": time.time()}  # fmt: skip
             log.info("audit", **event)
             value = json.dumps(event).encode()
-            sink.producer.send(worker.settings.topic_audit, key=worker.spec.kind.encode(), value=value)
+            sink.producer.send(worker.settings.topic_audit, key=worker.spec.kind.encode(), value=value,
+                               headers=list(cloudevents.audit(worker.spec.kind, event)))  # fmt: skip
 
     return check
 
