@@ -2,8 +2,8 @@
 
 The body stays the contract's JSON; the event's attributes travel as record headers (`ce_<attribute>`, values
 UTF-8 bytes) next to `content-type`, so an event mesh routes and filters records by type, source or subject
-without parsing bodies. Every output is built here, and the AsyncAPI document (commands/asyncapi.py) describes
-the same headers from the same table.
+without parsing bodies. Every output's headers are built here; the AsyncAPI document (lepton_stream/asyncapi.py)
+describes them from the same table.
 
 `ce_id` is stable for one logical event: a record sent again (a redelivered input, an alert re-published from
 the outbox) carries the id it had the first time, so `source` + `id` de-duplicates it, as the spec intends.
