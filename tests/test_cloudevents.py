@@ -78,3 +78,12 @@ def test_every_output_contract_has_an_event_type():
     typed = {t.schema for t in cloudevents.EVENT_TYPES if t.schema is not None}
     assert typed == {"news_enriched", "chat_routed", "alert", "dead_letter"} and typed <= set(CONTRACTS)
     assert len({t.type for t in cloudevents.EVENT_TYPES}) == len(cloudevents.EVENT_TYPES)
+
+
+def test_a_consumer_reads_the_attributes_back():
+    h = cloudevents.routed("chat", "c-1", "conv-1", datetime(2026, 11, 2, tzinfo=UTC)) + (("model_version", b"v1"),)
+    assert cloudevents.attributes(list(h)) == {
+        "specversion": "1.0", "id": "chat.routed:c-1", "source": "/lepton-stream/chat",
+        "type": "io.lepton.chat.routed.v1", "dataschema": "urn:lepton-stream:schema:chat_routed",
+        "subject": "conv-1", "time": "2026-11-02T00:00:00Z", "datacontenttype": "application/json",
+    }  # fmt: skip
