@@ -127,6 +127,14 @@ def _headers(m: Message) -> dict[str, Any] | None:
     if m.model_version:
         own["model_version"] = {"type": "string", "description": "the model bundle version that produced it"}
         required.append("model_version")
+    if m.event is cloudevents.ALERT:
+        from lepton_stream.contracts import Alert
+
+        fields = Alert.model_json_schema()["properties"]
+        for name, field in cloudevents.ALERT_EXTENSIONS.items():
+            own[f"ce_{name}"] = {"type": "string", "enum": fields[field]["enum"],
+                                 "description": f"CloudEvents extension: the alert's {field}"}  # fmt: skip
+            required.append(f"ce_{name}")
     return {"allOf": [_ref("components", "schemas", "cloudEventHeaders"),
                       {"type": "object", "required": required, "properties": own}]}  # fmt: skip
 

@@ -32,6 +32,8 @@ def test_an_alert_is_an_event_identified_by_its_alert_id():
     assert event.get_subject() == "TSM"
     assert event.get_time() == datetime(2026, 11, 2, 10, 15, tzinfo=UTC)  # the end of its window
     assert event.get_dataschema() == "urn:lepton-stream:schema:alert"
+    # Kind and severity as extension attributes: a mesh routes on them without parsing the body.
+    assert event.get_extension("alertkind") == "sentiment_spike" and event.get_extension("severity") == "high"
     # Re-published from the outbox, the same body gives the same headers, byte for byte.
     assert cloudevents.alert("news", json.loads(body)) == headers
 

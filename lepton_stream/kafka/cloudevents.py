@@ -68,15 +68,16 @@ def rfc3339(t: datetime | str | float) -> str:
     return t.isoformat().replace("+00:00", "Z")
 
 
-def headers(event: EventType, id: str, src: str, time: datetime | str | float,
-            subject: str | None = None) -> Headers:  # fmt: skip
-    """The binary-mode headers of one event, in the order the spec lists its attributes."""
+def headers(event: EventType, id: str, src: str, time: datetime | str | float, subject: str | None = None,
+            extensions: dict[str, str] | None = None) -> Headers:  # fmt: skip
+    """The binary-mode headers of one event, in the order the spec lists its attributes, extensions last."""
     attrs: list[tuple[str, str]] = [("specversion", SPECVERSION), ("id", id), ("source", src), ("type", event.type)]
     if event.dataschema is not None:
         attrs.append(("dataschema", event.dataschema))
     if subject:
         attrs.append(("subject", subject))
     attrs.append(("time", rfc3339(time)))
+    attrs += sorted((extensions or {}).items())
     return (*((PREFIX + k, v.encode()) for k, v in attrs), ("content-type", CONTENT_TYPE.encode()))
 
 
@@ -104,10 +105,18 @@ def routed(kind: str, input_id: str, conversation_id: str, time: datetime) -> He
     return headers(CHAT_ROUTED, f"chat.routed:{input_id}", source(kind), time, subject=conversation_id)
 
 
+# Extension attributes of alerts (names of lower-case letters and digits, as the spec requires): a mesh routes
+# alerts by kind and severity, as their subscribers usually do, without parsing the body.
+ALERT_EXTENSIONS = {"alertkind": "kind", "severity": "severity"}
+
+
 def alert(kind: str, body: dict[str, Any]) -> Headers:
     """An alert from its JSON: the alert_id is the event id (the outbox re-publishes the same body, so the
-    same id), the end of its window the event time, its subject the subject."""
-    return headers(ALERT, body["alert_id"], source(kind), body["window"]["end"], subject=body["subject"])
+    same id), the end of its window the event time, its subject the subject; its kind and severity as the
+    `alertkind` and `severity` extensions."""
+    ext = {name: str(body[field]) for name, field in ALERT_EXTENSIONS.items() if body.get(field)}
+    return headers(ALERT, body["alert_id"], source(kind), body["window"]["end"], subject=body["subject"],
+                   extensions=ext)  # fmt: skip
 
 
 def dead_letter(kind: str, d: DeadLetter, timestamp_ms: int = 0) -> Headers:

@@ -54,6 +54,7 @@ def test_every_output_record_carries_its_cloudevent_through_the_broker(
         body, h = json.loads(r.value), ce(r)
         assert h["ce_id"] == body["alert_id"] and h["ce_type"] == "io.lepton.alert.v1"
         assert h["ce_subject"] == body["subject"] == r.key.decode()
+        assert (h["ce_alertkind"], h["ce_severity"]) == (body["kind"], body["severity"])
     assert {json.loads(r.value)["kind"] for r in alerts} >= {"sentiment_spike", "propagated_risk"}
     for r in dead:
         body, h = json.loads(r.value), ce(r)
