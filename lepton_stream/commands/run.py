@@ -1,4 +1,4 @@
-"""`lepton-stream run news|chat`: run one worker of that kind until SIGTERM."""
+"""`lepton-stream run news|chat|relay`: run one worker of that kind (relay: alert delivery) until SIGTERM."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import signal
 
 def register(sub) -> None:
     p = sub.add_parser("run", help="run a worker")
-    p.add_argument("kind", choices=["news", "chat"])
+    p.add_argument("kind", choices=["news", "chat", "relay"])
     p.add_argument("--idle-exit", type=float, default=None, help="exit after this many idle seconds (tests, replays)")
     p.set_defaults(func=run)
 
@@ -32,12 +32,15 @@ def run(args) -> int:
     from lepton_stream.config import settings
     from lepton_stream.ops.http import serve
     from lepton_stream.ops.secrets import install_redaction
-    from lepton_stream.runtime import build_loop, build_worker, health_for
 
     s = settings()
     logs.configure(s.log_level, s.log_format)
     install_redaction(s)
     structlog.get_logger("lepton_stream.run").info("starting", kind=args.kind)
+    if args.kind == "relay":  # needs no model, Redis or graph: none of their imports either
+        return _relay(args, s, asked)
+    from lepton_stream.runtime import build_loop, build_worker, health_for
+
     worker = build_worker(args.kind, s)
     health = health_for(worker)
     server = serve(s.metrics_port, health) if s.metrics_port else None
@@ -48,6 +51,27 @@ def run(args) -> int:
     try:
         loop.run(idle_exit_s=args.idle_exit)
     finally:
+        if server is not None:
+            server.close()
+    return 0
+
+
+def _relay(args, s, asked: list[int]) -> int:
+    from lepton_stream.ops.http import serve
+    from lepton_stream.ops.secrets import install_redaction
+    from lepton_stream.relay import worker as relay
+
+    health = relay.health(s)
+    worker, loop = relay.build(s, health=health)
+    install_redaction(s, extra=worker.redact)
+    server = serve(s.metrics_port, health) if s.metrics_port else None
+    loop.install_signal_handlers()
+    if asked:
+        loop.request_stop(asked[0])
+    try:
+        loop.run(idle_exit_s=args.idle_exit)
+    finally:
+        worker.close()
         if server is not None:
             server.close()
     return 0

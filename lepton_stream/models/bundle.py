@@ -1,4 +1,4 @@
-"""Model bundles (DESIGN.md §4): a folder with manifest.json, head weights, optional encoder and tokenizer.
+"""Model bundles (docs/design.md §4): a folder with manifest.json, head weights, optional encoder and tokenizer.
 
     manifest.json      name, version, tasks {task: {labels, oos_threshold?}}, base_model, encoder,
                        max_length, recipe, metrics, created_at, files {relative path: sha256}

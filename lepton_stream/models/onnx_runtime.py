@@ -2,7 +2,7 @@
 
 Export uses keyword inputs, the legacy (non-dynamo) exporter at opset 17 and eager attention: that graph
 quantizes cleanly. Quantizing only MatMul, per channel, keeps embeddings much closer to fp32 than the
-defaults (DESIGN.md §4) at the same speed.
+defaults (docs/design.md §4) at the same speed.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The chaos run's broker (tansu on S3 storage) keeps every acknowledged record across restarts, with the
 producer settings the chaos workers use (`producer_idempotence=False`). With idempotence on, tansu 0.6.0
 answered retried batches as duplicates without having stored them (100 of 25,140 acknowledged records
-missing after five SIGKILL restarts, 20 after five SIGTERM restarts; README, tansu versus Kafka)."""
+missing after five SIGKILL restarts, 20 after five SIGTERM restarts; docs/engines.md, tansu versus Kafka)."""
 
 from __future__ import annotations
 

@@ -42,16 +42,6 @@ def three_brokers(tmp_path: Path, broker_kind: str):
     k.stop()
 
 
-def leader_of(s, topic: str, partition: int) -> int:
-    admin = KafkaAdminClient(**client_kwargs(s))
-    try:
-        [desc] = admin.describe_topics([topic])
-        # kafka-python 3 names the fields as the protocol does (partition_index, leader_id)
-        return next(p["leader_id"] for p in desc["partitions"] if p["partition_index"] == partition)
-    finally:
-        admin.close()
-
-
 @pytest.mark.slow
 @pytest.mark.broker
 def test_killing_the_input_leader_mid_stream_loses_nothing(three_brokers: ApacheKafka, redis_url, key_prefix,
@@ -74,7 +64,7 @@ def test_killing_the_input_leader_mid_stream_loses_nothing(three_brokers: Apache
         futures.append(producer.send(s.topic_news_raw, key=r.key, value=r.value))
         if i == N // 3:
             producer.flush()
-            leader = leader_of(s, s.topic_news_raw, 0)
+            leader = three_brokers.leaders(s.topic_news_raw)[0]
             three_brokers.kill(leader - 1, signal.SIGKILL)  # node ids are 1..3
         elif i == 2 * N // 3:
             producer.flush()

@@ -1,0 +1,1 @@
+"""Alert delivery to webhooks (`lepton-stream run relay`): targets, routing, signing, payloads, retries, DLQ."""
