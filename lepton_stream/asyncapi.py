@@ -19,6 +19,7 @@ from lepton_stream.kafka import cloudevents
 from lepton_stream.kafka.cloudevents import EventType
 
 FILE_NAME = "asyncapi.json"
+RELAY = "relay"  # relay.worker.KIND, not imported: the relay pulls in its HTTP client
 ASYNCAPI_VERSION = "3.0.0"
 KAFKA_BINDING = "0.5.0"
 
@@ -108,6 +109,10 @@ def _topics(s: Settings) -> list[tuple[str, str, str]]:
             else:
                 raise KeyError(f"the {kind} worker writes to {topic}, which the AsyncAPI document does not describe")
             topics.append((topic, *entry))
+    relay_dlq = s.dlq_topic(s.topic_alerts)
+    topics.append((relay_dlq, "deadLetter", f"Dead letters of the relay (`run {RELAY}`): alert records it could not "
+                                            "read, and alerts a webhook target kept refusing (reason undeliverable, "
+                                            "with the target)."))  # fmt: skip
     topics += [
         (s.topic_feedback, "feedback", "Analysts' and agents' corrected labels; `lepton-stream models feedback` "
                                        "turns them into training CSVs."),
@@ -219,6 +224,11 @@ def document(s: Settings | None = None) -> dict[str, Any]:
             op(f"{kind}WorkerSends{_channel_id(topic)[:1].upper()}{_channel_id(topic)[1:]}", "send", topic, who,
                f"the {kind} worker {verb} {topic}")  # fmt: skip
         op(f"{kind}WorkerSendsAudit", "send", s.topic_audit, who, "model and graph reloads")
+    op("relayReceivesAlerts", "receive", s.topic_alerts, "relay",
+       "`lepton-stream run relay` posts each alert to the webhooks that want it (docs/alerts.md; at least once)",
+       group=f"{s.group_prefix}-{RELAY}")  # fmt: skip
+    op("relaySendsAlertsDlq", "send", s.dlq_topic(s.topic_alerts), "relay",
+       "the relay dead-letters unreadable alert records, and each (alert, target) that stayed undeliverable")
     op("subscribersReceiveAlerts", "receive", s.topic_alerts, "subscribers",
        "subscribers' own consumers, any group of their own; they de-duplicate by ce_id (the alert_id)")  # fmt: skip
     op("feedsSendNews", "send", s.topic_news_raw, "feeds", "news feeds, or `lepton-stream produce` replaying files")

@@ -21,6 +21,7 @@ from lepton_stream.contracts import CONTRACTS
 from lepton_stream.kafka import cloudevents
 from lepton_stream.pipeline.batch import RawRecord
 from lepton_stream.pipeline.decode import dead_letter
+from lepton_stream.relay import worker as relay_worker
 from lepton_stream.runtime import kind_outputs
 from workers import SPECS
 
@@ -71,7 +72,10 @@ def test_every_topic_a_worker_reads_or_writes_is_a_channel_with_its_producers():
             assert any(o["tags"] == [{"name": f"{kind} worker"}] for o in sends), (kind, topic)
     receivers = [o["tags"][0]["name"] for o in DOC["operations"].values()
                  if o["action"] == "receive" and o["channel"]["$ref"] == f"#/channels/{addresses[s.topic_alerts]}"]
-    assert receivers == ["subscribers"]
+    assert receivers == ["relay", "subscribers"]
+    relay = {o["action"]: o for o in DOC["operations"].values() if o["tags"] == [{"name": "relay"}]}
+    assert relay["receive"]["bindings"]["kafka"]["groupId"]["const"] == f"{s.group_prefix}-{relay_worker.KIND}"
+    assert relay["send"]["channel"]["$ref"] == f"#/channels/{addresses[s.dlq_topic(s.topic_alerts)]}"
     for m in DOC["components"]["messages"].values():
         ref = m["payload"].get("$ref", "")
         assert ref.startswith("#/components/schemas/") or (ROOT / DEFAULT_DIR / ref).is_file(), ref

@@ -65,6 +65,11 @@ def test_a_dead_letter_keeps_its_id_when_the_same_record_is_dead_lettered_again(
     ids = {attrs(cloudevents.dead_letter("news", d))["ce_id"] for d in (orphan, other)}
     assert len(ids) == 2 and all(i.startswith("dlq:alerts/") for i in ids)
     check(cloudevents.dead_letter("news", orphan), b"TSM", orphan.model_dump_json().encode())
+    # The relay dead-letters one alert once per webhook target that refused it: one event each.
+    refused = dead_letter(RawRecord("alerts", 0, 9, b"TSM", b"{}"), "undeliverable", "503")
+    per_target = {attrs(cloudevents.dead_letter("relay", refused.model_copy(update={"target": t})))["ce_id"]
+                  for t in ("ops", "desk")}  # fmt: skip
+    assert per_target == {"dlq:alerts/0/9/undeliverable/ops", "dlq:alerts/0/9/undeliverable/desk"}
 
 
 def test_an_audit_event_is_identified_by_its_body():

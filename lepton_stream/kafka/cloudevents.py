@@ -120,15 +120,18 @@ def alert(kind: str, body: dict[str, Any]) -> Headers:
 
 
 def dead_letter(kind: str, d: DeadLetter, timestamp_ms: int = 0) -> Headers:
-    """A dead letter: identified by the record it stands for (topic, partition, offset, reason), or by the
-    sha256 of the bytes for an output that had no input record (offset -1). Its time is the input record's
-    Kafka timestamp when it has one: first_seen changes when the same record is dead-lettered again."""
+    """A dead letter: identified by the record it stands for (topic, partition, offset, reason, and the webhook
+    target for the relay's, which dead-letters one alert once per target), or by the sha256 of the bytes for an
+    output that had no input record (offset -1). Its time is the input record's Kafka timestamp when it has one:
+    first_seen changes when the same record is dead-lettered again."""
     where = f"{d.source_topic}/{d.partition}/{d.offset}"
     if d.offset >= 0:
         ident = f"{where}/{d.reason}"
     else:
         ident = f"{d.source_topic}/{d.original_sha256 or hashlib.sha256(d.original_b64.encode()).hexdigest()}"
         ident += f"/{d.reason}"
+    if d.target:
+        ident += f"/{d.target}"
     time: datetime | float = timestamp_ms / 1000 if timestamp_ms > 0 else d.first_seen
     return headers(DEAD_LETTER, "dlq:" + ident, source(kind), time, subject=where)
 
