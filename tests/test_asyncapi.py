@@ -99,7 +99,8 @@ BAD = dead_letter(RawRecord("chat.raw", 0, 7, None, b"{"), "bad_json", "x")
     ("newsEnriched", cloudevents.enriched("news", "n-1", T) + MODEL),
     ("chatRouted", cloudevents.routed("chat", "c-1", "conv-1", T) + MODEL),
     ("alert", cloudevents.alert("news", {"alert_id": "0" * 32, "subject": "TSM", "kind": "intent_surge",
-                                         "severity": "low", "window": {"end": "2026-11-02T10:15:00Z"}})),
+                                         "severity": "low", "status": "firing",
+                                         "window": {"end": "2026-11-02T10:15:00Z"}})),
     ("deadLetter", cloudevents.dead_letter("chat", BAD)),
     ("auditEvent", cloudevents.audit("news", {"event": "graph_reloaded", "kind": "news", "at": 1.0})),
 ])  # fmt: skip

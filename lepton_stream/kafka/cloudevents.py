@@ -107,13 +107,14 @@ def routed(kind: str, input_id: str, conversation_id: str, time: datetime) -> He
 
 # Extension attributes of alerts (names of lower-case letters and digits, as the spec requires): a mesh routes
 # alerts by kind and severity, as their subscribers usually do, without parsing the body.
-ALERT_EXTENSIONS = {"alertkind": "kind", "severity": "severity"}
+# `alertstatus` (firing, resolved) where the alert record has a lifecycle status.
+ALERT_EXTENSIONS = {"alertkind": "kind", "severity": "severity", "alertstatus": "status"}
 
 
 def alert(kind: str, body: dict[str, Any]) -> Headers:
     """An alert from its JSON: the alert_id is the event id (the outbox re-publishes the same body, so the
-    same id), the end of its window the event time, its subject the subject; its kind and severity as the
-    `alertkind` and `severity` extensions."""
+    same id), the end of its window the event time, its subject the subject; its kind, severity and status as
+    extensions."""
     ext = {name: str(body[field]) for name, field in ALERT_EXTENSIONS.items() if body.get(field)}
     return headers(ALERT, body["alert_id"], source(kind), body["window"]["end"], subject=body["subject"],
                    extensions=ext)  # fmt: skip
