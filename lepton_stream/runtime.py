@@ -12,7 +12,7 @@ import redis
 
 from lepton_stream import logs
 from lepton_stream.config import Settings
-from lepton_stream.kafka import backend
+from lepton_stream.kafka import backend, cloudevents
 from lepton_stream.models import bundle
 from lepton_stream.ops.health import Health, redis_pinger, stall_limit_s
 from lepton_stream.ops.kafka_security import redis_client
@@ -63,9 +63,16 @@ def input_partitions(settings: Settings) -> dict[str, int]:
     return {settings.topic_news_raw: n, settings.topic_chat_raw: n}
 
 
+def kind_outputs(settings: Settings, kind: str) -> list[str]:
+    """The topics a worker kind writes to: its own output, alerts, its input's DLQ (the AsyncAPI document's too)."""
+    from workers import SPECS
+
+    out = settings.topic_news_enriched if kind == "news" else settings.topic_chat_routed
+    return [out, settings.topic_alerts, settings.dlq_topic(SPECS[kind].input_topic(settings))]
+
+
 def output_topics(settings: Settings, worker: Worker) -> dict[str, int]:
-    out = settings.topic_news_enriched if worker.spec.kind == "news" else settings.topic_chat_routed
-    return dict.fromkeys((out, settings.topic_alerts, worker.dlq_topic), settings.topic_partitions)
+    return dict.fromkeys(kind_outputs(settings, worker.spec.kind), settings.topic_partitions)
 
 
 def build_loop(worker: Worker, group_id: str | None = None, health: Health | None = None) -> WorkerLoop:
@@ -101,7 +108,8 @@ def audited(holder: Any, worker: Worker, sink: Sink):
                      "from_version": before, "to_version": after, "at": time.time()}  # fmt: skip
             log.info("audit", **event)
             value = json.dumps(event).encode()
-            sink.producer.send(worker.settings.topic_audit, key=worker.spec.kind.encode(), value=value)
+            sink.producer.send(worker.settings.topic_audit, key=worker.spec.kind.encode(), value=value,
+                               headers=list(cloudevents.audit(worker.spec.kind, event)))  # fmt: skip
 
     return check
 

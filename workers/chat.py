@@ -6,6 +6,7 @@ from __future__ import annotations
 from lepton_stream import metrics
 from lepton_stream.alerts import build as alerts
 from lepton_stream.contracts import MAX_CHAT_TEXT, Alert, ChatMessage, ChatRouted
+from lepton_stream.kafka import cloudevents
 from lepton_stream.kg import GraphHolder
 from lepton_stream.models.base import OUT_OF_SCOPE
 from lepton_stream.pipeline.batch import Item, Output
@@ -86,7 +87,8 @@ def render(it: Item, w: Worker) -> Output:
         escalate=d.escalate,
         reasons=d.reasons,
     )
-    return Output.of(w.settings.topic_chat_routed, msg.conversation_id, out, model_version=w.version)
+    event = cloudevents.routed(w.spec.kind, msg.id, msg.conversation_id, msg.sent_at)
+    return Output.of(w.settings.topic_chat_routed, msg.conversation_id, out, event, model_version=w.version)
 
 
 SPEC = WorkerSpec(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lepton_stream.alerts import build as alerts
 from lepton_stream.contracts import MAX_HEADLINE, Alert, NewsEnriched, NewsItem, Prediction, PropagatedFrom
+from lepton_stream.kafka import cloudevents
 from lepton_stream.kg import GraphHolder
 from lepton_stream.pipeline.batch import Item, Output
 from lepton_stream.pipeline.timing import StageTimer
@@ -98,7 +99,8 @@ def render(it: Item, w: Worker) -> Output:
         impacted=impacted,
         explanation=[kg.describe_path(i.path) for i in impacted[:8]],
     )
-    return Output.of(w.settings.topic_news_enriched, msg.id, out, model_version=w.version)
+    event = cloudevents.enriched(w.spec.kind, msg.id, msg.published_at)
+    return Output.of(w.settings.topic_news_enriched, msg.id, out, event, model_version=w.version)
 
 
 SPEC = WorkerSpec(

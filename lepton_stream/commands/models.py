@@ -207,6 +207,7 @@ def _publish_audit(event: dict) -> None:
 
     from lepton_stream.config import settings
     from lepton_stream.dev.broker import port_open
+    from lepton_stream.kafka import cloudevents
     from lepton_stream.kafka.backend import make_producer
 
     s = settings()
@@ -217,7 +218,8 @@ def _publish_audit(event: dict) -> None:
     try:
         producer = make_producer(s, max_block_ms=3000, request_timeout_ms=5000)
         try:
-            producer.send(s.topic_audit, key=str(event.get("kind", "")).encode(), value=json.dumps(event).encode())
+            producer.send(s.topic_audit, key=str(event.get("kind", "")).encode(), value=json.dumps(event).encode(),
+                          headers=list(cloudevents.audit("models", event)))
             producer.flush(timeout=5)
         finally:
             producer.close(timeout=5)

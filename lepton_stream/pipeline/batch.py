@@ -40,8 +40,11 @@ class Output:
     source: RawRecord | None = None  # the input record it answers (dead-lettered if the output cannot be sent)
 
     @classmethod
-    def of(cls, topic: str, key: str | bytes | None, message: Contract, **headers: str) -> Output:
+    def of(cls, topic: str, key: str | bytes | None, message: Contract,
+           event: tuple[tuple[str, bytes], ...] = (), **headers: str) -> Output:  # fmt: skip
+        """The record of one contract message: `event` is its CloudEvents headers (kafka/cloudevents.py),
+        `headers` any others, as text."""
         k = key.encode() if isinstance(key, str) else key
         # The serializer's bytes as they are: model_dump_json() decodes them to str, which we would re-encode.
         value = message.__pydantic_serializer__.to_json(message)
-        return cls(topic, k, value, tuple((h, v.encode()) for h, v in headers.items()))
+        return cls(topic, k, value, (*event, *((h, v.encode()) for h, v in headers.items())))

@@ -17,6 +17,7 @@ import redis
 from lepton_stream import logs, metrics
 from lepton_stream.config import Settings
 from lepton_stream.contracts import Contract, DeadLetter
+from lepton_stream.kafka import cloudevents
 from lepton_stream.pipeline.batch import Item, Output, RawRecord
 from lepton_stream.pipeline.cache import Lookup, PredictionCache, fill, lookup
 from lepton_stream.pipeline.decode import bounded_key, decode, future_dead
@@ -170,8 +171,10 @@ class Worker:
     def dead_letter_output(self, rec: RawRecord, d: DeadLetter) -> Output:
         """The DLQ record for a dead letter: as built (the original bytes), or with LEPTON_DLQ_PAYLOAD=masked
         only the masked text and the sha256 of the bytes; the error and a key holding an email are masked too."""
+        # Identified by the record it stands for (before masking): dead-lettered again, it keeps its event id.
+        event = cloudevents.dead_letter(self.spec.kind, d, rec.timestamp_ms)
         if self.settings.dlq_payload == "original":
-            return Output.of(self.dlq_topic, bounded_key(rec.key), d)
+            return Output.of(self.dlq_topic, bounded_key(rec.key), d, event)
         raw = rec.value or b""
         text = raw.decode("utf-8", errors="replace")
         limit = self.settings.max_message_bytes
@@ -189,7 +192,7 @@ class Worker:
             key = pseudonym(key.decode("utf-8", errors="replace"), self.id_secret).encode()
         update = {"original_b64": "", "original_key_b64": None, "payload": "masked", "masked_text": masked,
                   "original_sha256": hashlib.sha256(raw).hexdigest(), "error": error[:2000]}  # fmt: skip
-        return Output.of(self.dlq_topic, key, d.model_copy(update=update))
+        return Output.of(self.dlq_topic, key, d.model_copy(update=update), event)
 
     def after_flush(self, fn: Callable[[], None]) -> None:
         """Run fn once this batch's outputs are acknowledged by the broker (e.g. confirm outbox entries)."""

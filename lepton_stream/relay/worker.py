@@ -29,7 +29,7 @@ from typing import Any
 from lepton_stream import logs, metrics
 from lepton_stream.config import ConfigError, Settings
 from lepton_stream.contracts import Alert, DeadLetter
-from lepton_stream.kafka import backend
+from lepton_stream.kafka import backend, cloudevents
 from lepton_stream.ops.health import Health, stall_limit_s
 from lepton_stream.pipeline.batch import Output, RawRecord
 from lepton_stream.pipeline.decode import bounded_key, dead_letter, decode_one
@@ -102,7 +102,7 @@ class RelayWorker:
         return []
 
     def dead_letter_output(self, rec: RawRecord, d: DeadLetter) -> Output:
-        return Output.of(self.dlq_topic, bounded_key(rec.key), d)
+        return Output.of(self.dlq_topic, bounded_key(rec.key), d, cloudevents.dead_letter(KIND, d, rec.timestamp_ms))
 
     # ------------------------------------------------------------------ delivery
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from lepton_stream import logs, metrics
 from lepton_stream.alerts.outbox import Outbox
 from lepton_stream.contracts import Alert
+from lepton_stream.kafka import cloudevents
 from lepton_stream.pipeline.batch import Item, Output
 from lepton_stream.pipeline.timing import StageTimer
 from lepton_stream.pipeline.worker import Worker
@@ -66,7 +67,9 @@ class StateStage:
         for _, body in claimed:
             data = json.loads(body)
             metrics.ALERTS.labels(data["kind"], data["severity"]).inc()
-            outputs.append(Output(self.topic, data["subject"].encode(), body.encode()))
+            # Built from the body: an alert re-published from the outbox gets the same event id (its alert_id).
+            event = cloudevents.alert(w.spec.kind, data)
+            outputs.append(Output(self.topic, data["subject"].encode(), body.encode(), event))
         entries = [e for e, _ in claimed]
         w.after_flush(lambda: self.outbox.confirm(entries))
         return outputs
