@@ -22,6 +22,8 @@ from lepton_stream.detect import base as detectors
 from lepton_stream.state import scripts
 from lepton_stream.state.windows import WindowStore
 
+# KEYS: the subject's detector state, then one claim key per alert. ARGV: the revision read, the new state, its
+# TTL, the claims' TTL, then per claim key (KEYS[i], i >= 2) its value "<token>\n<JSON>" at ARGV[3 + i].
 COMMIT = """
 local rev = redis.call('HGET', KEYS[1], 'rev') or '0'
 if rev ~= ARGV[1] then return {-1} end
@@ -29,7 +31,7 @@ redis.call('HSET', KEYS[1], 'rev', tostring(tonumber(rev) + 1), 'state', ARGV[2]
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
 local claimed = {}
 for i = 2, #KEYS do
-  if redis.call('SET', KEYS[i], ARGV[2 + i], 'NX', 'EX', tonumber(ARGV[4])) then
+  if redis.call('SET', KEYS[i], ARGV[3 + i], 'NX', 'EX', tonumber(ARGV[4])) then
     table.insert(claimed, i - 1)
   end
 end

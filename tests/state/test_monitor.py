@@ -153,3 +153,23 @@ def test_a_state_of_another_detector_kind_restarts_with_the_configured_one() -> 
     spike_monitor = SubjectMonitor(store, MonitorConfig(label="negative", detector_kind="spike"))
     kept = {"count": old.to_dict()}
     assert spike_monitor._count_detector(kept).to_dict() == old.to_dict()  # the same kind resumes as stored
+
+
+def test_each_claim_holds_its_own_record_so_the_outbox_republishes_the_right_one(redis_url, key_prefix) -> None:
+    """The commit script stores "<token>\\n<JSON>" of claim i in claim key i. Stored one place off, the first
+    claim held the TTL and each other one its neighbour's JSON: an outbox take-over then dropped the first
+    record as stale and published the others under the wrong entries."""
+    from lepton_stream.state import monitor as monitor_module
+    from lepton_stream.state import scripts
+
+    client = connect(redis_url)
+    det, a1, a2 = (f"{key_prefix}{{news:ACME}}:{x}" for x in ("det", "alert:a1", "alert:a2"))
+    claimed = scripts.run(client, monitor_module._COMMIT([det, a1, a2], ["0", "{}", 600, 600, "t\n{\"n\": 1}",
+                                                                        "t\n{\"n\": 2}"]))  # fmt: skip
+    assert claimed == [1, 2]
+    assert (client.get(a1), client.get(a2)) == (b't\n{"n": 1}', b't\n{"n": 2}')
+    gone = Outbox(client, key_prefix, "news", 1, owner="dead", clock=lambda: 0.0)
+    scripts.execute(client, [gone.add([f"{a1}|t", f"{a2}|t"])])
+    taker = Outbox(client, key_prefix, "news", 1, owner="alive", clock=lambda: 100.0)
+    assert sorted(taker.overdue()) == [(f"{a1}|t", '{"n": 1}'), (f"{a2}|t", '{"n": 2}')]
+    client.close()
