@@ -12,6 +12,10 @@ from lepton_stream.state.windows import Event, WindowStore
 W = 300
 
 
+def spike(f) -> list[dict]:
+    return [{"kind": "sentiment_spike", "subject": f.subject, "bucket": f.bucket}]
+
+
 def test_detector_state_is_written_when_a_bucket_closes_not_on_every_peek(redis_url, key_prefix) -> None:
     client = connect(redis_url)
     store = WindowStore(client, key_prefix, "news", W, 600)
@@ -60,7 +64,7 @@ def test_a_partition_running_ahead_does_not_alert_early_and_silence_the_incident
         store.apply([dataclasses.replace(e, offset=int(e.msg_id[1:])) for e in events], 0.0)
         b = store.bucket(ts)
         claimed = monitor.run({"ACME": b}, t0 + watermark_bucket * W + 10,
-                              lambda f: [(f"a{f.bucket}", json.dumps({"bucket": f.bucket}))], outbox, {"ACME": b})
+                              spike, outbox, {"ACME": b})
         alerted.extend((json.loads(body)["bucket"] - t0) // W for _, body in claimed)
 
     for j in range(14):  # a quiet history, scored bucket by bucket
@@ -93,7 +97,7 @@ def test_late_events_in_a_bucket_already_scored_are_checked_again(redis_url, key
         store.apply(events, t0 + watermark_bucket * W)
         b = store.bucket(ts)
         claimed = monitor.run({"ACME": b}, t0 + watermark_bucket * W + 10,
-                              lambda f: [(f"a{f.bucket}", json.dumps({"bucket": f.bucket}))], outbox, {"ACME": b},
+                              spike, outbox, {"ACME": b},
                               {"ACME": {b}})  # fmt: skip
         alerted.extend((json.loads(body)["bucket"] - t0) // W for _, body in claimed)
 
