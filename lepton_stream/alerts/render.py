@@ -20,8 +20,8 @@ def sort_key(a: dict[str, Any]) -> tuple:
 
 
 def _status(a: dict[str, Any]) -> str:
-    """The lifecycle status after the score: nothing for an incident's first record (it reads as any alert),
-    escalated (#n) for an update, resolved with how long the incident lasted."""
+    """The lifecycle status after the score: firing, escalated (#n) for an update, resolved with how long the
+    incident lasted."""
     status = a.get("status")
     if not status:
         return ""
@@ -32,7 +32,7 @@ def _status(a: dict[str, Any]) -> str:
         lasted = datetime.fromisoformat(ends) - datetime.fromisoformat(starts)
         return f" resolved after {int(lasted.total_seconds() // 60)} min ({starts[11:16]}-{ends[11:16]})"
     seq = int(a.get("sequence") or 1)
-    return f" escalated (#{seq})" if seq > 1 else ""
+    return f" escalated (#{seq})" if seq > 1 else f" {status}"
 
 
 def lines(a: dict[str, Any]) -> list[str]:

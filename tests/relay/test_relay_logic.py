@@ -261,7 +261,7 @@ def test_alert_rendering_is_the_demos():
 
     a = orjson.loads(alert(0))
     assert render.lines(a) == [
-        "  [    high] sentiment_spike  TSM Corp                       09:00-09:05 score 0.93",
+        "  [    high] sentiment_spike  TSM Corp                       09:00-09:05 score 0.93 firing",
         "             negative mentions of TSM rose to 12 (baseline 1.5)",
         '             evidence: news-0 "Fab fire halts output"',
     ]
