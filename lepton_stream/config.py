@@ -135,6 +135,10 @@ class Settings(BaseSettings):
     detector_warmup_s: float = Field(86_400, ge=0, description="... and the event time it must have seen")
     alert_cooldown_buckets: int = Field(12, ge=0, description="No second alert for a subject within this many")
     min_alert_count: int = Field(5, ge=1, description="A bucket needs this many counted events to alert")
+    resolve_after_s: int = Field(
+        900, ge=0, description="An incident resolves once its signal stayed within baseline this long (event time; "
+        "rounded up to whole windows, at least one)"
+    )
     min_share_volume: int = Field(20, ge=1, description="Negative-share alerts need this many mentions a bucket")
     propagation_min_weight: float = Field(0.4, ge=0, le=1, description="Related entities below it get no alert")
     outbox_grace_s: float = Field(30, ge=1, description="Unconfirmed alerts older than this are re-published")

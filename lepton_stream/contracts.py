@@ -173,6 +173,14 @@ class Alert(Contract):
     explanation: Annotated[str, StringConstraints(max_length=2_000)] = ""
     propagated_from: PropagatedFrom | None = None
     model_version: Label
+    # Lifecycle (docs/alerts.md, "Lifecycle"): each record is one state change of an incident. Defaults keep
+    # records written before these fields valid: a record without them is a firing with sequence 1.
+    status: Literal["firing", "resolved"] = "firing"
+    sequence: Annotated[int, Field(ge=1, description="1 = first firing; +1 per update and at resolution")] = 1
+    fingerprint: Annotated[str, StringConstraints(pattern=r"^[a-f0-9]{16}$")] | None = Field(
+        None, description="The same on every record of one incident (kind, subject, origin, starts_at)")
+    starts_at: AwareDatetime | None = Field(None, description="Start of the incident's first alerting window")
+    ends_at: AwareDatetime | None = Field(None, description="When resolved: end of its last elevated window")
 
 
 # ---------------------------------------------------------------- dead letters and feedback

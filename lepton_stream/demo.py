@@ -140,12 +140,25 @@ def _show_news(enriched: list[dict]) -> None:
 
 
 def _show_alerts(alerts: list[dict]) -> None:
+    """Every record of the incidents' own alerts (firing, escalations, resolution), a few of the alerts they
+    propagated, and how every incident ended."""
     say()
-    say(f"Alerts ({len(alerts)}):")
-    for a in sorted(alerts, key=render.sort_key)[:12]:
+    say(f"Alerts ({len(alerts)} records, one per incident state change):")
+    own = [a for a in alerts if a["kind"] != "propagated_risk"]
+    propagated = sorted((a for a in alerts if a["kind"] == "propagated_risk"), key=render.sort_key)
+    shown = own + [a for a in propagated if a.get("status") != "resolved"][:3]
+    shown += [a for a in propagated if a.get("status") == "resolved"][:1]
+    for a in sorted(shown, key=render.sort_key):
         for line in render.lines(a):
             say(line)
+    if len(shown) < len(alerts):
+        say(f"  ... and {len(alerts) - len(shown)} more propagated_risk records")
     say(render.by_kind(alerts))
+    incidents: dict[str, list[dict]] = collections.defaultdict(list)
+    for a in alerts:
+        incidents[a.get("fingerprint") or a["alert_id"]].append(a)
+    resolved = sum(any(a.get("status") == "resolved" for a in recs) for recs in incidents.values())
+    say(f"  incidents: {len(incidents)} opened, {resolved} resolved (LEPTON_RESOLVE_AFTER_S of quiet event time)")
 
 
 def _show_routing(routed: list[dict]) -> None:

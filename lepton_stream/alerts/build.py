@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from lepton_stream.contracts import Alert, Evidence, PropagatedFrom, Window
-from lepton_stream.state.monitor import Finding
+
+if TYPE_CHECKING:  # the monitor imports the lifecycle, which ranks severities from here
+    from lepton_stream.state.monitor import Finding
 
 
 def alert_id(kind: str, subject: str, window_start: int, origin: str = "") -> str:
-    """Same kind + subject + window (+ origin) → same id, whichever pod or redelivery computes it."""
+    """Same kind + subject + window (+ origin) → same id, whichever pod or redelivery computes it. The worker
+    replaces it with the id of the record's lifecycle state change (state/lifecycle.py `record_id`)."""
     return hashlib.sha256(f"{kind}|{subject}|{window_start}|{origin}".encode()).hexdigest()[:32]
 
 

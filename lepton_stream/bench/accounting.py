@@ -1,9 +1,10 @@
 """What a chaos run is judged on, as pure functions over what two runs left behind (tested on their own).
 
 A run's outputs: the enriched records, the alerts topic, the DLQ topic and the window buckets in Redis.
-The chaos run is compared with a clean run of the same input: nothing lost, no alert published twice,
-the same aggregates, the same dead letters. Redeliveries (the same id enriched twice) are legitimate under
-at-least-once and are reported, not failed.
+The chaos run is compared with a clean run of the same input: nothing lost, no alert published twice (each
+incident state change once, none missing from an incident's sequence), the same aggregates, the same dead
+letters. Redeliveries (the same id enriched twice) are legitimate under at-least-once and are reported, not
+failed.
 """
 
 from __future__ import annotations
@@ -44,6 +45,17 @@ def redeliveries_differing(enriched: list[dict]) -> list[str]:
 def duplicate_alerts(alerts: list[dict]) -> dict[str, int]:
     counts = collections.Counter(a["alert_id"] for a in alerts)
     return {k: n for k, n in counts.items() if n > 1}
+
+
+def lifecycle_gaps(alerts: list[dict]) -> list[str]:
+    """Incidents (fingerprints) whose state changes are not exactly 1..n: a sequence number missing is a state
+    change lost (a firing, an update or a resolution claimed and never published). Each state change has its own
+    alert_id, so a resolution published twice counts in duplicate_alerts, never here."""
+    seqs: dict[str, set[int]] = collections.defaultdict(set)
+    for a in alerts:
+        if a.get("fingerprint"):
+            seqs[a["fingerprint"]].add(int(a.get("sequence") or 1))
+    return sorted(fp for fp, s in seqs.items() if s != set(range(1, max(s) + 1)))
 
 
 def dlq_entries(dlq: list[dict]) -> set[tuple[str, str]]:
@@ -103,6 +115,11 @@ def compare(valid_ids: set[str], clean: RunOutput, chaos: RunOutput) -> dict:
         "alerts_missing_vs_clean": len(clean_alerts - chaos_alerts),
         "alerts_extra_vs_clean": len(chaos_alerts - clean_alerts),
         "alert_ids_differing_vs_clean": len(clean_ids ^ chaos_ids),
+        # Incidents whose state changes are not all there, and how many incidents resolved in each run (the
+        # resolution depends only on event time, so a run that consumed everything resolves the same ones).
+        "lifecycle_gaps": len(lifecycle_gaps(chaos.alerts)),
+        "incidents_resolved_clean": len({a["fingerprint"] for a in clean.alerts if a.get("status") == "resolved"}),
+        "incidents_resolved_chaos": len({a["fingerprint"] for a in chaos.alerts if a.get("status") == "resolved"}),
         "aggregate_drift": drift["buckets_differing"],
         "aggregate_drift_detail": drift,
         "label_flips_vs_clean": len(flips),
@@ -119,7 +136,7 @@ def compare(valid_ids: set[str], clean: RunOutput, chaos: RunOutput) -> dict:
 def failures(report: dict) -> list[str]:
     """The figures that must be zero and are not."""
     must_be_zero = (
-        "lost_messages", "lost_messages_clean_run", "duplicate_alerts", "alerts_missing_vs_clean",
+        "lost_messages", "lost_messages_clean_run", "duplicate_alerts", "lifecycle_gaps", "alerts_missing_vs_clean",
         "alerts_extra_vs_clean", "aggregate_drift", "dlq_missing_vs_clean", "dlq_extra_vs_clean",
         "redeliveries_differing",
     )  # fmt: skip

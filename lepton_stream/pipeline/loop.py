@@ -245,9 +245,12 @@ class WorkerLoop:
 
     def failpoint(self, name: str, outputs: list[Output]) -> None:
         """Crash tests only: LEPTON_TEST_FAILPOINT=<name> kills the process here, the first time a batch
-        carries an alert, as SIGKILL would (no cleanup, nothing committed)."""
+        carries an alert, as SIGKILL would (no cleanup, nothing committed); <name>:<status> (`resolved`) the
+        first time a batch carries an alert record of that lifecycle status."""
         alerts = self.settings.topic_alerts
-        if os.environ.get("LEPTON_TEST_FAILPOINT") == name and any(o.topic == alerts for o in outputs):
+        point, _, status = os.environ.get("LEPTON_TEST_FAILPOINT", "").partition(":")
+        marker = f'"status":"{status}"'.encode()
+        if point == name and any(o.topic == alerts and (not status or marker in o.value) for o in outputs):
             log.warning("failpoint", name=name)
             os._exit(137)
 

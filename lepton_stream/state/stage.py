@@ -74,8 +74,9 @@ class StateStage:
         w.after_flush(lambda: self.outbox.confirm(entries))
         return outputs
 
-    def _alert_pairs(self, f: Finding) -> list[tuple[str, str]]:
-        return [(a.alert_id, a.model_dump_json()) for a in self.alerts_of(f)]
+    def _alert_pairs(self, f: Finding) -> list[dict]:
+        # JSON-ready dicts: the monitor's lifecycle sets the id and the lifecycle fields before they are stored.
+        return [a.model_dump(mode="json") for a in self.alerts_of(f)]
 
 
 def build(worker, config_label: str | None, share: bool, events_of, alerts_of) -> StateStage:
@@ -94,6 +95,7 @@ def build(worker, config_label: str | None, share: bool, events_of, alerts_of) -
         cooldown_buckets=s.alert_cooldown_buckets,
         detector={"warmup": s.detector_warmup, "warmup_s": s.detector_warmup_s},
         detector_kind=s.detector,
+        resolve_after_s=s.resolve_after_s,
     )
     outbox = Outbox(worker.redis, s.redis_key_prefix, worker.spec.kind, s.outbox_grace_s, owner=worker.id)
     return StateStage(store, SubjectMonitor(store, cfg), outbox, events_of, alerts_of, s.topic_alerts,

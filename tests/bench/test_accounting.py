@@ -10,6 +10,7 @@ from lepton_stream.bench.accounting import (
     bucket_drift,
     compare,
     failures,
+    lifecycle_gaps,
     lost,
     redeliveries,
     redeliveries_differing,
@@ -67,3 +68,15 @@ def test_compare_flags_every_kind_of_failure():
     assert set(failures(r)) == {"lost_messages", "duplicate_alerts", "alerts_missing_vs_clean", "alerts_extra_vs_clean",
                                 "aggregate_drift", "dlq_missing_vs_clean", "dlq_extra_vs_clean",
                                 "redeliveries_differing"}  # fmt: skip
+
+
+def test_an_incident_missing_a_state_change_is_a_lifecycle_gap():
+    def rec(fp: str, seq: int, status: str = "firing") -> dict:
+        return {**alert(f"{fp}{seq}"), "fingerprint": fp, "sequence": seq, "status": status}
+
+    whole = [rec("f1", 1), rec("f1", 2), rec("f1", 3, "resolved"), rec("f2", 1)]
+    assert lifecycle_gaps(whole + [alert("old")]) == []  # a record without a lifecycle is not judged
+    assert lifecycle_gaps([rec("f1", 1), rec("f1", 3, "resolved"), rec("f2", 2)]) == ["f1", "f2"]
+    clean = RunOutput(enriched("a"), whole)
+    r = compare({"a"}, clean, RunOutput(enriched("a"), [whole[0], whole[2], whole[3]]))
+    assert failures(r) == ["lifecycle_gaps"] and r["incidents_resolved_chaos"] == r["incidents_resolved_clean"] == 1

@@ -3,15 +3,19 @@
 - both are assigned partitions (disjoint, together all four) and both produce outputs;
 - stopping one (SIGTERM: it leaves the group) hands its partitions, with work still left on them, to the
   other, which finishes the stream: every valid id in news.enriched, every malformed record in the DLQ,
-  redeliveries only with identical content, and the group's offsets committed to the end.
+  redeliveries only with identical content, and the group's offsets committed to the end;
+- the incident's alerts cross the hand-over too: each state change (firing, updates, resolved) published once,
+  none missing from its incident's sequence.
 """
 
 from __future__ import annotations
 
+import collections
 import signal
 import time
 from pathlib import Path
 
+from lepton_stream.bench.accounting import lifecycle_gaps
 from lepton_stream.config import Settings
 from lepton_stream.replay import synth
 from tests.pipeline.kafka_helpers import make_settings
@@ -56,7 +60,9 @@ def wait_for(cond, timeout_s: float, step_s: float = 0.5) -> bool:
 
 def test_two_workers_share_partitions_and_hand_over_on_stop(broker, redis_url, key_prefix, models_dir,
                                                             tmp_path: Path):  # fmt: skip
-    s: Settings = make_settings(broker.bootstrap, redis_url, key_prefix, models_dir, max_records=16, threads=1)
+    # A short detector warm-up, so that the stream's incident alerts within its 8 hours.
+    s: Settings = make_settings(broker.bootstrap, redis_url, key_prefix, models_dir, max_records=16, threads=1,
+                                detector_warmup=12, detector_warmup_s=0)  # fmt: skip
     records = synth.news_stream(n=800, seed=41, malformed=0.03)
     valid = [r for r in records if r.id]
     produce_all(s, s.topic_news_raw, records)
@@ -97,6 +103,12 @@ def test_two_workers_share_partitions_and_hand_over_on_stop(broker, redis_url, k
         stats = check_complete(out, s, records, positions)
         final = committed(s, f"{s.group_prefix}-news", s.topic_news_raw)
         assert final == per_partition, f"committed {final}, partition sizes {per_partition}"
+        alerts = out.values(s.topic_alerts)
+        assert alerts and max(collections.Counter(a["alert_id"] for a in alerts).values()) == 1
+        assert lifecycle_gaps(alerts) == []
+        tsm = sorted((a for a in alerts if a["kind"] == "sentiment_spike" and a["subject"] == "TSM"),
+                     key=lambda a: a["sequence"])  # fmt: skip
+        assert tsm and tsm[0]["status"] == "firing" and tsm[-1]["status"] == "resolved"
         # A did the rest, including what B left: between them every record was processed at least once.
         assert records_processed(a) + processed_by_b >= len(records)
         print(f"\nB had {b_parts}, left {left_on_b} at stop; A processed {records_processed(a)}, "

@@ -44,7 +44,7 @@ def test_good_receiver_gets_a_signed_post_it_verifies():
         assert o.delivered and o.attempts == 1 and o.status == 200
         (r,) = rx.got
         assert verify(SECRET, r) == doc(raw) and r.body == raw
-        assert r.headers["webhook-id"] == f"msg_{doc(raw)['alert_id']}"
+        assert r.headers["webhook-id"] == f"msg_{doc(raw)['alert_id']}_firing_1"  # the alert's state in the id
         assert abs(int(r.headers["webhook-timestamp"]) - time.time()) < 5
         assert r.headers["content-type"] == "application/json" and r.headers["x-team"] == "risk"
         assert r.headers["user-agent"].startswith("lepton-stream-relay/")

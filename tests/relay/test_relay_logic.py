@@ -141,7 +141,11 @@ def test_signature_matches_the_reference_signer():
 
 def test_webhook_id_is_stable_per_alert_state():
     a = orjson.loads(alert(1))
-    assert signing.webhook_id(a) == signing.webhook_id(dict(a)) == f"msg_{a['alert_id']}"
+    # A worker's record carries its lifecycle state (Alert's defaults: firing, sequence 1); one without it
+    # (published before the lifecycle) is signed under its bare id.
+    assert signing.webhook_id(a) == signing.webhook_id(dict(a)) == f"msg_{a['alert_id']}_firing_1"
+    bare = {k: v for k, v in a.items() if k not in ("status", "sequence")}
+    assert signing.webhook_id(bare) == f"msg_{a['alert_id']}"
     firing = signing.webhook_id({**a, "status": "firing", "sequence": 1})
     update = signing.webhook_id({**a, "status": "firing", "sequence": 2})
     resolved = signing.webhook_id({**a, "status": "resolved", "sequence": 3})
@@ -257,7 +261,7 @@ def test_alert_rendering_is_the_demos():
 
     a = orjson.loads(alert(0))
     assert render.lines(a) == [
-        "  [    high] sentiment_spike  TSM Corp                       09:00-09:05 score 0.93",
+        "  [    high] sentiment_spike  TSM Corp                       09:00-09:05 score 0.93 firing",
         "             negative mentions of TSM rose to 12 (baseline 1.5)",
         '             evidence: news-0 "Fab fire halts output"',
     ]

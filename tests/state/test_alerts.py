@@ -47,8 +47,14 @@ def test_incident_alerts_once_with_explanation_path(redis_url, key_prefix, model
     records = synth.news_stream(n=1200, seed=5, malformed=0.0)
     alerts = run(w, records)
     spikes = [a for a in alerts if a["kind"] == "sentiment_spike"]
-    assert [a["subject"] for a in spikes] == ["TSM"], "the incident alerts, the quiet part of the stream does not"
+    assert {a["subject"] for a in spikes} == {"TSM"}, "the incident alerts, the quiet part of the stream does not"
     spike = spikes[0]
+    # One incident: firing first, updates only as it escalates, resolved once its news stops (the stream goes
+    # on for hours after it), every record under one fingerprint with sequence 1, 2, ...
+    assert len({a["fingerprint"] for a in spikes}) == 1
+    assert [a["sequence"] for a in spikes] == list(range(1, len(spikes) + 1))
+    assert [a["status"] for a in spikes] == ["firing"] * (len(spikes) - 1) + ["resolved"]
+    assert spikes[-1]["ends_at"] > spikes[-1]["starts_at"] == spike["window"]["start"]
     assert spike["counts"]["negative"] >= 5 and spike["evidence"]
     assert spike["severity"] in {"medium", "high", "critical"}
     propagated = [a for a in alerts if a["kind"] == "propagated_risk"]
@@ -68,4 +74,8 @@ def test_intent_surge_and_routing(redis_url, key_prefix, models_dir, models):
     alerts = run(w, records)
     surges = [a for a in alerts if a["kind"] == "intent_surge"]
     assert surges, "the card_not_working incident raises an intent surge"
+    # The surge ends long before the stream does: its incident resolves.
+    firsts = {a["fingerprint"] for a in surges if a["sequence"] == 1 and a["status"] == "firing"}
+    assert firsts == {a["fingerprint"] for a in surges}
+    assert {a["fingerprint"] for a in surges if a["status"] == "resolved"}
     assert len({a["alert_id"] for a in alerts}) == len(alerts)

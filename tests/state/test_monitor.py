@@ -12,6 +12,10 @@ from lepton_stream.state.windows import Event, WindowStore
 W = 300
 
 
+def spike(f) -> list[dict]:
+    return [{"kind": "sentiment_spike", "subject": f.subject, "bucket": f.bucket}]
+
+
 def test_detector_state_is_written_when_a_bucket_closes_not_on_every_peek(redis_url, key_prefix) -> None:
     client = connect(redis_url)
     store = WindowStore(client, key_prefix, "news", W, 600)
@@ -60,7 +64,7 @@ def test_a_partition_running_ahead_does_not_alert_early_and_silence_the_incident
         store.apply([dataclasses.replace(e, offset=int(e.msg_id[1:])) for e in events], 0.0)
         b = store.bucket(ts)
         claimed = monitor.run({"ACME": b}, t0 + watermark_bucket * W + 10,
-                              lambda f: [(f"a{f.bucket}", json.dumps({"bucket": f.bucket}))], outbox, {"ACME": b})
+                              spike, outbox, {"ACME": b})
         alerted.extend((json.loads(body)["bucket"] - t0) // W for _, body in claimed)
 
     for j in range(14):  # a quiet history, scored bucket by bucket
@@ -93,7 +97,7 @@ def test_late_events_in_a_bucket_already_scored_are_checked_again(redis_url, key
         store.apply(events, t0 + watermark_bucket * W)
         b = store.bucket(ts)
         claimed = monitor.run({"ACME": b}, t0 + watermark_bucket * W + 10,
-                              lambda f: [(f"a{f.bucket}", json.dumps({"bucket": f.bucket}))], outbox, {"ACME": b},
+                              spike, outbox, {"ACME": b},
                               {"ACME": {b}})  # fmt: skip
         alerted.extend((json.loads(body)["bucket"] - t0) // W for _, body in claimed)
 
@@ -153,3 +157,23 @@ def test_a_state_of_another_detector_kind_restarts_with_the_configured_one() -> 
     spike_monitor = SubjectMonitor(store, MonitorConfig(label="negative", detector_kind="spike"))
     kept = {"count": old.to_dict()}
     assert spike_monitor._count_detector(kept).to_dict() == old.to_dict()  # the same kind resumes as stored
+
+
+def test_each_claim_holds_its_own_record_so_the_outbox_republishes_the_right_one(redis_url, key_prefix) -> None:
+    """The commit script stores "<token>\\n<JSON>" of claim i in claim key i. Stored one place off, the first
+    claim held the TTL and each other one its neighbour's JSON: an outbox take-over then dropped the first
+    record as stale and published the others under the wrong entries."""
+    from lepton_stream.state import monitor as monitor_module
+    from lepton_stream.state import scripts
+
+    client = connect(redis_url)
+    det, a1, a2 = (f"{key_prefix}{{news:ACME}}:{x}" for x in ("det", "alert:a1", "alert:a2"))
+    claimed = scripts.run(client, monitor_module._COMMIT([det, a1, a2], ["0", "{}", 600, 600, "t\n{\"n\": 1}",
+                                                                        "t\n{\"n\": 2}"]))  # fmt: skip
+    assert claimed == [1, 2]
+    assert (client.get(a1), client.get(a2)) == (b't\n{"n": 1}', b't\n{"n": 2}')
+    gone = Outbox(client, key_prefix, "news", 1, owner="dead", clock=lambda: 0.0)
+    scripts.execute(client, [gone.add([f"{a1}|t", f"{a2}|t"])])
+    taker = Outbox(client, key_prefix, "news", 1, owner="alive", clock=lambda: 100.0)
+    assert sorted(taker.overdue()) == [(f"{a1}|t", '{"n": 1}'), (f"{a2}|t", '{"n": 2}')]
+    client.close()

@@ -1,6 +1,6 @@
 """The alert path on a labelled series: counts of a nab_dev series in the worker's windows, scored by the
-monitor with a real Redis; the alerts it claims land in the labelled windows, with cooldown and minimum
-counts applied."""
+monitor with a real Redis; the incidents it opens land in the labelled windows, with cooldown and minimum
+counts applied, and each resolves once the series is back to its level."""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ def test_alerts_of_a_replayed_series_land_in_its_labelled_window(redis_url, key_
     published: list[dict] = []
 
     def make_alerts(f):
-        return [(f"a{f.bucket}", json.dumps({"bucket": f.bucket, "count": f.counts.get("negative", 0)}))]
+        return [{"kind": "sentiment_spike", "subject": f.subject, "bucket": f.bucket,
+                 "count": f.counts.get("negative", 0)}]
 
     step = 200  # the watermark moves on in steps; every bucket it passes is scored once, in order
     for i in range(0, len(ts), step):
@@ -49,13 +50,21 @@ def test_alerts_of_a_replayed_series_land_in_its_labelled_window(redis_url, key_
         published += [json.loads(body) for _, body in claimed]
     client.close()
 
+    # Each incident's records: sequence 1, 2, ... under one fingerprint, resolved last (its spike ends).
+    incidents: dict[str, list[dict]] = {}
+    for a in published:
+        incidents.setdefault(a["fingerprint"], []).append(a)
+    for recs in incidents.values():
+        assert [a["sequence"] for a in recs] == list(range(1, len(recs) + 1))
+        assert [a["status"] for a in recs][-1] == "resolved" and all(a["status"] == "firing" for a in recs[:-1])
+    opened = [a for a in published if a["sequence"] == 1]
     rows = {t: i for i, t in enumerate(ts)}
-    at = [rows[a["bucket"]] for a in published]
+    at = [rows[a["bucket"]] for a in opened]
     probation = int(0.15 * len(ts))  # NAB ignores alerts in its first 15%
     index = {t: i for i, t in enumerate(series.stamps)}
     windows = [(index[a], index[b]) for a, b in series.windows]
     scored = [i for i in at if i >= probation]
     assert scored and all(any(lo <= i <= hi for lo, hi in windows) for i in scored), (at, windows)
     assert all(a["count"] >= 5 for a in published), "a bucket under the minimum count never alerts"
-    assert all(b - a >= 12 for a, b in zip(at, at[1:], strict=False)), "no second alert within the cooldown"
+    assert all(b - a >= 12 for a, b in zip(at, at[1:], strict=False)), "no new incident within the cooldown"
     assert len(at) == len(set(at))
