@@ -2,10 +2,11 @@
 schemas/asyncapi.json next to the JSON Schemas it references, and a test fails when the committed one drifts.
 
 Topic names and partitions are the settings' defaults, the topics each worker kind reads and writes are the
-runtime's (runtime.kind_outputs), payloads are the contracts' JSON Schemas (by $ref to schemas/*.schema.json),
-and the headers are the CloudEvents ones that kafka/cloudevents.py writes. What only this module knows is who
-sits at the far end of a topic (feeds, subscribers, tools) and how each message is keyed; a topic that a worker
-writes and that is not described here makes the export fail rather than go undocumented.
+registry's (workers/, through runtime.kind_outputs), payloads are the contracts' JSON Schemas (by $ref to
+schemas/*.schema.json), and the headers are the CloudEvents ones that kafka/cloudevents.py writes. What only
+this module knows is who sits at the far end of a topic (feeds, subscribers, tools) and how each message is
+keyed; a topic that a worker writes and that is not described here makes the export fail rather than go
+undocumented.
 """
 
 from __future__ import annotations
@@ -81,8 +82,8 @@ def _channel_id(address: str) -> str:
 
 def _topics(s: Settings) -> list[tuple[str, str, str]]:
     """(topic, message id, description) of every topic, in the order the document lists them."""
+    import workers
     from lepton_stream.runtime import kind_outputs
-    from workers import SPECS
 
     topics = [
         (s.topic_news_raw, "newsItem", "News items to enrich, from the feeds (`lepton-stream produce` replays "
@@ -97,7 +98,7 @@ def _topics(s: Settings) -> list[tuple[str, str, str]]:
         s.topic_alerts: ("alert", "Alerts of both worker kinds; subscribers de-duplicate by alert_id (the "
                                   "CloudEvents id)."),
     }  # fmt: skip
-    for kind in SPECS:
+    for kind in workers.names():
         for topic in kind_outputs(s, kind):
             if topic in {t for t, _, _ in topics}:
                 continue
@@ -184,8 +185,8 @@ CLOUDEVENT_HEADERS: dict[str, Any] = {
 
 def document(s: Settings | None = None) -> dict[str, Any]:
     """The AsyncAPI document for the default settings (the deployment's names are documented, not the shell's)."""
+    import workers
     from lepton_stream.runtime import kind_outputs
-    from workers import SPECS
 
     s = s or Settings.model_construct()
     topics = _topics(s)
@@ -216,7 +217,8 @@ def document(s: Settings | None = None) -> dict[str, Any]:
                                            "bindingVersion": KAFKA_BINDING}}  # fmt: skip
         operations[name] = entry
 
-    for kind, spec in SPECS.items():
+    for spec in workers.kinds():
+        kind = spec.kind
         who = f"{kind} worker"
         op(f"{kind}WorkerReceives", "receive", spec.input_topic(s), who,
            f"`lepton-stream run {kind}` consumes its input (at least once; offsets committed after its outputs "

@@ -9,13 +9,16 @@ from lepton_stream.contracts import MAX_CHAT_TEXT, Alert, ChatMessage, ChatRoute
 from lepton_stream.kafka import cloudevents
 from lepton_stream.kg import GraphHolder
 from lepton_stream.models.base import OUT_OF_SCOPE
+from lepton_stream.models.samples import SAMPLES
 from lepton_stream.pipeline.batch import Item, Output
 from lepton_stream.pipeline.timing import StageTimer
-from lepton_stream.pipeline.worker import Worker, WorkerSpec
+from lepton_stream.pipeline.worker import Worker
 from lepton_stream.routing import ConversationStore, Router
 from lepton_stream.state import stage
 from lepton_stream.state.monitor import Finding
 from lepton_stream.state.windows import Event, part
+from workers import register
+from workers.kind import Kind
 
 INTENT, SENTIMENT = "chat-intent", "chat-sentiment"
 
@@ -91,7 +94,7 @@ def render(it: Item, w: Worker) -> Output:
     return Output.of(w.settings.topic_chat_routed, msg.conversation_id, out, event, model_version=w.version)
 
 
-SPEC = WorkerSpec(
+SPEC = register(Kind(
     kind="chat",
     contract=ChatMessage,
     input_topic=lambda s: s.topic_chat_raw,
@@ -100,4 +103,10 @@ SPEC = WorkerSpec(
     react=react,
     render=render,
     max_text=MAX_CHAT_TEXT,  # ChatRouted.text
-)
+    output_topics=lambda s: (s.topic_chat_routed, s.topic_alerts),
+    key="conversation_id",
+    tasks={INTENT: SAMPLES / "chat_intent.csv", SENTIMENT: SAMPLES / "chat_sentiment.csv"},
+    synth="lepton_stream.replay.synth:chat_stream",
+    demo="lepton_stream.demo:show_routing",
+    predictions={INTENT: "intent", SENTIMENT: "sentiment"},
+))

@@ -6,12 +6,15 @@ from lepton_stream.alerts import build as alerts
 from lepton_stream.contracts import MAX_HEADLINE, Alert, NewsEnriched, NewsItem, Prediction, PropagatedFrom
 from lepton_stream.kafka import cloudevents
 from lepton_stream.kg import GraphHolder
+from lepton_stream.models.samples import SAMPLES
 from lepton_stream.pipeline.batch import Item, Output
 from lepton_stream.pipeline.timing import StageTimer
-from lepton_stream.pipeline.worker import Worker, WorkerSpec
+from lepton_stream.pipeline.worker import Worker
 from lepton_stream.state import stage
 from lepton_stream.state.monitor import Finding
 from lepton_stream.state.windows import Event, part
+from workers import register
+from workers.kind import Kind
 
 TASK = "news-sentiment"
 NEGATIVE = "negative"
@@ -103,7 +106,7 @@ def render(it: Item, w: Worker) -> Output:
     return Output.of(w.settings.topic_news_enriched, msg.id, out, event, model_version=w.version)
 
 
-SPEC = WorkerSpec(
+SPEC = register(Kind(
     kind="news",
     contract=NewsItem,
     input_topic=lambda s: s.topic_news_raw,
@@ -112,4 +115,12 @@ SPEC = WorkerSpec(
     react=react,
     render=render,
     max_text=MAX_HEADLINE,  # NewsEnriched.headline
-)
+    output_topics=lambda s: (s.topic_news_enriched, s.topic_alerts),
+    key="source",
+    tasks={TASK: SAMPLES / "news_sentiment.csv"},
+    synth="lepton_stream.replay.synth:news_stream",
+    text_field="headline",
+    output_text="headline",
+    demo="lepton_stream.demo:show_news",
+    predictions={TASK: "sentiment"},
+))

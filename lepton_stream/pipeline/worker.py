@@ -63,7 +63,7 @@ class Staged:
 
 @dataclass(frozen=True)
 class WorkerSpec:
-    """What differs between worker kinds; workers/ holds the two definitions."""
+    """What the engine needs of a worker kind (workers/ declares each kind, a workers.kind.Kind extends this)."""
 
     kind: str
     contract: type[Contract]
