@@ -55,11 +55,15 @@ def phase_settings(base: Settings, stack: dict[str, str], run_id: str, phase: st
 
 
 def _input_topic(s: Settings, kind: str) -> str:
-    return s.topic_news_raw if kind == "news" else s.topic_chat_raw
+    import workers
+
+    return workers.get(kind).input_topic(s)
 
 
 def _output_topic(s: Settings, kind: str) -> str:
-    return s.topic_news_enriched if kind == "news" else s.topic_chat_routed
+    import workers
+
+    return workers.get(kind).output_topics(s)[0]
 
 
 def _produce_all(s: Settings, topic: str, records) -> None:
