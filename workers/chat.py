@@ -109,4 +109,5 @@ SPEC = register(Kind(
     synth="lepton_stream.replay.synth:chat_stream",
     demo="lepton_stream.demo:show_routing",
     predictions={INTENT: "intent", SENTIMENT: "sentiment"},
+    alerts={"intent_surge": "n"},
 ))

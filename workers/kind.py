@@ -37,6 +37,8 @@ class Kind(WorkerSpec):
     # "module:function" making a synthetic stream (n, seed, malformed, incident) for generate/demo/bench;
     # a string, so a worker's imports never include the replay tooling.
     synth: str | None = None
+    # The alert kinds this kind raises -> the window label their series counts (the console's incident chart).
+    alerts: dict[str, str] = field(default_factory=dict)
     # "module:function" printing the kind's section of `lepton-stream demo` from its output records.
     demo: str | None = None
     # The input contract's field holding the text (bench's stream edits it).

@@ -123,4 +123,5 @@ SPEC = register(Kind(
     output_text="headline",
     demo="lepton_stream.demo:show_news",
     predictions={TASK: "sentiment"},
+    alerts={"sentiment_spike": NEGATIVE, "propagated_risk": NEGATIVE},
 ))
