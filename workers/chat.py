@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from lepton_stream import metrics
 from lepton_stream.alerts import build as alerts
+from lepton_stream.asyncapi import KindDocs, Message
 from lepton_stream.contracts import MAX_CHAT_TEXT, Alert, ChatMessage, ChatRouted
 from lepton_stream.kafka import cloudevents
 from lepton_stream.kg import GraphHolder
@@ -108,6 +109,15 @@ SPEC = register(Kind(
     tasks={INTENT: SAMPLES / "chat_intent.csv", SENTIMENT: SAMPLES / "chat_sentiment.csv"},
     synth="lepton_stream.replay.synth:chat_stream",
     demo="lepton_stream.demo:show_routing",
+    docs=KindDocs(
+        input=Message("chatMessage", "A chat message", "the conversation id", "chat_message"),
+        input_description="Customer chat messages to route.",
+        output=Message("chatRouted", cloudevents.CHAT_ROUTED.title, "the conversation id", "chat_routed",
+                       cloudevents.CHAT_ROUTED, model_version=True),
+        output_description="Each valid chat message with its intent, sentiment, urgency and the queue it is "
+                           "routed to.",
+        feed=("chatSendsMessages", "chat platform", "the chat platform's messages"),
+    ),
     predictions={INTENT: "intent", SENTIMENT: "sentiment"},
     alerts={"intent_surge": "n"},
 ))

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lepton_stream.asyncapi import KindDocs
 from lepton_stream.config import Settings
 from lepton_stream.pipeline.worker import WorkerSpec
 
@@ -39,6 +40,9 @@ class Kind(WorkerSpec):
     synth: str | None = None
     # The alert kinds this kind raises -> the window label their series counts (the console's incident chart).
     alerts: dict[str, str] = field(default_factory=dict)
+    # How the AsyncAPI document (`schemas export`) describes the kind's input and output topics; a kind without
+    # it makes the export fail, rather than publish topics nobody described.
+    docs: KindDocs | None = None
     # "module:function" printing the kind's section of `lepton-stream demo` from its output records.
     demo: str | None = None
     # The input contract's field holding the text (bench's stream edits it).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lepton_stream.alerts import build as alerts
+from lepton_stream.asyncapi import KindDocs, Message
 from lepton_stream.contracts import MAX_HEADLINE, Alert, NewsEnriched, NewsItem, Prediction, PropagatedFrom
 from lepton_stream.kafka import cloudevents
 from lepton_stream.kg import GraphHolder
@@ -122,6 +123,15 @@ SPEC = register(Kind(
     text_field="headline",
     output_text="headline",
     demo="lepton_stream.demo:show_news",
+    docs=KindDocs(
+        input=Message("newsItem", "A news item", "the source (NewsItem.source)", "news_item"),
+        input_description="News items to enrich, from the feeds (`lepton-stream produce` replays files into it).",
+        output=Message("newsEnriched", cloudevents.NEWS_ENRICHED.title, "the news item's id", "news_enriched",
+                       cloudevents.NEWS_ENRICHED, model_version=True),
+        output_description="Each valid news item with its sentiment, entities and the entities its news reaches "
+                           "through the knowledge graph.",
+        feed=("feedsSendNews", "feeds", "news feeds, or `lepton-stream produce` replaying files"),
+    ),
     predictions={TASK: "sentiment"},
     alerts={"sentiment_spike": NEGATIVE, "propagated_risk": NEGATIVE},
 ))

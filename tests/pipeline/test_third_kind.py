@@ -4,6 +4,7 @@ from the CLI, with the shipped kinds untouched."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from datetime import datetime
@@ -16,6 +17,7 @@ from pydantic import AwareDatetime, StringConstraints
 
 import workers
 from lepton_stream import asyncapi, cli
+from lepton_stream.config import Settings
 from lepton_stream.contracts import Contract, Id, Prediction
 from lepton_stream.kafka import cloudevents
 from lepton_stream.kafka.backend import ensure_topics, make_producer
@@ -159,11 +161,29 @@ def test_a_third_kind_registered_in_a_test_runs_end_to_end(broker, redis_url, ke
     assert committed == len(records) == 63
 
 
-def test_a_registered_kind_leaves_the_shipped_documents_alone(ticket_kind):
-    """The AsyncAPI document describes only what it knows: a kind it cannot describe makes the export fail
-    loudly, never drift silently; unregistered, the shipped document is back."""
-    with pytest.raises(KeyError, match="ticket"):
+def test_a_kind_documents_its_own_topics():
+    """The AsyncAPI document takes a kind's topics and messages from its Kind.docs; a kind without them makes
+    the export fail rather than publish undescribed topics; unregistered, the shipped document is back."""
+    with workers.registered(TICKET), pytest.raises(KeyError, match="ticket"):
         asyncapi.document()
+    docs = asyncapi.KindDocs(
+        input=asyncapi.Message("ticket", "A support ticket", "the ticket id", "ticket"),
+        input_description="Support tickets to triage.",
+        output=asyncapi.Message("ticketTriaged", TRIAGED.title, "the ticket id", "ticket_triaged", TRIAGED,
+                                model_version=True),  # fmt: skip
+        output_description="Each valid ticket with its urgency.",
+        feed=("helpdeskSendsTickets", "helpdesk", "the helpdesk's new tickets"),
+    )
+    with workers.registered(dataclasses.replace(TICKET, docs=docs)):
+        doc = asyncapi.document()
+    s = Settings.model_construct()
+    addresses = {c["address"]: c for c in doc["channels"].values()}
+    assert addresses[f"{s.group_prefix}.ticket.raw"]["description"] == "Support tickets to triage."
+    assert f"{s.group_prefix}.ticket.triaged" in addresses and f"{s.group_prefix}.ticket.raw.dlq" in addresses
+    assert {"ticketWorkerReceives", "helpdeskSendsTickets"} <= set(doc["operations"])
+    assert TRIAGED.type in doc["components"]["schemas"]["cloudEventHeaders"]["properties"]["ce_type"]["enum"]
+    shipped = json.loads((Path(__file__).resolve().parents[2] / "schemas" / asyncapi.FILE_NAME).read_text())
+    assert asyncapi.document() == shipped
 
 
 def test_a_kind_name_is_registered_once(ticket_kind):
