@@ -30,9 +30,13 @@ def say(text: str = "") -> None:
 
 def demo_settings(base: Settings, run_id: str) -> Settings:
     """The user's settings with this run's own topics and key prefix, so demos never mix."""
+    import workers
+
     d = base.model_dump()
-    for name in ("news_raw", "chat_raw", "news_enriched", "chat_routed", "alerts"):
-        d[f"topic_{name}"] = f"demo-{run_id}.{getattr(base, f'topic_{name}')}"
+    # Every topic setting a kind reads or writes (news.raw, chat.routed, alerts, ...); DLQs follow their input.
+    used = {t for k in workers.kinds() for t in (k.input_topic(base), *k.output_topics(base))}
+    for name in [f for f in d if f.startswith("topic_") and d[f] in used]:
+        d[name] = f"demo-{run_id}.{d[name]}"
     d.update(redis_key_prefix=f"{base.redis_key_prefix}demo:{run_id}:", group_prefix=f"demo-{run_id}",
              detector_warmup=40, detector_warmup_s=0, session_timeout_ms=6000, heartbeat_interval_ms=1500)  # fmt: skip
     return load_settings(**d)

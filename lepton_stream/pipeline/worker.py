@@ -1,4 +1,4 @@
-"""A worker: one spec (news or chat) plus the resources its stages use, and the life of a batch."""
+"""A worker: one kind's spec (workers/ registers them) plus the resources its stages use, and the life of a batch."""
 
 from __future__ import annotations
 
