@@ -2,14 +2,16 @@
 schemas/asyncapi.json next to the JSON Schemas it references, and a test fails when the committed one drifts.
 
 Topic names and partitions are the settings' defaults, the topics each worker kind reads and writes are the
-runtime's (runtime.kind_outputs), payloads are the contracts' JSON Schemas (by $ref to schemas/*.schema.json),
-and the headers are the CloudEvents ones that kafka/cloudevents.py writes. What only this module knows is who
-sits at the far end of a topic (feeds, subscribers, tools) and how each message is keyed; a topic that a worker
-writes and that is not described here makes the export fail rather than go undocumented.
+registry's (workers/, through runtime.kind_outputs), each kind's messages and topic descriptions its own
+(Kind.docs), payloads are the contracts' JSON Schemas (by $ref to schemas/*.schema.json), and the headers are
+the CloudEvents ones that kafka/cloudevents.py writes. What only this module knows is the shared topics
+(alerts, dead letters, feedback, audit) and who sits at their far end (relay, subscribers, tools); a topic that
+a worker writes and that nobody described makes the export fail rather than go undocumented.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,13 +38,20 @@ class Message:
     model_version: bool = False  # also a `model_version` header
 
 
+@dataclass(frozen=True)
+class KindDocs:
+    """How a worker kind's own topics are documented (workers.kind.Kind.docs): its input and output messages,
+    what each topic carries, and who feeds its input (an operation name, a tag and a summary)."""
+
+    input: Message
+    input_description: str
+    output: Message
+    output_description: str
+    feed: tuple[str, str, str]
+
+
+# The messages of every kind, then these (the kinds' own come from their Kind.docs).
 MESSAGES: dict[str, Message] = {m.id: m for m in (
-    Message("newsItem", "A news item", "the source (NewsItem.source)", "news_item"),
-    Message("chatMessage", "A chat message", "the conversation id", "chat_message"),
-    Message("newsEnriched", cloudevents.NEWS_ENRICHED.title, "the news item's id", "news_enriched",
-            cloudevents.NEWS_ENRICHED, model_version=True),
-    Message("chatRouted", cloudevents.CHAT_ROUTED.title, "the conversation id", "chat_routed",
-            cloudevents.CHAT_ROUTED, model_version=True),
     Message("alert", cloudevents.ALERT.title, "the alert's subject (entity id or intent)", "alert", cloudevents.ALERT),
     Message("deadLetter", cloudevents.DEAD_LETTER.title,
             "the original record's key (its sha256 when over 1 KiB; hashed if it holds an email, with masked "
@@ -79,25 +88,37 @@ def _channel_id(address: str) -> str:
     return first + "".join(p[:1].upper() + p[1:] for p in rest)
 
 
+def _documented() -> list[tuple[str, KindDocs]]:
+    """(kind, docs) of every registered kind that documents its topics, in the registry's order."""
+    import workers
+
+    return [(k.kind, k.docs) for k in workers.kinds() if isinstance(k.docs, KindDocs)]
+
+
+def _messages() -> dict[str, Message]:
+    documented = _documented()
+    kinds = [d.input for _, d in documented] + [d.output for _, d in documented]
+    return {**{m.id: m for m in kinds}, **MESSAGES}
+
+
+def event_types() -> list[EventType]:
+    """The CloudEvents types of every output: the kinds' own, then the shared ones (alerts, dead letters, audit)."""
+    own = [d.output.event for _, d in _documented() if d.output.event is not None]
+    return own + [t for t in cloudevents.EVENT_TYPES if t not in own]
+
+
 def _topics(s: Settings) -> list[tuple[str, str, str]]:
     """(topic, message id, description) of every topic, in the order the document lists them."""
+    import workers
     from lepton_stream.runtime import kind_outputs
-    from workers import SPECS
 
-    topics = [
-        (s.topic_news_raw, "newsItem", "News items to enrich, from the feeds (`lepton-stream produce` replays "
-                                       "files into it)."),
-        (s.topic_chat_raw, "chatMessage", "Customer chat messages to route."),
-    ]  # fmt: skip
-    described = {
-        s.topic_news_enriched: ("newsEnriched", "Each valid news item with its sentiment, entities and the "
-                                                "entities its news reaches through the knowledge graph."),
-        s.topic_chat_routed: ("chatRouted", "Each valid chat message with its intent, sentiment, urgency and "
-                                            "the queue it is routed to."),
-        s.topic_alerts: ("alert", "Alerts of both worker kinds; subscribers de-duplicate by alert_id (the "
-                                  "CloudEvents id)."),
-    }  # fmt: skip
-    for kind in SPECS:
+    documented = dict(_documented())
+    topics = [(workers.get(kind).input_topic(s), d.input.id, d.input_description) for kind, d in documented.items()]
+    described = {workers.get(kind).output_topics(s)[0]: (d.output.id, d.output_description)
+                 for kind, d in documented.items()}  # fmt: skip
+    described[s.topic_alerts] = ("alert", "Alerts of both worker kinds; subscribers de-duplicate by alert_id (the "
+                                          "CloudEvents id).")  # fmt: skip
+    for kind in workers.names():
         for topic in kind_outputs(s, kind):
             if topic in {t for t, _, _ in topics}:
                 continue
@@ -170,7 +191,7 @@ CLOUDEVENT_HEADERS: dict[str, Any] = {
                   "`audit:` + the hash of the body"},
         "ce_source": {"type": "string", "format": "uri-reference",
                       "description": f"the producing component: `{cloudevents.SOURCE_ROOT}/<worker kind>`"},
-        "ce_type": {"type": "string", "enum": [t.type for t in cloudevents.EVENT_TYPES]},
+        "ce_type": {"type": "string", "enum": []},  # filled by document(): the registered kinds' types too
         "ce_time": {"type": "string", "format": "date-time", "description": "RFC 3339: the event's own time "
                     "(published_at, sent_at, the end of an alert's window, the dead-lettered record's timestamp)"},
         "ce_subject": {"type": "string", "description": "news item id, conversation id, alert subject, or "
@@ -184,11 +205,14 @@ CLOUDEVENT_HEADERS: dict[str, Any] = {
 
 def document(s: Settings | None = None) -> dict[str, Any]:
     """The AsyncAPI document for the default settings (the deployment's names are documented, not the shell's)."""
+    import workers
     from lepton_stream.runtime import kind_outputs
-    from workers import SPECS
 
     s = s or Settings.model_construct()
     topics = _topics(s)
+    messages = _messages()
+    headers = copy.deepcopy(CLOUDEVENT_HEADERS)
+    headers["properties"]["ce_type"]["enum"] = [t.type for t in event_types()]
     channels: dict[str, Any] = {}
     for topic, mid, description in topics:
         binding = {"topic": topic, "partitions": s.topic_partitions, "replicas": 3, "bindingVersion": KAFKA_BINDING}
@@ -216,7 +240,8 @@ def document(s: Settings | None = None) -> dict[str, Any]:
                                            "bindingVersion": KAFKA_BINDING}}  # fmt: skip
         operations[name] = entry
 
-    for kind, spec in SPECS.items():
+    for spec in workers.kinds():
+        kind = spec.kind
         who = f"{kind} worker"
         op(f"{kind}WorkerReceives", "receive", spec.input_topic(s), who,
            f"`lepton-stream run {kind}` consumes its input (at least once; offsets committed after its outputs "
@@ -233,8 +258,9 @@ def document(s: Settings | None = None) -> dict[str, Any]:
        "the relay dead-letters unreadable alert records, and each (alert, target) that stayed undeliverable")
     op("subscribersReceiveAlerts", "receive", s.topic_alerts, "subscribers",
        "subscribers' own consumers, any group of their own; they de-duplicate by ce_id (the alert_id)")  # fmt: skip
-    op("feedsSendNews", "send", s.topic_news_raw, "feeds", "news feeds, or `lepton-stream produce` replaying files")
-    op("chatSendsMessages", "send", s.topic_chat_raw, "chat platform", "the chat platform's messages")
+    for kind, d in _documented():
+        name, who, summary = d.feed
+        op(name, "send", workers.get(kind).input_topic(s), who, summary)
     op("reviewersSendFeedback", "send", s.topic_feedback, "reviewers", "analysts and agents correct labels")
     op("modelsFeedbackReceives", "receive", s.topic_feedback, "models feedback",
        "`lepton-stream models feedback` reads the topic to the end into training CSVs")  # fmt: skip
@@ -257,7 +283,7 @@ def document(s: Settings | None = None) -> dict[str, Any]:
         "channels": channels,
         "operations": operations,
         "components": {
-            "messages": {mid: _message(m) for mid, m in MESSAGES.items() if mid in used},
-            "schemas": {"cloudEventHeaders": CLOUDEVENT_HEADERS, "auditEvent": AUDIT_SCHEMA},
+            "messages": {mid: _message(m) for mid, m in messages.items() if mid in used},
+            "schemas": {"cloudEventHeaders": headers, "auditEvent": AUDIT_SCHEMA},
         },
     }

@@ -9,6 +9,7 @@ detectors' warm-up is shortened to 40 buckets (LEPTON_DETECTOR_WARMUP) for the d
 from __future__ import annotations
 
 import collections
+import importlib
 import json
 import signal
 import time
@@ -20,7 +21,6 @@ from lepton_stream.alerts import render
 from lepton_stream.config import Settings, load_settings, settings
 from lepton_stream.dev import stack
 from lepton_stream.kafka.backend import ensure_topics, make_producer, read_topic
-from lepton_stream.replay import synth
 from lepton_stream.replay.producer import produce
 
 
@@ -30,9 +30,13 @@ def say(text: str = "") -> None:
 
 def demo_settings(base: Settings, run_id: str) -> Settings:
     """The user's settings with this run's own topics and key prefix, so demos never mix."""
+    import workers
+
     d = base.model_dump()
-    for name in ("news_raw", "chat_raw", "news_enriched", "chat_routed", "alerts"):
-        d[f"topic_{name}"] = f"demo-{run_id}.{getattr(base, f'topic_{name}')}"
+    # Every topic setting a kind reads or writes (news.raw, chat.routed, alerts, ...); DLQs follow their input.
+    used = {t for k in workers.kinds() for t in (k.input_topic(base), *k.output_topics(base))}
+    for name in [f for f in d if f.startswith("topic_") and d[f] in used]:
+        d[name] = f"demo-{run_id}.{d[name]}"
     d.update(redis_key_prefix=f"{base.redis_key_prefix}demo:{run_id}:", group_prefix=f"demo-{run_id}",
              detector_warmup=40, detector_warmup_s=0, session_timeout_ms=6000, heartbeat_interval_ms=1500)  # fmt: skip
     return load_settings(**d)
@@ -92,11 +96,14 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _stream(s: Settings, n: int, log_path: Path) -> int:
+    import workers
     from lepton_stream.runtime import build_loop, build_worker
 
-    streams = {"news": synth.news_stream(n=n, seed=1), "chat": synth.chat_stream(n=n, seed=2)}
-    topics = {"news": s.topic_news_raw, "chat": s.topic_chat_raw}
-    ensure_topics(s, {topics["news"]: 4, topics["chat"]: 4})
+    # Every registered kind with a synthetic stream, each with its own seed (news 1, chat 2).
+    kinds = [k for k in workers.kinds() if k.synth is not None]
+    streams = {k.kind: k.stream(n=n, seed=i) for i, k in enumerate(kinds, 1)}
+    topics = {k.kind: k.input_topic(s) for k in kinds}
+    ensure_topics(s, dict.fromkeys(topics.values(), 4))
     producer = make_producer(s)
     for kind, records in streams.items():
         r = produce(producer, topics[kind], records)
@@ -104,7 +111,7 @@ def _stream(s: Settings, n: int, log_path: Path) -> int:
         say(f"replay   {r['sent']} {kind} records ({bad} malformed) -> {topics[kind]} at {r['msgs_per_s']:.0f} msg/s")
     producer.close()
 
-    for kind in ("news", "chat"):
+    for kind in streams:
         worker = build_worker(kind, s)
         loop = build_loop(worker)
         t = time.perf_counter()
@@ -113,21 +120,26 @@ def _stream(s: Settings, n: int, log_path: Path) -> int:
         say(f"worker   {kind}: {len(streams[kind])} records in {took:.1f} s ({len(streams[kind]) / took:.0f} msg/s, "
             f"model {worker.model.version})")  # fmt: skip
 
-    out = {name: [json.loads(r.value) for r in read_topic(s, topic, settle_s=1.5)] for name, topic in {
-        "news.enriched": s.topic_news_enriched, "chat.routed": s.topic_chat_routed, "alerts": s.topic_alerts,
-        "news.dlq": s.dlq_topic(topics["news"]), "chat.dlq": s.dlq_topic(topics["chat"])}.items()}  # fmt: skip
+    # Labelled by the default topic names (this run's are prefixed): news.enriched, chat.routed, alerts, ...
+    defaults = Settings.model_construct()
+    named = {k.output_topics(defaults)[0]: k.output_topics(s)[0] for k in kinds}
+    named["alerts"] = s.topic_alerts
+    named |= {f"{kind}.dlq": s.dlq_topic(topic) for kind, topic in topics.items()}
+    out = {name: [json.loads(r.value) for r in read_topic(s, topic, settle_s=1.5)] for name, topic in named.items()}
     say()
     say("outputs  " + ", ".join(f"{k} {len(v)}" for k, v in out.items()))
-    _show_news(out["news.enriched"])
+    for k in kinds:  # each kind's own section (its demo hook), then what they share
+        if k.demo is not None:
+            module, func = k.demo.split(":")
+            getattr(importlib.import_module(module), func)(out[k.output_topics(defaults)[0]])
     _show_alerts(out["alerts"])
-    _show_routing(out["chat.routed"])
-    _show_dlq(out["news.dlq"] + out["chat.dlq"])
+    _show_dlq([d for kind in topics for d in out[f"{kind}.dlq"]])
     say()
     say(f"logs     {log_path} (JSON, one line per batch; no message text)")
     return 0
 
 
-def _show_news(enriched: list[dict]) -> None:
+def show_news(enriched: list[dict]) -> None:
     say()
     say("Enriched news (a few incident headlines):")
     shown = [e for e in enriched if e["id"].startswith("news-1-inc")][:3]
@@ -161,7 +173,7 @@ def _show_alerts(alerts: list[dict]) -> None:
     say(f"  incidents: {len(incidents)} opened, {resolved} resolved (LEPTON_RESOLVE_AFTER_S of quiet event time)")
 
 
-def _show_routing(routed: list[dict]) -> None:
+def show_routing(routed: list[dict]) -> None:
     say()
     say("Routing decisions (escalations first):")
     say(f"  {'conversation':<14} {'intent':<30} {'sent.':<8} {'queue':<9} prio esc  reasons")

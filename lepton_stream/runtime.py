@@ -36,7 +36,13 @@ def model_root(settings: Settings, kind: str) -> Path:
 
 
 def load_model(settings: Settings, kind: str) -> Any:
-    """The kind's bundle behind a holder that hot-reloads it when a new bundle is promoted."""
+    """The kind's model: its own (a kind without a bundle), or its bundle behind a holder that hot-reloads it
+    when a new bundle is promoted."""
+    import workers
+
+    own = workers.get(kind).model
+    if own is not None:
+        return own(settings)
     from lepton_stream.models.reload import ModelHolder
 
     if settings.runtime == "torch":  # the onnx runtime sizes its own threads and must not import torch
@@ -47,39 +53,48 @@ def load_model(settings: Settings, kind: str) -> Any:
 
 
 def build_worker(kind: str, settings: Settings, model: Any = None, client: redis.Redis | None = None) -> Worker:
-    from workers import SPECS
+    import workers
 
-    spec = SPECS[kind]
+    spec = workers.get(kind)
     client = client if client is not None else redis_client(settings)
     model = model if model is not None else load_model(settings, kind)
     worker = Worker(spec, settings, model, client, masker=Masker(settings.national_id_patterns, max_len=spec.max_text))
     if settings.masking == "strict":  # person names known to the graph are masked too, and follow its reloads
-        worker.masker = Masker(settings.national_id_patterns, max_len=spec.max_text, graph=worker.resources["graph"])
+        graph = worker.resources.get("graph")  # a kind without a graph masks only patterns
+        worker.masker = Masker(settings.national_id_patterns, max_len=spec.max_text, graph=graph)
     return worker
 
 
 def input_partitions(settings: Settings) -> dict[str, int]:
-    n = settings.topic_partitions
-    return {settings.topic_news_raw: n, settings.topic_chat_raw: n}
+    """Every registered kind's input topic and its partitions."""
+    import workers
+
+    return {k.input_topic(settings): k.partitions(settings) for k in workers.kinds()}
 
 
 def kind_outputs(settings: Settings, kind: str) -> list[str]:
     """The topics a worker kind writes to: its own output, alerts, its input's DLQ (the AsyncAPI document's too)."""
-    from workers import SPECS
+    import workers
 
-    out = settings.topic_news_enriched if kind == "news" else settings.topic_chat_routed
-    return [out, settings.topic_alerts, settings.dlq_topic(SPECS[kind].input_topic(settings))]
+    k = workers.get(kind)
+    return [*k.output_topics(settings), settings.dlq_topic(k.input_topic(settings))]
+
+
+def partitions(settings: Settings, kind: str) -> int:
+    import workers
+
+    return workers.get(kind).partitions(settings)
 
 
 def output_topics(settings: Settings, worker: Worker) -> dict[str, int]:
-    return dict.fromkeys(kind_outputs(settings, worker.spec.kind), settings.topic_partitions)
+    return dict.fromkeys(kind_outputs(settings, worker.spec.kind), partitions(settings, worker.spec.kind))
 
 
 def build_loop(worker: Worker, group_id: str | None = None, health: Health | None = None) -> WorkerLoop:
     s = worker.settings
     outputs = output_topics(s, worker)
     if s.create_topics:
-        created = backend.ensure_topics(s, {worker.input_topic: s.topic_partitions, **outputs})
+        created = backend.ensure_topics(s, {worker.input_topic: partitions(s, worker.spec.kind), **outputs})
         if created is not None and created.replication_factor < 3:
             log.warning("topics_under_replicated", replication_factor=created.replication_factor,
                         hint="fine for development; production wants 3 brokers or more")  # fmt: skip

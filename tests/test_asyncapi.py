@@ -14,6 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+import workers
 from lepton_stream import asyncapi
 from lepton_stream.commands.schemas import DEFAULT_DIR, rendered
 from lepton_stream.config import Settings
@@ -23,7 +24,6 @@ from lepton_stream.pipeline.batch import RawRecord
 from lepton_stream.pipeline.decode import dead_letter
 from lepton_stream.relay import worker as relay_worker
 from lepton_stream.runtime import kind_outputs
-from workers import SPECS
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "tools" / "asyncapi"
@@ -64,7 +64,8 @@ def test_the_generated_document_is_valid_for_the_asyncapi_parser(tmp_path):
 def test_every_topic_a_worker_reads_or_writes_is_a_channel_with_its_producers():
     s = Settings.model_construct()
     addresses = {c["address"]: cid for cid, c in DOC["channels"].items()}
-    for kind, spec in SPECS.items():
+    for spec in workers.kinds():
+        kind = spec.kind
         assert spec.input_topic(s) in addresses
         for topic in kind_outputs(s, kind):
             sends = [o for o in DOC["operations"].values()

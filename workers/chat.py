@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from lepton_stream import metrics
 from lepton_stream.alerts import build as alerts
+from lepton_stream.asyncapi import KindDocs, Message
 from lepton_stream.contracts import MAX_CHAT_TEXT, Alert, ChatMessage, ChatRouted
 from lepton_stream.kafka import cloudevents
 from lepton_stream.kg import GraphHolder
 from lepton_stream.models.base import OUT_OF_SCOPE
+from lepton_stream.models.samples import SAMPLES
 from lepton_stream.pipeline.batch import Item, Output
 from lepton_stream.pipeline.timing import StageTimer
-from lepton_stream.pipeline.worker import Worker, WorkerSpec
+from lepton_stream.pipeline.worker import Worker
 from lepton_stream.routing import ConversationStore, Router
 from lepton_stream.state import stage
 from lepton_stream.state.monitor import Finding
 from lepton_stream.state.windows import Event, part
+from workers import register
+from workers.kind import Kind
 
 INTENT, SENTIMENT = "chat-intent", "chat-sentiment"
 
@@ -91,7 +95,7 @@ def render(it: Item, w: Worker) -> Output:
     return Output.of(w.settings.topic_chat_routed, msg.conversation_id, out, event, model_version=w.version)
 
 
-SPEC = WorkerSpec(
+SPEC = register(Kind(
     kind="chat",
     contract=ChatMessage,
     input_topic=lambda s: s.topic_chat_raw,
@@ -100,4 +104,20 @@ SPEC = WorkerSpec(
     react=react,
     render=render,
     max_text=MAX_CHAT_TEXT,  # ChatRouted.text
-)
+    output_topics=lambda s: (s.topic_chat_routed, s.topic_alerts),
+    key="conversation_id",
+    tasks={INTENT: SAMPLES / "chat_intent.csv", SENTIMENT: SAMPLES / "chat_sentiment.csv"},
+    synth="lepton_stream.replay.synth:chat_stream",
+    demo="lepton_stream.demo:show_routing",
+    docs=KindDocs(
+        input=Message("chatMessage", "A chat message", "the conversation id", "chat_message"),
+        input_description="Customer chat messages to route.",
+        output=Message("chatRouted", cloudevents.CHAT_ROUTED.title, "the conversation id", "chat_routed",
+                       cloudevents.CHAT_ROUTED, model_version=True),
+        output_description="Each valid chat message with its intent, sentiment, urgency and the queue it is "
+                           "routed to.",
+        feed=("chatSendsMessages", "chat platform", "the chat platform's messages"),
+    ),
+    predictions={INTENT: "intent", SENTIMENT: "sentiment"},
+    alerts={"intent_surge": "n"},
+))

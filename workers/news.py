@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from lepton_stream.alerts import build as alerts
+from lepton_stream.asyncapi import KindDocs, Message
 from lepton_stream.contracts import MAX_HEADLINE, Alert, NewsEnriched, NewsItem, Prediction, PropagatedFrom
 from lepton_stream.kafka import cloudevents
 from lepton_stream.kg import GraphHolder
+from lepton_stream.models.samples import SAMPLES
 from lepton_stream.pipeline.batch import Item, Output
 from lepton_stream.pipeline.timing import StageTimer
-from lepton_stream.pipeline.worker import Worker, WorkerSpec
+from lepton_stream.pipeline.worker import Worker
 from lepton_stream.state import stage
 from lepton_stream.state.monitor import Finding
 from lepton_stream.state.windows import Event, part
+from workers import register
+from workers.kind import Kind
 
 TASK = "news-sentiment"
 NEGATIVE = "negative"
@@ -103,7 +107,7 @@ def render(it: Item, w: Worker) -> Output:
     return Output.of(w.settings.topic_news_enriched, msg.id, out, event, model_version=w.version)
 
 
-SPEC = WorkerSpec(
+SPEC = register(Kind(
     kind="news",
     contract=NewsItem,
     input_topic=lambda s: s.topic_news_raw,
@@ -112,4 +116,22 @@ SPEC = WorkerSpec(
     react=react,
     render=render,
     max_text=MAX_HEADLINE,  # NewsEnriched.headline
-)
+    output_topics=lambda s: (s.topic_news_enriched, s.topic_alerts),
+    key="source",
+    tasks={TASK: SAMPLES / "news_sentiment.csv"},
+    synth="lepton_stream.replay.synth:news_stream",
+    text_field="headline",
+    output_text="headline",
+    demo="lepton_stream.demo:show_news",
+    docs=KindDocs(
+        input=Message("newsItem", "A news item", "the source (NewsItem.source)", "news_item"),
+        input_description="News items to enrich, from the feeds (`lepton-stream produce` replays files into it).",
+        output=Message("newsEnriched", cloudevents.NEWS_ENRICHED.title, "the news item's id", "news_enriched",
+                       cloudevents.NEWS_ENRICHED, model_version=True),
+        output_description="Each valid news item with its sentiment, entities and the entities its news reaches "
+                           "through the knowledge graph.",
+        feed=("feedsSendNews", "feeds", "news feeds, or `lepton-stream produce` replaying files"),
+    ),
+    predictions={TASK: "sentiment"},
+    alerts={"sentiment_spike": NEGATIVE, "propagated_risk": NEGATIVE},
+))

@@ -29,7 +29,7 @@ import numpy as np
 from lepton_stream.bench.drive import Drive
 from lepton_stream.bench.naive import run_naive
 from lepton_stream.bench.services import delete_prefix, reachable_stack
-from lepton_stream.bench.stream import TEXT_FIELD, renamed, texts_of, unique_stream
+from lepton_stream.bench.stream import renamed, texts_of, unique_stream
 from lepton_stream.config import Settings, load_settings
 from lepton_stream.kafka.backend import ensure_topics, make_producer, read_topic
 from lepton_stream.replay.producer import produce
@@ -55,11 +55,21 @@ def phase_settings(base: Settings, stack: dict[str, str], run_id: str, phase: st
 
 
 def _input_topic(s: Settings, kind: str) -> str:
-    return s.topic_news_raw if kind == "news" else s.topic_chat_raw
+    import workers
+
+    return workers.get(kind).input_topic(s)
+
+
+def _text_field(kind: str) -> str:
+    import workers
+
+    return workers.get(kind).text_field
 
 
 def _output_topic(s: Settings, kind: str) -> str:
-    return s.topic_news_enriched if kind == "news" else s.topic_chat_routed
+    import workers
+
+    return workers.get(kind).output_topics(s)[0]
 
 
 def _produce_all(s: Settings, topic: str, records) -> None:
@@ -116,7 +126,7 @@ def run_pipeline_bench(base: Settings, cfg: BenchConfig) -> dict:
             out["cache_hit"] = d.report()
 
             out["naive"] = run_naive(s, root, _input_topic(s, kind), f"bench-{run_id}-naive.out",
-                                     f"bench-{run_id}-naive", cfg.naive_n, TEXT_FIELD[kind],
+                                     f"bench-{run_id}-naive", cfg.naive_n, _text_field(kind),
                                      base.threads or 2)  # fmt: skip
             rate = out["pipeline"]["msgs_per_s"] / 2
             out["latency"] = _latency(settings["latency"], kind, model, cfg.latency_n, rate)

@@ -1,4 +1,4 @@
-"""Benchmark input: the synthetic news stream (real tweet lengths), with every text made unique.
+"""Benchmark input: a kind's synthetic stream (news: real tweet lengths), with every text made unique.
 
 The generator draws background texts from ~900 shipped samples, so a 2,000-message stream repeats texts
 and a "no cache hits" phase would still hit the cache. A repeated text gets a short " #k" suffix
@@ -10,17 +10,15 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from lepton_stream.replay import synth
+import workers
 from lepton_stream.replay.synth import Record
-
-TEXT_FIELD = {"news": "headline", "chat": "text"}
 
 
 def unique_stream(kind: str, n: int, seed: int = 11) -> list[Record]:
     """n valid records (no malformed ones: every message costs one inference) with distinct texts."""
-    make = synth.news_stream if kind == "news" else synth.chat_stream
-    records = make(n=n, seed=seed, malformed=0.0)
-    field = TEXT_FIELD[kind]
+    spec = workers.get(kind)
+    records = spec.stream(n=n, seed=seed, malformed=0.0)
+    field = spec.text_field
     seen: dict[str, int] = {}
     out = []
     for r in records:
@@ -36,7 +34,8 @@ def unique_stream(kind: str, n: int, seed: int = 11) -> list[Record]:
 
 
 def texts_of(kind: str, records: list[Record]) -> list[str]:
-    return [json.loads(r.value)[TEXT_FIELD[kind]] for r in records]
+    field = workers.get(kind).text_field
+    return [json.loads(r.value)[field] for r in records]
 
 
 def renamed(records: list[Record], tag: str) -> list[Record]:

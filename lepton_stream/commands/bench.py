@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import workers
+
 
 def register(sub) -> None:
     p = sub.add_parser("bench", help="throughput and latency figures as JSON")
@@ -18,7 +20,8 @@ def register(sub) -> None:
     p.add_argument("--texts", type=int, default=512, help="texts per measurement")
     p.add_argument("--threads", type=int, help="inference threads (default: LEPTON_THREADS or 2)")
     p.add_argument("--batch-size", type=int, help="default: LEPTON_INFER_BATCH_SIZE")
-    p.add_argument("--kind", choices=["news", "chat"], default="news", help="stream and worker kind (pipeline part)")
+    p.add_argument("--kind", choices=workers.Choices(), metavar="KIND", default="news",
+                   help=workers.choices_help("stream and worker kind (pipeline part)"))
     p.add_argument("--n", type=int, default=6000, help="messages per pipeline phase")
     p.add_argument("--naive-n", type=int, default=300, help="messages through the naive worker")
     p.add_argument("--latency-n", type=int, default=3000, help="messages produced at half load for latency")

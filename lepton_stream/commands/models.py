@@ -6,6 +6,8 @@ import json
 import sys
 from pathlib import Path
 
+import workers
+
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="fine-tune a bundle on text,label CSVs (full recipe, --lora or --quick)")
@@ -63,7 +65,8 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_list)
     p = m.add_parser("promote", help="verify SRC and install it atomically as LEPTON_MODELS_DIR/<kind>")
     p.add_argument("src", type=Path)
-    p.add_argument("--kind", choices=["news", "chat"], required=True)
+    p.add_argument("--kind", choices=workers.Choices(), metavar="KIND", required=True,
+                   help=workers.choices_help("worker kind"))
     p.add_argument("--dir", type=Path)
     p.add_argument("--who", help="operator name for the audit trail (default: $USER)")
     p.set_defaults(func=cmd_promote)
@@ -167,12 +170,13 @@ def cmd_feedback(args) -> int:
     from lepton_stream.models.feedback import export
 
     labels: dict[str, list[str]] = {}
-    for kind in ("news", "chat"):
+    for kind in (k.kind for k in workers.kinds() if k.tasks):
         root = _models_dir(args.dir) / kind
         if (root / bundle.MANIFEST).is_file():
             labels |= {t: spec.labels for t, spec in bundle.read_manifest(root).tasks.items()}
     try:
-        report = export(settings(), args.out, labels, args.timeout)
+        s = settings()
+        report = export(s, args.out, labels, args.timeout, by_task=workers.feedback_sources(s))
     except TimeoutError as exc:
         print(f"feedback: {exc}", file=sys.stderr)
         return 1

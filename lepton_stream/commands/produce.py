@@ -1,21 +1,23 @@
-"""`lepton-stream produce news|chat --file F [--rate R]` and `generate news|chat --n N --out F`."""
+"""`lepton-stream produce KIND --file F [--rate R]` and `generate KIND --n N --out F`, for any registered kind."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import workers
+
 
 def register(sub) -> None:
     p = sub.add_parser("produce", help="replay a JSON-lines file of messages into the input topic")
-    p.add_argument("kind", choices=["news", "chat"])
+    p.add_argument("kind", choices=workers.Choices(), metavar="KIND", help=workers.choices_help("worker kind"))
     p.add_argument("--file", type=Path, required=True)
     p.add_argument("--rate", type=float, default=None, help="messages per second (default: as fast as possible)")
     p.add_argument("--topic", default=None, help="override the input topic")
     p.set_defaults(func=run_produce)
 
     g = sub.add_parser("generate", help="write a synthetic stream (with malformed records and an incident)")
-    g.add_argument("kind", choices=["news", "chat"])
+    g.add_argument("kind", choices=workers.Choices(), metavar="KIND", help=workers.choices_help("worker kind"))
     g.add_argument("--n", type=int, default=2000)
     g.add_argument("--seed", type=int, default=1)
     g.add_argument("--malformed", type=float, default=0.05, help="share of malformed records")
@@ -31,7 +33,7 @@ def run_produce(args) -> int:
     from lepton_stream.runtime import input_partitions
 
     s = settings()
-    topic = args.topic or (s.topic_news_raw if args.kind == "news" else s.topic_chat_raw)
+    topic = args.topic or workers.get(args.kind).input_topic(s)
     ensure_topics(s, {topic: input_partitions(s).get(topic, 4)})
     producer = make_producer(s)
     try:
@@ -45,8 +47,8 @@ def run_produce(args) -> int:
 def run_generate(args) -> int:
     from lepton_stream.replay import synth
 
-    make = synth.news_stream if args.kind == "news" else synth.chat_stream
-    records = make(n=args.n, seed=args.seed, malformed=args.malformed, incident=not args.no_incident)
+    kind = workers.get(args.kind)
+    records = kind.stream(n=args.n, seed=args.seed, malformed=args.malformed, incident=not args.no_incident)
     synth.write_jsonl(records, args.out)
     print(json.dumps({"wrote": len(records), "malformed": sum(r.id is None for r in records), "file": str(args.out)}))
     return 0

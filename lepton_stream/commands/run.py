@@ -1,13 +1,18 @@
-"""`lepton-stream run news|chat|relay`: run one worker of that kind (relay: alert delivery) until SIGTERM."""
+"""`lepton-stream run KIND|relay`: run one worker of a registered kind (workers/), or the relay (alert delivery),
+until SIGTERM."""
 
 from __future__ import annotations
 
 import signal
 
+import workers
+
 
 def register(sub) -> None:
     p = sub.add_parser("run", help="run a worker")
-    p.add_argument("kind", choices=["news", "chat", "relay"])
+    # relay is no kind: it consumes alerts, has no model or contract of its own (lepton_stream/relay/)
+    p.add_argument("kind", choices=workers.Choices("relay"), metavar="KIND",
+                   help=workers.choices_help("worker kind, or relay"))
     p.add_argument("--idle-exit", type=float, default=None, help="exit after this many idle seconds (tests, replays)")
     p.set_defaults(func=run)
 

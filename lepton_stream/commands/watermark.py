@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import workers
+
 
 def register(sub) -> None:
     p = sub.add_parser("watermark", help="show or reset a worker kind's event-time watermark (per input partition)")
     p.add_argument("action", choices=["show", "reset"])
-    p.add_argument("kind", choices=["news", "chat"])
+    p.add_argument("kind", choices=workers.Choices(), metavar="KIND", help=workers.choices_help("worker kind"))
     p.add_argument("--partition", help="reset only this '<topic>:<partition>' (default: all)")
     p.set_defaults(func=run)
 

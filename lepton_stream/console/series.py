@@ -19,12 +19,16 @@ MAX_BUCKETS = 288
 
 
 def source(incident: dict[str, Any]) -> tuple[str, str, str]:
-    """(worker kind, subject, label) of the buckets behind an incident."""
-    if incident["kind"] == "intent_surge":
-        return "chat", incident["subject"], "n"
+    """(worker kind, subject, label) of the buckets behind an incident: the registered kind that raises its
+    alert kind (workers/, Kind.alerts), and for a propagated alert the entity it propagated from."""
+    import workers
+
+    owner = next((k for k in workers.kinds() if incident["kind"] in k.alerts), None)
+    if owner is None:
+        raise KeyError(f"no registered worker kind raises {incident['kind']!r} alerts")
     p = incident.get("propagated_from")
-    subject = str(p["entity"]) if incident["kind"] == "propagated_risk" and isinstance(p, dict) else incident["subject"]
-    return "news", subject, "negative"
+    subject = str(p["entity"]) if isinstance(p, dict) and "entity" in p else incident["subject"]
+    return owner.kind, subject, owner.alerts[incident["kind"]]
 
 
 def series(client: Any, prefix: str, incident: dict[str, Any]) -> dict[str, Any]:

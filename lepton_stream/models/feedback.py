@@ -31,22 +31,12 @@ class Source:
     prediction_field: str
 
 
-def sources(s: Settings) -> dict[str, Source]:
-    """Where each served task's classified text and prediction live (task names as the workers define them)."""
-    from workers import chat, news
-
-    return {
-        news.TASK: Source(s.topic_news_enriched, "headline", "sentiment"),
-        chat.INTENT: Source(s.topic_chat_routed, "text", "intent"),
-        chat.SENTIMENT: Source(s.topic_chat_routed, "text", "sentiment"),
-    }
-
-
-def export(s: Settings, out: Path, labels: dict[str, list[str]] | None = None, timeout_s: float = 120.0) -> dict:
+def export(s: Settings, out: Path, labels: dict[str, list[str]] | None = None, timeout_s: float = 120.0, *,
+           by_task: dict[str, Source]) -> dict:  # fmt: skip
     """Write out/<task>.csv for every task with usable corrections; return what was read, written and skipped.
 
-    `labels` (task -> label names, e.g. from the served bundles) rejects labels a task does not have."""
-    by_task = sources(s)
+    `labels` (task -> label names, e.g. from the served bundles) rejects labels a task does not have;
+    `by_task` says where each task's outputs are (workers.feedback_sources: the registered kinds')."""
     skipped: Counter[str] = Counter()
     wanted: dict[tuple[str, str], str] = {}  # (task, id) -> label; later records overwrite earlier ones
     read = 0

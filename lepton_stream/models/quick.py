@@ -27,11 +27,6 @@ from lepton_stream.models.encoder import (
 from lepton_stream.models.samples import SAMPLES, read_csv, read_csvs  # noqa: F401 (re-exported)
 from lepton_stream.models.tokenizer import TOKENIZER_FILE, TextTokenizer
 
-# Which tasks each worker kind's bundle serves, and the shipped sample each head is fitted on.
-KIND_TASKS: dict[str, dict[str, Path]] = {
-    "news": {"news-sentiment": SAMPLES / "news_sentiment.csv"},
-    "chat": {"chat-intent": SAMPLES / "chat_intent.csv", "chat-sentiment": SAMPLES / "chat_sentiment.csv"},
-}
 QUICK_OOS_THRESHOLD = 0.25
 MAX_LENGTH = 64
 
@@ -57,10 +52,19 @@ def fit_head(x: torch.Tensor, y: torch.Tensor, n_labels: int, epochs: int = 300)
     return head
 
 
+def kind_tasks(kind: str) -> dict[str, Path]:
+    """The tasks a worker kind's bundle serves and the shipped sample each head is fitted on (its Kind's)."""
+    import workers  # tooling reads the registry; nothing the worker serves imports this module
+
+    return dict(workers.get(kind).tasks)
+
+
 def build_quick_bundle(
-    kind: str, out: Path, limit_per_label: int | None = None, seed: int = 0, export_int8: bool = True
+    kind: str, out: Path, limit_per_label: int | None = None, seed: int = 0, export_int8: bool = True,
+    samples: dict[str, Path] | None = None,
 ) -> bundle.Manifest:
-    """Fit the heads for one worker kind and write a sealed bundle to `out` (with its int8 ONNX export)."""
+    """Fit the heads for one worker kind and write a sealed bundle to `out` (with its int8 ONNX export);
+    `samples` (task -> text,label CSV) defaults to the kind's tasks."""
     torch.manual_seed(seed)
     started = time.perf_counter()
     base = base_model_path()
@@ -70,7 +74,7 @@ def build_quick_bundle(
     tensors: dict[str, torch.Tensor] = {}
     heads: dict[str, nn.Linear] = {}
     metrics: dict[str, float] = {}
-    for task, path in KIND_TASKS[kind].items():
+    for task, path in (samples if samples is not None else kind_tasks(kind)).items():
         texts, labels = read_csv(path, limit_per_label, seed)
         names = sorted(set(labels))
         y = torch.tensor([names.index(lab) for lab in labels])
@@ -102,8 +106,13 @@ def build_quick_bundle(
     return manifest
 
 
-def ensure_bundles(models_dir: Path, kinds: tuple[str, ...] = ("news", "chat")) -> dict[str, Path]:
-    """Build a quick bundle for each kind that has none yet (the demo's path on a fresh machine)."""
+def ensure_bundles(models_dir: Path, kinds: tuple[str, ...] | None = None) -> dict[str, Path]:
+    """Build a quick bundle for each kind that has none yet (the demo's path on a fresh machine); by default
+    every registered kind that serves a bundle."""
+    if kinds is None:
+        import workers
+
+        kinds = tuple(k.kind for k in workers.kinds() if k.tasks and k.model is None)
     paths = {}
     for kind in kinds:
         root = models_dir / kind

@@ -1,4 +1,4 @@
-"""A worker: one spec (news or chat) plus the resources its stages use, and the life of a batch."""
+"""A worker: one kind's spec (workers/ registers them) plus the resources its stages use, and the life of a batch."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ class Staged:
 
 @dataclass(frozen=True)
 class WorkerSpec:
-    """What differs between worker kinds; workers/ holds the two definitions."""
+    """What the engine needs of a worker kind (workers/ declares each kind, a workers.kind.Kind extends this)."""
 
     kind: str
     contract: type[Contract]

@@ -11,11 +11,12 @@ from kafka import KafkaProducer
 
 from lepton_stream.replay.synth import Record
 
-KEY_FIELDS = {"news": "source", "chat": "conversation_id"}
-
 
 def read_jsonl(path: Path, kind: str) -> list[Record]:
-    """Each line is one raw record; the key is taken from the JSON when the line parses."""
+    """Each line is one raw record; the key is taken from the JSON (the kind's key field) when the line parses."""
+    import workers
+
+    field = workers.get(kind).key
     records = []
     with path.open("rb") as f:
         for line in f:
@@ -24,7 +25,7 @@ def read_jsonl(path: Path, kind: str) -> list[Record]:
                 continue
             try:
                 data = json.loads(raw)
-                key = str(data.get(KEY_FIELDS[kind], "")).encode() or None if isinstance(data, dict) else None
+                key = str(data.get(field, "")).encode() or None if isinstance(data, dict) else None
                 rid = data.get("id") if isinstance(data, dict) else None
             except ValueError:
                 key, rid = None, None
