@@ -44,6 +44,19 @@ def dead_letter(record: RawRecord, reason: str, error: str, worker: str = "",
     )
 
 
+SLIM_ERROR = 200
+
+
+def slimmed(d: DeadLetter) -> DeadLetter | None:
+    """A dead letter the broker refused as it is (over a small `max.request.size` or a topic's
+    `max.message.bytes`), without the original's bytes or masked text and with its error cut short: it still says
+    what happened, where (topic, partition, offset), and the original's size and sha256. None when it already is."""
+    if not d.original_b64 and d.masked_text is None and len(d.error) <= SLIM_ERROR:
+        return None
+    return d.model_copy(update={"original_b64": "", "masked_text": None, "original_truncated": d.original_bytes > 0,
+                                "error": d.error[:SLIM_ERROR]})  # fmt: skip
+
+
 def _summarise(exc: ValidationError) -> str:
     parts = [f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()[:10]]
     return "; ".join(parts)

@@ -25,7 +25,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from kafka import KafkaConsumer, TopicPartition
@@ -33,10 +33,11 @@ from kafka.errors import CommitFailedError, KafkaError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata
 
 from lepton_stream import logs, metrics
+from lepton_stream.contracts import DeadLetter
 from lepton_stream.kafka import unreadable
 from lepton_stream.ops.health import Health
 from lepton_stream.pipeline.batch import Output, RawRecord
-from lepton_stream.pipeline.decode import dead_letter
+from lepton_stream.pipeline.decode import dead_letter, slimmed
 from lepton_stream.pipeline.produce import PublishError, Sink
 from lepton_stream.pipeline.timing import StageTimer
 from lepton_stream.pipeline.worker import Staged, Worker
@@ -233,10 +234,12 @@ class WorkerLoop:
 
     def dead_letter_output(self, output: Output, error: str) -> Output | None:
         """The DLQ record that replaces an output the broker can never take (reason send_failed): the input
-        record it answered, or the output itself when it had none (an alert). None for a dead letter."""
+        record it answered, or the output itself when it had none (an alert); for a refused dead letter, its slim
+        form (decode.slimmed), and None once it is slim: retried, and alerted on, until an operator fixes the DLQ."""
         w = self.worker
-        if output.topic == w.dlq_topic:
-            return None  # nothing to fall back on: retried (and alerted on) until an operator fixes the DLQ
+        if output.topic == w.dlq_topic:  # the dead letter itself: once more without the original's bytes
+            slim = slimmed(DeadLetter.model_validate_json(output.value))
+            return None if slim is None else replace(output, value=slim.__pydantic_serializer__.to_json(slim))
         src = output.source or RawRecord(output.topic, -1, -1, output.key, output.value)
         metrics.DEAD_LETTERED.labels(w.input_topic, "send_failed").inc()
         dead = dead_letter(src, "send_failed", f"output to {output.topic}: {error}", w.id,
@@ -438,3 +441,4 @@ class WorkerLoop:
             for tp, recs in polled.items():
                 self.consumer.seek(tp, min(r.offset for r in recs))
         self.consumer.resume(*self.consumer.assignment())
+

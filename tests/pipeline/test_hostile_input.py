@@ -193,6 +193,10 @@ def test_an_output_the_broker_can_never_take_is_dead_lettered_as_send_failed(
     [d] = dlq
     assert (d["reason"], d["offset"], d["original_bytes"]) == ("send_failed", 6, len(long_one))
     assert "MessageSizeTooLarge" in d["error"]
+    # At 1,200 bytes even the bounded dead letter (256 original bytes, its CloudEvents headers) is refused: it
+    # went out slim, without the original's bytes, still naming its size and sha256.
+    assert d["original_b64"] == "" and d["original_truncated"]
+    assert d["original_sha256"] == hashlib.sha256(long_one).hexdigest()
     assert committed_total(broker.bootstrap, f"{s.group_prefix}-news", s.topic_news_raw, 1) == len(records) + 1
 
 
