@@ -49,16 +49,7 @@ def run(args) -> int:
     worker = build_worker(args.kind, s)
     health = health_for(worker)
     server = serve(s.metrics_port, health) if s.metrics_port else None
-    loop = build_loop(worker, health=health)
-    loop.install_signal_handlers()
-    if asked:
-        loop.request_stop(asked[0])
-    try:
-        loop.run(idle_exit_s=args.idle_exit)
-    finally:
-        if server is not None:
-            server.close()
-    return 0
+    return _run_until_stopped(build_loop(worker, health=health), server, args, asked)
 
 
 def _relay(args, s, asked: list[int]) -> int:
@@ -70,13 +61,19 @@ def _relay(args, s, asked: list[int]) -> int:
     worker, loop = relay.build(s, health=health)
     install_redaction(s, extra=worker.redact)
     server = serve(s.metrics_port, health) if s.metrics_port else None
+    return _run_until_stopped(loop, server, args, asked, close=worker.close)
+
+
+def _run_until_stopped(loop, server, args, asked: list[int], close=lambda: None) -> int:
+    """Run a loop until SIGTERM/SIGINT (one that came during start-up stops it at once), then close what it used
+    and the metrics server."""
     loop.install_signal_handlers()
     if asked:
         loop.request_stop(asked[0])
     try:
         loop.run(idle_exit_s=args.idle_exit)
     finally:
-        worker.close()
+        close()
         if server is not None:
             server.close()
     return 0
