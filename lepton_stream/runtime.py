@@ -86,8 +86,13 @@ def partitions(settings: Settings, kind: str) -> int:
     return workers.get(kind).partitions(settings)
 
 
+def kind_layout(settings: Settings, kind: str) -> dict[str, int]:
+    """The topics a worker kind writes to, with the partitions it creates them with."""
+    return dict.fromkeys(kind_outputs(settings, kind), partitions(settings, kind))
+
+
 def output_topics(settings: Settings, worker: Worker) -> dict[str, int]:
-    return dict.fromkeys(kind_outputs(settings, worker.spec.kind), partitions(settings, worker.spec.kind))
+    return kind_layout(settings, worker.spec.kind)
 
 
 def build_loop(worker: Worker, group_id: str | None = None, health: Health | None = None) -> WorkerLoop:

@@ -31,6 +31,7 @@ from lepton_stream.config import Settings, load_settings
 from lepton_stream.kafka.backend import client_kwargs, ensure_topics, make_producer
 from lepton_stream.replay import synth
 from lepton_stream.replay.synth import Record
+from lepton_stream.runtime import kind_layout, partitions
 
 
 @dataclass
@@ -88,15 +89,12 @@ def run_settings(base: Settings, bootstrap: str, redis_url: str, run_id: str, na
     return load_settings(**d)
 
 
-def output_layout(s: Settings) -> dict[str, int]:
-    """The worker's output topics and partition counts (as runtime.output_topics creates them)."""
-    return {s.topic_news_enriched: 4, s.topic_alerts: 4, s.dlq_topic(s.topic_news_raw): 1}
 
 
 def produce_input(s: Settings, records: list[Record]) -> dict[int, int]:
     """Send every record; returns the end offset of each input partition (from the acknowledgements: tansu's
     end_offsets is unreliable)."""
-    ensure_topics(s, {s.topic_news_raw: 4, **output_layout(s)})
+    ensure_topics(s, {s.topic_news_raw: partitions(s, "news"), **kind_layout(s, "news")})
     producer = make_producer(s)
     futures = [producer.send(s.topic_news_raw, key=r.key, value=r.value) for r in records]
     producer.flush()
@@ -119,7 +117,7 @@ class Outputs:
 
     def __post_init__(self) -> None:
         self.consumer = KafkaConsumer(**client_kwargs(self.s), enable_auto_commit=False)
-        tps = [TopicPartition(t, p) for t, n in output_layout(self.s).items() for p in range(n)]
+        tps = [TopicPartition(t, p) for t, n in kind_layout(self.s, "news").items() for p in range(n)]
         self.consumer.assign(tps)
         self.consumer.seek_to_beginning(*tps)
 
