@@ -12,42 +12,18 @@ a worker writes and that nobody described makes the export fail rather than go u
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from typing import Any
 
 from lepton_stream import __version__
 from lepton_stream.config import Settings
 from lepton_stream.kafka import cloudevents
 from lepton_stream.kafka.cloudevents import EventType
+from workers.kind import KindDocs, Message
 
 FILE_NAME = "asyncapi.json"
 RELAY = "relay"  # relay.worker.KIND, not imported: the relay pulls in its HTTP client
 ASYNCAPI_VERSION = "3.0.0"
 KAFKA_BINDING = "0.5.0"
-
-
-@dataclass(frozen=True)
-class Message:
-    """A message as documented: its payload (a contract's schema file, or an inline schema) and its key."""
-
-    id: str
-    title: str
-    key: str  # what the Kafka key holds
-    schema: str | None = None  # CONTRACTS name: payload is schemas/<schema>.schema.json
-    event: EventType | None = None  # the CloudEvents headers it carries (outputs); None: whatever the producer sets
-    model_version: bool = False  # also a `model_version` header
-
-
-@dataclass(frozen=True)
-class KindDocs:
-    """How a worker kind's own topics are documented (workers.kind.Kind.docs): its input and output messages,
-    what each topic carries, and who feeds its input (an operation name, a tag and a summary)."""
-
-    input: Message
-    input_description: str
-    output: Message
-    output_description: str
-    feed: tuple[str, str, str]
 
 
 # The messages of every kind, then these (the kinds' own come from their Kind.docs).

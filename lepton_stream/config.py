@@ -1,14 +1,21 @@
-"""All settings, read from LEPTON_* environment variables (and an optional env file), validated at start."""
+"""All settings, read from LEPTON_* environment variables (and an optional env file), validated at start.
+
+`LEPTON_<NAME>_FILE=/path` supplies setting `<name>` from a file (Kubernetes/compose secret mounts), so the
+value never sits in the pod spec or the process environment.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PREFIX = "LEPTON_"
 
 
 class Settings(BaseSettings):
@@ -214,6 +221,54 @@ def load_settings(**overrides: object) -> Settings:
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     """The process's settings: LEPTON_* variables, the optional env file, and LEPTON_*_FILE secrets."""
-    from lepton_stream.ops.secrets import load_settings_with_secrets
-
     return load_settings_with_secrets()
+
+
+class SecretError(ValueError):
+    pass
+
+
+def read_secret_file(path: str) -> str:
+    try:
+        # A trailing newline is an artefact of `echo secret > file`, never part of the secret.
+        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise SecretError(f"cannot read secret file {path!r}: {exc.strerror}") from None
+
+
+def read_secret(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """Value of env var `name`, or the content of the file named by `name_FILE`; both set is an error."""
+    env = os.environ if environ is None else environ
+    file_var = name + "_FILE"
+    if file_var in env and env[file_var]:
+        if env.get(name):
+            raise SecretError(f"both {name} and {file_var} are set; use one")
+        return read_secret_file(env[file_var])
+    return env.get(name) or None
+
+
+def secret_overrides(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Settings fields supplied through `LEPTON_<FIELD>_FILE`, as keyword overrides for `load_settings`.
+
+    A `_FILE` variable whose own name is a settings field (a path setting) is left alone.
+    """
+    env = os.environ if environ is None else environ
+    fields = set(Settings.model_fields)
+    out: dict[str, str] = {}
+    for var, path in env.items():
+        if not (var.startswith(PREFIX) and var.endswith("_FILE")) or not path:
+            continue
+        if var[len(PREFIX):].lower() in fields:
+            continue
+        field = var[len(PREFIX):-len("_FILE")].lower()
+        if field not in fields:
+            raise SecretError(f"{var}: no setting {PREFIX}{field.upper()} to fill from a file")
+        value = read_secret(PREFIX + field.upper(), env)
+        if value is not None:
+            out[field] = value
+    return out
+
+
+def load_settings_with_secrets(**overrides: object) -> Settings:
+    """`load_settings` plus `LEPTON_*_FILE` secrets; explicit overrides win."""
+    return load_settings(**{**secret_overrides(), **overrides})

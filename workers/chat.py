@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lepton_stream import metrics
 from lepton_stream.alerts import build as alerts
-from lepton_stream.asyncapi import KindDocs, Message
+from lepton_stream.alerts.build import Finding
 from lepton_stream.contracts import MAX_CHAT_TEXT, Alert, ChatMessage, ChatRouted
 from lepton_stream.kafka import cloudevents
 from lepton_stream.kg import GraphHolder
@@ -16,10 +16,9 @@ from lepton_stream.pipeline.timing import StageTimer
 from lepton_stream.pipeline.worker import Worker
 from lepton_stream.routing import ConversationStore, Router
 from lepton_stream.state import stage
-from lepton_stream.state.monitor import Finding
 from lepton_stream.state.windows import Event, part
 from workers import register
-from workers.kind import Kind
+from workers.kind import Kind, KindDocs, Message
 
 INTENT, SENTIMENT = "chat-intent", "chat-sentiment"
 

@@ -9,9 +9,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lepton_stream.asyncapi import KindDocs
 from lepton_stream.config import Settings
+from lepton_stream.kafka.cloudevents import EventType
 from lepton_stream.pipeline.worker import WorkerSpec
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message as documented: its payload (a contract's schema file, or an inline schema) and its key."""
+
+    id: str
+    title: str
+    key: str  # what the Kafka key holds
+    schema: str | None = None  # CONTRACTS name: payload is schemas/<schema>.schema.json
+    event: EventType | None = None  # the CloudEvents headers it carries (outputs); None: whatever the producer sets
+    model_version: bool = False  # also a `model_version` header
+
+
+@dataclass(frozen=True)
+class KindDocs:
+    """How a worker kind's own topics are documented (workers.kind.Kind.docs): its input and output messages,
+    what each topic carries, and who feeds its input (an operation name, a tag and a summary)."""
+
+    input: Message
+    input_description: str
+    output: Message
+    output_description: str
+    feed: tuple[str, str, str]
 
 
 def _partitions(s: Settings) -> int:
@@ -40,8 +64,8 @@ class Kind(WorkerSpec):
     synth: str | None = None
     # The alert kinds this kind raises -> the window label their series counts (the console's incident chart).
     alerts: dict[str, str] = field(default_factory=dict)
-    # How the AsyncAPI document (`schemas export`) describes the kind's input and output topics; a kind without
-    # it makes the export fail, rather than publish topics nobody described.
+    # How the AsyncAPI document (`schemas export`, lepton_stream/asyncapi.py) describes the kind's input and output
+    # topics; a kind without it makes the export fail, rather than publish topics nobody described.
     docs: KindDocs | None = None
     # "module:function" printing the kind's section of `lepton-stream demo` from its output records.
     demo: str | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lepton_stream.alerts import build as alerts
-from lepton_stream.asyncapi import KindDocs, Message
+from lepton_stream.alerts.build import Finding
 from lepton_stream.contracts import MAX_HEADLINE, Alert, NewsEnriched, NewsItem, Prediction, PropagatedFrom
 from lepton_stream.kafka import cloudevents
 from lepton_stream.kg import GraphHolder
@@ -12,10 +12,9 @@ from lepton_stream.pipeline.batch import Item, Output
 from lepton_stream.pipeline.timing import StageTimer
 from lepton_stream.pipeline.worker import Worker
 from lepton_stream.state import stage
-from lepton_stream.state.monitor import Finding
 from lepton_stream.state.windows import Event, part
 from workers import register
-from workers.kind import Kind
+from workers.kind import Kind, KindDocs, Message
 
 TASK = "news-sentiment"
 NEGATIVE = "negative"

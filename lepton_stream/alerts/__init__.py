@@ -1,1 +1,2 @@
-"""Alerts: built from detector findings, claimed once in Redis, published through an outbox."""
+"""Alerts: the records built from detector findings and their text for a terminal (claimed and published by
+state/monitor.py and state/outbox.py)."""

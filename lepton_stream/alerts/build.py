@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from lepton_stream.contracts import Alert, Evidence, PropagatedFrom, Window
 
-if TYPE_CHECKING:  # the monitor imports the lifecycle, which ranks severities from here
-    from lepton_stream.state.monitor import Finding
+
+@dataclass(frozen=True)
+class Finding:
+    """What the monitor (state/monitor.py) found in one subject's closed or open bucket: what alerts are made of."""
+
+    subject: str
+    signal: str  # "count" or "share"
+    bucket: int
+    score: float
+    counts: dict[str, int]
+    baseline: float
+    closed: bool
 
 
 def alert_id(kind: str, subject: str, window_start: int, origin: str = "") -> str:

@@ -40,8 +40,8 @@ def _value(text: str) -> float:
 
 
 def _worker_detector(kind: str | None):
+    from lepton_stream.config import load_settings_with_secrets
     from lepton_stream.detect import base
-    from lepton_stream.ops.secrets import load_settings_with_secrets
 
     s = load_settings_with_secrets()  # read afresh, not the process's cached settings: the environment decides
     if kind is not None:

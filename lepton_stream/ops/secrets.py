@@ -1,7 +1,7 @@
-"""Secrets from environment or mounted files, and redaction of secrets from every log line.
+"""Redaction of secrets from every log line (secrets themselves are read by config.py, from the environment or
+mounted `LEPTON_<NAME>_FILE` files).
 
-`LEPTON_<NAME>_FILE=/path` supplies setting `<name>` from a file (Kubernetes/compose secret mounts), so the
-value never sits in the pod spec or the process environment. The redactor is a structlog processor (plus a
+The redactor is a structlog processor (plus a
 stdlib logging filter for library loggers) that removes known secret values, URL passwords and
 anything shaped like `password=...` or `Bearer ...` before a line is rendered.
 """
@@ -13,15 +13,13 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Mapping, MutableMapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from pydantic import SecretStr
 
-from lepton_stream.config import Settings, load_settings
+from lepton_stream.config import PREFIX, SecretError, Settings, read_secret_file
 
-PREFIX = "LEPTON_"
 MASK = "***"
 # Parts of a key name (split on _ - .) that mark its value as secret. Whole parts, so `max_tokens` stays.
 SENSITIVE_PARTS = frozenset(
@@ -37,60 +35,10 @@ _KV = re.compile(
 _AUTH_HEADER = re.compile(r"\b(?P<scheme>bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}", re.I)
 
 
-class SecretError(ValueError):
-    pass
-
-
 def is_sensitive_key(key: str) -> bool:
     parts = re.split(r"[_\-.\s]+", key.lower())
     joined = "".join(parts)
     return any(p in SENSITIVE_PARTS for p in parts) or "apikey" in joined or "privatekey" in joined
-
-
-def _read(path: str) -> str:
-    try:
-        # A trailing newline is an artefact of `echo secret > file`, never part of the secret.
-        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
-    except OSError as exc:
-        raise SecretError(f"cannot read secret file {path!r}: {exc.strerror}") from None
-
-
-def read_secret(name: str, environ: Mapping[str, str] | None = None) -> str | None:
-    """Value of env var `name`, or the content of the file named by `name_FILE`; both set is an error."""
-    env = os.environ if environ is None else environ
-    file_var = name + "_FILE"
-    if file_var in env and env[file_var]:
-        if env.get(name):
-            raise SecretError(f"both {name} and {file_var} are set; use one")
-        return _read(env[file_var])
-    return env.get(name) or None
-
-
-def secret_overrides(environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Settings fields supplied through `LEPTON_<FIELD>_FILE`, as keyword overrides for `load_settings`.
-
-    A `_FILE` variable whose own name is a settings field (a path setting) is left alone.
-    """
-    env = os.environ if environ is None else environ
-    fields = set(Settings.model_fields)
-    out: dict[str, str] = {}
-    for var, path in env.items():
-        if not (var.startswith(PREFIX) and var.endswith("_FILE")) or not path:
-            continue
-        if var[len(PREFIX):].lower() in fields:
-            continue
-        field = var[len(PREFIX):-len("_FILE")].lower()
-        if field not in fields:
-            raise SecretError(f"{var}: no setting {PREFIX}{field.upper()} to fill from a file")
-        value = read_secret(PREFIX + field.upper(), env)
-        if value is not None:
-            out[field] = value
-    return out
-
-
-def load_settings_with_secrets(**overrides: object) -> Settings:
-    """`load_settings` plus `LEPTON_*_FILE` secrets; explicit overrides win."""
-    return load_settings(**{**secret_overrides(), **overrides})
 
 
 def secret_values(settings: Settings | None = None, environ: Mapping[str, str] | None = None) -> set[str]:
@@ -109,7 +57,7 @@ def secret_values(settings: Settings | None = None, environ: Mapping[str, str] |
     for var, v in env.items():
         if var.endswith("_FILE") and var.startswith(PREFIX) and is_sensitive_key(var[:-5]) and v:
             with contextlib.suppress(SecretError):
-                values.add(_read(v))
+                values.add(read_secret_file(v))
         elif is_sensitive_key(var):
             values.add(v)
         elif "://" in v:

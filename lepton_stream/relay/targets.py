@@ -17,8 +17,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
-from lepton_stream.config import ConfigError
-from lepton_stream.ops.secrets import SecretError, read_secret
+from lepton_stream.config import ConfigError, SecretError, read_secret
 
 SEVERITIES = ("low", "medium", "high", "critical")
 Severity = Literal["low", "medium", "high", "critical"]

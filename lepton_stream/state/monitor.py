@@ -22,11 +22,12 @@ from dataclasses import dataclass, field
 import orjson
 
 from lepton_stream import logs, metrics
-from lepton_stream.alerts.outbox import Outbox
+from lepton_stream.alerts.build import Finding
 from lepton_stream.detect import ShareDetector
 from lepton_stream.detect import base as detectors
 from lepton_stream.state import cluster, scripts
 from lepton_stream.state.lifecycle import Changes, Lifecycle, resolved_record
+from lepton_stream.state.outbox import Outbox
 from lepton_stream.state.windows import WindowStore
 
 # KEYS: the subject's detector state, then one claim key per alert record. ARGV: the revision read, the new
@@ -65,17 +66,6 @@ def load_state(blob: bytes) -> dict:
         return orjson.loads(blob)
     except orjson.JSONDecodeError:
         return json.loads(blob)
-
-
-@dataclass(frozen=True)
-class Finding:
-    subject: str
-    signal: str  # "count" or "share"
-    bucket: int
-    score: float
-    counts: dict[str, int]
-    baseline: float
-    closed: bool
 
 
 @dataclass

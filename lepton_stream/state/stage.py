@@ -6,14 +6,15 @@ import json
 from collections.abc import Callable
 
 from lepton_stream import logs, metrics
-from lepton_stream.alerts.outbox import Outbox
+from lepton_stream.alerts.build import Finding
 from lepton_stream.contracts import Alert
 from lepton_stream.kafka import cloudevents
 from lepton_stream.pipeline.batch import Item, Output
 from lepton_stream.pipeline.timing import StageTimer
 from lepton_stream.pipeline.worker import Worker
 from lepton_stream.state import cluster
-from lepton_stream.state.monitor import Finding, SubjectMonitor
+from lepton_stream.state.monitor import SubjectMonitor
+from lepton_stream.state.outbox import Outbox
 from lepton_stream.state.windows import Event, WindowStore
 
 log = logs.get(__name__)

@@ -7,16 +7,8 @@ import pytest
 import structlog
 
 from lepton_stream import logs
-from lepton_stream.config import load_settings
-from lepton_stream.ops.secrets import (
-    SecretError,
-    SecretRedactor,
-    install_redaction,
-    is_sensitive_key,
-    read_secret,
-    secret_overrides,
-    secret_values,
-)
+from lepton_stream.config import SecretError, load_settings, read_secret, secret_overrides
+from lepton_stream.ops.secrets import SecretRedactor, install_redaction, is_sensitive_key, secret_values
 
 SASL_PW = "kafka-S3cr3t-pw-7781"
 REDIS_PW = "redis-acl-pw-99231"

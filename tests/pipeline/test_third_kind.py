@@ -27,7 +27,7 @@ from lepton_stream.pipeline.worker import Worker
 from lepton_stream.replay.producer import produce, read_jsonl
 from lepton_stream.runtime import build_loop, build_worker, kind_outputs
 from tests.pipeline.kafka_helpers import make_settings, read_topic, values
-from workers.kind import Kind
+from workers.kind import Kind, KindDocs, Message
 
 TASK = "ticket-urgency"
 TRIAGED = cloudevents.EventType("io.lepton.ticket.triaged.v1", None, "A support ticket with its urgency")
@@ -166,10 +166,10 @@ def test_a_kind_documents_its_own_topics():
     the export fail rather than publish undescribed topics; unregistered, the shipped document is back."""
     with workers.registered(TICKET), pytest.raises(KeyError, match="ticket"):
         asyncapi.document()
-    docs = asyncapi.KindDocs(
-        input=asyncapi.Message("ticket", "A support ticket", "the ticket id", "ticket"),
+    docs = KindDocs(
+        input=Message("ticket", "A support ticket", "the ticket id", "ticket"),
         input_description="Support tickets to triage.",
-        output=asyncapi.Message("ticketTriaged", TRIAGED.title, "the ticket id", "ticket_triaged", TRIAGED,
+        output=Message("ticketTriaged", TRIAGED.title, "the ticket id", "ticket_triaged", TRIAGED,
                                 model_version=True),  # fmt: skip
         output_description="Each valid ticket with its urgency.",
         feed=("helpdeskSendsTickets", "helpdesk", "the helpdesk's new tickets"),

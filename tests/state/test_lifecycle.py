@@ -7,12 +7,13 @@ import json
 
 import pytest
 
-from lepton_stream.alerts.outbox import Outbox
+from lepton_stream.alerts.build import Finding
 from lepton_stream.contracts import Alert
 from lepton_stream.state import lifecycle
 from lepton_stream.state.cluster import connect
 from lepton_stream.state.lifecycle import Changes, Lifecycle
-from lepton_stream.state.monitor import Finding, MonitorConfig, SubjectMonitor
+from lepton_stream.state.monitor import MonitorConfig, SubjectMonitor
+from lepton_stream.state.outbox import Outbox
 from lepton_stream.state.windows import Event, WindowStore
 
 W = 300

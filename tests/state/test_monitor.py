@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from lepton_stream.alerts.outbox import Outbox
 from lepton_stream.state.cluster import connect
 from lepton_stream.state.monitor import MonitorConfig, SubjectMonitor
+from lepton_stream.state.outbox import Outbox
 from lepton_stream.state.windows import Event, WindowStore
 
 W = 300

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from lepton_stream.alerts.outbox import Outbox
 from lepton_stream.detect import nabfolder
 from lepton_stream.detect.calibrate import parse_timestamp
 from lepton_stream.state.cluster import connect
 from lepton_stream.state.monitor import MonitorConfig, SubjectMonitor
+from lepton_stream.state.outbox import Outbox
 from lepton_stream.state.windows import WindowStore
 
 NAB_DEV = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "nab_dev"

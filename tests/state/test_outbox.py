@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import redis
 
-from lepton_stream.alerts.outbox import Outbox
 from lepton_stream.state import scripts
 from lepton_stream.state.cluster import connect
+from lepton_stream.state.outbox import Outbox
 
 
 class Clock:
