@@ -40,6 +40,7 @@ demo: install
 
 test: install asyncapi-parser
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -m "not slow"
 
 # The integration tier again on the production engines: Apache Kafka (KRaft, jars resolved by Maven on first use,
@@ -49,6 +50,7 @@ test-engines: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 schemas: install
 	$(BIN)/lepton-stream schemas export

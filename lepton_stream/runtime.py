@@ -60,8 +60,8 @@ def build_worker(kind: str, settings: Settings, model: Any = None, client: redis
     model = model if model is not None else load_model(settings, kind)
     worker = Worker(spec, settings, model, client, masker=Masker(settings.national_id_patterns, max_len=spec.max_text))
     if settings.masking == "strict":  # person names known to the graph are masked too, and follow its reloads
-        graph = worker.resources.get("graph")  # a kind without a graph masks only patterns
-        worker.masker = Masker(settings.national_id_patterns, max_len=spec.max_text, graph=graph)
+        # a kind without a graph masks only patterns
+        worker.masker = Masker(settings.national_id_patterns, max_len=spec.max_text, graph=worker.back_half.names)
     return worker
 
 
@@ -109,10 +109,10 @@ def build_loop(worker: Worker, group_id: str | None = None, health: Health | Non
     make_consumer = functools.partial(backend.make_consumer, s, [worker.input_topic], group)
     sink = Sink(backend.make_producer(s))
     # Between batches: pick up a promoted model bundle or an edited graph file without a restart.
-    reloadable = [worker.model, *worker.resources.values()]
+    reloadable = [worker.model, *worker.back_half.reloadable]
     housekeeping = [audited(r, worker, sink) for r in reloadable if hasattr(r, "maybe_reload")]
     # Every poll, retries included: the pod's outbox lease, so no other pod re-publishes its alerts while it lives.
-    heartbeats = [r.outbox.renew for r in worker.resources.values() if hasattr(r, "outbox")]
+    heartbeats = list(worker.back_half.heartbeats)
     return WorkerLoop(worker, make_consumer, sink, health=health, housekeeping=housekeeping, heartbeats=heartbeats)
 
 

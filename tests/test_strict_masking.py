@@ -41,5 +41,5 @@ def test_strict_names_follow_graph_reloads_and_any_case(redis_url, key_prefix, m
             "attrs": {"tier": "standard", "since": 2026}}  # fmt: skip
     with open(tmp_path / "customers.jsonl", "a") as f:
         f.write(json.dumps(node) + "\n")
-    assert worker.resources["graph"].maybe_reload()
+    assert worker.back_half.names.maybe_reload()
     assert worker.masker("zelda   QUACKENBUSH calling") == "[PERSON] calling"

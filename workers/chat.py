@@ -3,6 +3,8 @@ and per-intent windows for incident (intent surge) alerts."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from lepton_stream import metrics
 from lepton_stream.alerts import build as alerts
 from lepton_stream.alerts.build import Finding
@@ -11,11 +13,12 @@ from lepton_stream.kafka import cloudevents
 from lepton_stream.kg import GraphHolder
 from lepton_stream.models.base import OUT_OF_SCOPE
 from lepton_stream.models.samples import SAMPLES
+from lepton_stream.pipeline.alerting import Alerting
+from lepton_stream.pipeline.alerting import build as build_alerting
 from lepton_stream.pipeline.batch import Item, Output
-from lepton_stream.pipeline.timing import StageTimer
+from lepton_stream.pipeline.stage import BackHalf, BatchContext, Render
 from lepton_stream.pipeline.worker import Worker
-from lepton_stream.routing import ConversationStore, Router
-from lepton_stream.state import stage
+from lepton_stream.routing import ConversationState, ConversationStore, Router, RoutingDecision
 from lepton_stream.state.windows import Event, part
 from workers import register
 from workers.kind import Kind, KindDocs, Message
@@ -23,85 +26,142 @@ from workers.kind import Kind, KindDocs, Message
 INTENT, SENTIMENT = "chat-intent", "chat-sentiment"
 
 
-def setup(w: Worker) -> None:
-    s = w.settings
-    w.resources["graph"] = GraphHolder(s.kg_path)
-    w.resources["router"] = Router.load(s.routing_path)
-    w.resources["conversations"] = ConversationStore(w.redis, s.redis_key_prefix, ttl_s=s.conversation_ttl_s)
+@dataclass(slots=True)
+class ChatFacts:
+    """What the chat stages attach to an item."""
 
-    def events_of(it: Item) -> list[Event]:
-        intent = it.preds[INTENT]
-        if intent.out_of_scope:  # off-topic chats say nothing about a support incident
-            return []
-        ev = {"id": it.message.id, "text": it.text[:300], "confidence": round(intent.confidence, 4)}
-        ts = it.message.sent_at.timestamp()
-        return [Event(part(it), intent.label, it.message.id, ts, "n", intent.confidence, ev, offset=it.record.offset)]
-
-    def alerts_of(f: Finding) -> list[Alert]:
-        minutes = s.window_s // 60
-        why = f"{f.counts.get('n', 0)} '{f.subject}' chats in {minutes} min (usually about {f.baseline:.1f})"
-        ev = w.resources["state"].store.evidence(f.subject, f.bucket)
-        return [alerts.make("intent_surge", f.subject, f.subject, f, s.window_s, w.version, why, ev)]
-
-    w.resources["state"] = stage.build(w, None, False, events_of, alerts_of)
+    customer: dict | None = None  # the graph's facts about the customer (tier, open incidents...)
+    conversation: ConversationState | None = None  # the conversation's state after this message
+    route: RoutingDecision | None = None
 
 
-def enrich(items: list[Item], w: Worker) -> None:
-    kg = w.resources["graph"].graph
-    for it in items:
-        # The clear id when an email-shaped one was hashed (pipeline/worker.py): the graph knows customers by it.
-        it.extra["customer"] = kg.customer(it.extra.get("clear_ids", {}).get("customer_id", it.message.customer_id))
+@dataclass
+class CustomerFacts:
+    """graph: what the graph knows about each message's customer."""
+
+    graph: GraphHolder
+    name: str = "graph"
+
+    def run(self, items: list[Item], batch: BatchContext) -> list[Output]:
+        kg = self.graph.graph
+        for it in items:
+            # The clear id when an email-shaped one was hashed (pipeline/worker.py): the graph knows customers by it.
+            it.facts.customer = kg.customer(it.clear_ids.get("customer_id", it.message.customer_id))
+        return []
 
 
-def react(items: list[Item], w: Worker, t: StageTimer) -> list[Output]:
-    router: Router = w.resources["router"]
-    with t("state"):
+@dataclass
+class Conversations:
+    """conversations: each message into its conversation's state in Redis (turns, intents so far, sentiment trend);
+    a redelivered message is not counted twice (its partition offset is remembered)."""
+
+    store: ConversationStore
+    router: Router
+    name: str = "conversations"
+
+    def run(self, items: list[Item], batch: BatchContext) -> list[Output]:
         # Untrusted intents are remembered as out of scope, so follow-ups inherit only a confident intent.
-        batch = [
-            (m.conversation_id, m.id, it.preds[SENTIMENT].label, i.label if router.trusts(i) else OUT_OF_SCOPE,
+        rows = [
+            (m.conversation_id, m.id, it.preds[SENTIMENT].label, i.label if self.router.trusts(i) else OUT_OF_SCOPE,
              part(it), it.record.offset)
             for it in items
             for m, i in [(it.message, it.preds[INTENT])]
         ]
         # A Redis error propagates: the loop retries the batch, consumption paused, until Redis is back.
-        states = w.resources["conversations"].apply_batch(batch)
-    for it, conv in zip(items, states, strict=True):
-        d = router.decide(it.preds[INTENT], it.preds[SENTIMENT], it.text, it.extra["customer"], conv)
-        it.extra["route"] = d
-        metrics.ROUTED.labels(d.queue, str(d.escalate).lower()).inc()
-    return w.resources["state"].apply(items, w, t)
+        for it, conv in zip(items, self.store.apply_batch(rows), strict=True):
+            it.facts.conversation = conv
+        return []
 
 
-def render(it: Item, w: Worker) -> Output:
-    msg: ChatMessage = it.message
-    d = it.extra["route"]
-    out = ChatRouted(
-        id=msg.id,
-        conversation_id=msg.conversation_id,
-        customer_id=msg.customer_id,
-        sent_at=msg.sent_at,
-        text=it.text,
-        model_version=w.version,
-        intent=it.preds[INTENT],
-        sentiment=it.preds[SENTIMENT],
-        urgency=d.urgency,
-        queue=d.queue,
-        priority=d.priority,
-        escalate=d.escalate,
-        reasons=d.reasons,
+@dataclass
+class Route:
+    """route: the queue, priority, urgency and escalation of each message (routing/rules.yaml)."""
+
+    router: Router
+    name: str = "route"
+
+    def run(self, items: list[Item], batch: BatchContext) -> list[Output]:
+        for it in items:
+            f: ChatFacts = it.facts
+            f.route = d = self.router.decide(it.preds[INTENT], it.preds[SENTIMENT], it.text, f.customer,
+                                             f.conversation)  # fmt: skip
+            metrics.ROUTED.labels(d.queue, str(d.escalate).lower()).inc()
+        return []
+
+
+def events_of(it: Item) -> list[Event]:
+    """One event per in-scope message in its intent's windows (off-topic chats say nothing about an incident)."""
+    intent = it.preds[INTENT]
+    if intent.out_of_scope:
+        return []
+    ev = {"id": it.message.id, "text": it.text[:300], "confidence": round(intent.confidence, 4)}
+    ts = it.message.sent_at.timestamp()
+    return [Event(part(it), intent.label, it.message.id, ts, "n", intent.confidence, ev, offset=it.record.offset)]
+
+
+@dataclass
+class SurgeAlerts:
+    """A finding on an intent's chat count → an intent surge alert with the chats as evidence."""
+
+    w: Worker
+    alerting: Alerting | None = None  # set once built: the windows hold the evidence
+
+    def __call__(self, f: Finding) -> list[Alert]:
+        s = self.w.settings
+        why = f"{f.counts.get('n', 0)} '{f.subject}' chats in {s.window_s // 60} min (usually about {f.baseline:.1f})"
+        assert self.alerting is not None
+        ev = self.alerting.store.evidence(f.subject, f.bucket)
+        return [alerts.make("intent_surge", f.subject, f.subject, f, s.window_s, self.w.version, why, ev)]
+
+
+@dataclass
+class RenderChat(Render):
+    topic: str
+
+    def render(self, it: Item, batch: BatchContext) -> Output:
+        msg: ChatMessage = it.message
+        d = it.facts.route
+        out = ChatRouted(
+            id=msg.id,
+            conversation_id=msg.conversation_id,
+            customer_id=msg.customer_id,
+            sent_at=msg.sent_at,
+            text=it.text,
+            model_version=batch.version,
+            intent=it.preds[INTENT],
+            sentiment=it.preds[SENTIMENT],
+            urgency=d.urgency,
+            queue=d.queue,
+            priority=d.priority,
+            escalate=d.escalate,
+            reasons=d.reasons,
+        )
+        event = cloudevents.routed(batch.kind, msg.id, msg.conversation_id, msg.sent_at)
+        return Output.of(self.topic, msg.conversation_id, out, event, model_version=batch.version)
+
+
+def stages(w: Worker) -> BackHalf:
+    """graph → conversations → route → state → detect (→ replicate) → render."""
+    s = w.settings
+    graph, router = GraphHolder(s.kg_path), Router.load(s.routing_path)
+    conversations = ConversationStore(w.redis, s.redis_key_prefix, ttl_s=s.conversation_ttl_s)
+    make_alerts = SurgeAlerts(w)
+    make_alerts.alerting = alerting = build_alerting(w, None, False, events_of, make_alerts)
+    return BackHalf(
+        [CustomerFacts(graph), Conversations(conversations, router), Route(router), *alerting.stages,
+         RenderChat(s.topic_chat_routed)],
+        reloadable=[graph],
+        heartbeats=[alerting.detect.outbox.renew],
+        names=graph,
     )
-    event = cloudevents.routed(w.spec.kind, msg.id, msg.conversation_id, msg.sent_at)
-    return Output.of(w.settings.topic_chat_routed, msg.conversation_id, out, event, model_version=w.version)
 
 
 SPEC = register(Kind(
     kind="chat",
     contract=ChatMessage,
     input_topic=lambda s: s.topic_chat_raw,
-    setup=setup,
-    enrich=enrich,
-    react=react,
-    render=render,
+    stages=stages,
+    facts=ChatFacts,
     max_text=MAX_CHAT_TEXT,  # ChatRouted.text
     output_topics=lambda s: (s.topic_chat_routed, s.topic_alerts),
     key="conversation_id",

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from lepton_stream.alerts import build as alerts
 from lepton_stream.alerts.build import Finding
-from lepton_stream.contracts import MAX_HEADLINE, Alert, NewsEnriched, NewsItem, Prediction, PropagatedFrom
+from lepton_stream.contracts import (
+    MAX_HEADLINE,
+    Alert,
+    EntityMention,
+    ImpactedEntity,
+    NewsEnriched,
+    NewsItem,
+    Prediction,
+    PropagatedFrom,
+)
 from lepton_stream.kafka import cloudevents
 from lepton_stream.kg import GraphHolder
 from lepton_stream.models.samples import SAMPLES
+from lepton_stream.pipeline.alerting import Alerting
+from lepton_stream.pipeline.alerting import build as build_alerting
 from lepton_stream.pipeline.batch import Item, Output
-from lepton_stream.pipeline.timing import StageTimer
+from lepton_stream.pipeline.stage import BackHalf, BatchContext, Render
 from lepton_stream.pipeline.worker import Worker
-from lepton_stream.state import stage
 from lepton_stream.state.windows import Event, part
 from workers import register
 from workers.kind import Kind, KindDocs, Message
@@ -37,83 +49,117 @@ def explained(w: Worker, evidence: list[dict], top: int = 3) -> list[dict]:
             for i, e in enumerate(best)]  # fmt: skip
 
 
-def setup(w: Worker) -> None:
-    w.resources["graph"] = graph = GraphHolder(w.settings.kg_path)
+@dataclass(slots=True)
+class NewsFacts:
+    """What the news stages attach to an item."""
 
-    def events_of(it: Item) -> list[Event]:
-        p = it.preds[TASK]
-        ts = it.message.published_at.timestamp()
-        ev = {"id": it.message.id, "text": it.text[:300], "confidence": round(p.confidence, 4)}
-        evidence = ev if p.label == NEGATIVE else None
-        return [Event(part(it), m.id, it.message.id, ts, p.label, p.confidence, evidence, offset=it.record.offset)
-                for m in it.extra["entities"]]  # fmt: skip
+    entities: list[EntityMention] = field(default_factory=list)  # the graph entities the item mentions
+    impacted: list[ImpactedEntity] = field(default_factory=list)  # those its sentiment reaches through the graph
 
-    def alerts_of(f: Finding) -> list[Alert]:
-        kg = graph.graph
+
+@dataclass
+class LinkEntities:
+    """graph: the entities each item mentions, and the entities its sentiment reaches through the graph."""
+
+    graph: GraphHolder
+    name: str = "graph"
+
+    def run(self, items: list[Item], batch: BatchContext) -> list[Output]:
+        kg = self.graph.graph
+        for it in items:
+            f: NewsFacts = it.facts
+            f.entities = kg.link(it.text, it.message.tickers)
+            f.impacted = kg.propagate(f.entities, signed(it.preds[TASK])) if f.entities else []
+        return []
+
+
+def events_of(it: Item) -> list[Event]:
+    """One event per mentioned entity, in the entity's windows; a negative one keeps the text as evidence."""
+    p = it.preds[TASK]
+    ts = it.message.published_at.timestamp()
+    ev = {"id": it.message.id, "text": it.text[:300], "confidence": round(p.confidence, 4)}
+    evidence = ev if p.label == NEGATIVE else None
+    return [Event(part(it), m.id, it.message.id, ts, p.label, p.confidence, evidence, offset=it.record.offset)
+            for m in it.facts.entities]  # fmt: skip
+
+
+@dataclass
+class NewsAlerts:
+    """A finding on an entity's negative news → its sentiment spike and the risk it propagates to the entities
+    related to it, each with the evidence's texts (explained when the model can explain)."""
+
+    w: Worker
+    graph: GraphHolder
+    alerting: Alerting | None = None  # set once built: the windows hold the evidence
+
+    def __call__(self, f: Finding) -> list[Alert]:
+        s, kg = self.w.settings, self.graph.graph
         name = kg.name(f.subject)
         neg, n = f.counts.get(NEGATIVE, 0), f.counts.get("n", 0)
-        minutes = w.settings.window_s // 60
+        minutes = s.window_s // 60
         why = (f"{neg} negative of {n} mentions of {name} in {minutes} min (usually about {f.baseline:.1f}); "
                f"signal: {'negative share' if f.signal == 'share' else 'negative count'}")  # fmt: skip
-        ev = explained(w, w.resources["state"].store.evidence(f.subject, f.bucket))
-        spike = alerts.make("sentiment_spike", f.subject, name, f, w.settings.window_s, w.version, why, ev)
-        out = [spike]
+        assert self.alerting is not None
+        ev = explained(self.w, self.alerting.store.evidence(f.subject, f.bucket))
+        version = self.w.version
+        out = [alerts.make("sentiment_spike", f.subject, name, f, s.window_s, version, why, ev)]
         share = neg / n if n else 0.0
-        for imp in kg.impacted([f.subject], limit=10):
-            target, weight, path = imp
-            if weight < w.settings.propagation_min_weight:
+        for target, weight, path in kg.impacted([f.subject], limit=10):
+            if weight < s.propagation_min_weight:
                 continue
             via = kg.describe_path(path)
             out.append(alerts.make(
-                "propagated_risk", target, kg.name(target), f, w.settings.window_s, w.version,
+                "propagated_risk", target, kg.name(target), f, s.window_s, version,
                 f"negative news surge on {name} reaches {kg.name(target)}: {via}", ev,
                 propagated=PropagatedFrom(entity=f.subject, path=path, weight=round(weight, 4)),
                 score=f.score * weight * max(share, 0.5),
             ))  # fmt: skip
         return out
 
-    w.resources["state"] = stage.build(w, NEGATIVE, True, events_of, alerts_of)
+
+@dataclass
+class RenderNews(Render):
+    graph: GraphHolder
+    topic: str
+
+    def render(self, it: Item, batch: BatchContext) -> Output:
+        msg: NewsItem = it.message
+        facts: NewsFacts = it.facts
+        kg = self.graph.graph
+        out = NewsEnriched(
+            id=msg.id,
+            source=msg.source,
+            published_at=msg.published_at,
+            headline=it.text,
+            model_version=batch.version,
+            sentiment=it.preds[TASK],
+            entities=facts.entities,
+            impacted=facts.impacted,
+            explanation=[kg.describe_path(i.path) for i in facts.impacted[:8]],
+        )
+        event = cloudevents.enriched(batch.kind, msg.id, msg.published_at)
+        return Output.of(self.topic, msg.id, out, event, model_version=batch.version)
 
 
-def enrich(items: list[Item], w: Worker) -> None:
-    kg = w.resources["graph"].graph
-    for it in items:
-        mentions = kg.link(it.text, it.message.tickers)
-        it.extra["entities"] = mentions
-        it.extra["impacted"] = kg.propagate(mentions, signed(it.preds[TASK])) if mentions else []
-
-
-def react(items: list[Item], w: Worker, t: StageTimer) -> list[Output]:
-    return w.resources["state"].apply(items, w, t)
-
-
-def render(it: Item, w: Worker) -> Output:
-    msg: NewsItem = it.message
-    impacted = it.extra["impacted"]
-    kg = w.resources["graph"].graph
-    out = NewsEnriched(
-        id=msg.id,
-        source=msg.source,
-        published_at=msg.published_at,
-        headline=it.text,
-        model_version=w.version,
-        sentiment=it.preds[TASK],
-        entities=it.extra["entities"],
-        impacted=impacted,
-        explanation=[kg.describe_path(i.path) for i in impacted[:8]],
+def stages(w: Worker) -> BackHalf:
+    """graph → state → detect (→ replicate) → render."""
+    graph = GraphHolder(w.settings.kg_path)
+    make_alerts = NewsAlerts(w, graph)
+    make_alerts.alerting = alerting = build_alerting(w, NEGATIVE, True, events_of, make_alerts)
+    return BackHalf(
+        [LinkEntities(graph), *alerting.stages, RenderNews(graph, w.settings.topic_news_enriched)],
+        reloadable=[graph],
+        heartbeats=[alerting.detect.outbox.renew],
+        names=graph,
     )
-    event = cloudevents.enriched(w.spec.kind, msg.id, msg.published_at)
-    return Output.of(w.settings.topic_news_enriched, msg.id, out, event, model_version=w.version)
 
 
 SPEC = register(Kind(
     kind="news",
     contract=NewsItem,
     input_topic=lambda s: s.topic_news_raw,
-    setup=setup,
-    enrich=enrich,
-    react=react,
-    render=render,
+    stages=stages,
+    facts=NewsFacts,
     max_text=MAX_HEADLINE,  # NewsEnriched.headline
     output_topics=lambda s: (s.topic_news_enriched, s.topic_alerts),
     key="source",

@@ -28,7 +28,12 @@ class Item:
     message: Any  # the input contract instance (NewsItem or ChatMessage)
     text: str = ""  # masked text: the only text that reaches caches, logs and outputs
     preds: TaskPredictions = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
+    # What the kind's back-half stages attach (news: entities, impacted; chat: customer, route), of the type
+    # the kind declares (WorkerSpec.facts).
+    facts: Any = None
+    # The clear values of ids that held an email and were replaced by their keyed hash (pipeline/worker.py),
+    # kept in memory only, for lookups such as the graph's customer.
+    clear_ids: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""A worker: one kind's spec (workers/ registers them) plus the resources its stages use, and the life of a batch."""
+"""A worker: one kind's spec (workers/ registers them), its back-half stages, and the life of a batch."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -22,6 +22,7 @@ from lepton_stream.pipeline.batch import Item, Output, RawRecord
 from lepton_stream.pipeline.cache import Lookup, PredictionCache, fill, lookup
 from lepton_stream.pipeline.decode import bounded_key, decode, future_dead
 from lepton_stream.pipeline.mask import Masker, pseudonym
+from lepton_stream.pipeline.stage import BackHalf, BatchContext
 from lepton_stream.pipeline.timing import StageTimer
 
 log = logs.get(__name__)
@@ -68,14 +69,11 @@ class WorkerSpec:
     kind: str
     contract: type[Contract]
     input_topic: Callable[[Settings], str]
-    # builds the kind's resources (graph holder, state stage, router...) into worker.resources
-    setup: Callable[[Worker], None]
-    # graph stage: attach entities / customer facts to items
-    enrich: Callable[[list[Item], Worker], None]
-    # state + detect (+ routing state): update Redis, return side outputs such as alerts
-    react: Callable[[list[Item], Worker, StageTimer], list[Output]]
-    # the item's own output record
-    render: Callable[[Item, Worker], Output]
+    # builds the kind's back half once per worker: its stages in order (graph → state → detect → render for
+    # news), ending with the item's own output record (pipeline/stage.py)
+    stages: Callable[[Worker], BackHalf]
+    # a fresh per-item record for what the stages attach (Item.facts); None: the stages attach nothing
+    facts: Callable[[], Any] | None = None
     # the output contract's limit on the masked text: masking never pushes a valid message over it
     max_text: int | None = None
 
@@ -97,7 +95,6 @@ class Worker:
             if redis_client is not None
             else None
         )
-        self.resources: dict[str, Any] = {}  # graph holder, router, state stage...: filled by spec.setup
         self.masker = masker or Masker(max_len=spec.max_text)
         if isinstance(self.masker, Masker) and self.masker.max_len is None:
             self.masker = self.masker.limited(spec.max_text)  # a copy: the masker passed in may be shared
@@ -111,10 +108,11 @@ class Worker:
         self._infer = ThreadPoolExecutor(1, f"infer-{spec.kind}")  # onnxruntime releases the GIL
         self.input_topic = spec.input_topic(settings)
         self.dlq_topic = settings.dlq_topic(self.input_topic)
-        spec.setup(self)
+        self.back_half: BackHalf = spec.stages(self)
 
     def process(self, records: list[RawRecord]) -> list[Output]:
-        """decode → mask → cache/infer → enrich → state/detect → render. Pure of Kafka: returns the outputs."""
+        """decode → mask → cache/infer → the kind's stages (e.g. graph → state → detect → render). Pure of Kafka:
+        returns the outputs."""
         return self.finish(self.stage(records, background=False))
 
     def stage(self, records: list[RawRecord], background: bool = True) -> Staged:
@@ -126,6 +124,9 @@ class Worker:
             items, dead = decode(records, self.spec.contract, s.max_message_bytes, self.id, s.dlq_max_original_bytes)
             items, future = future_dead(items, s.max_future_skew_s, self.id, s.dlq_max_original_bytes)
             dead += future
+            if self.spec.facts is not None:
+                for it in items:
+                    it.facts = self.spec.facts()
         with t("mask"):
             for it in items:
                 it.text = self.masker(it.message.text)
@@ -142,30 +143,27 @@ class Worker:
         return st
 
     def finish(self, st: Staged) -> list[Output]:
-        """Wait for the batch's inference → enrich → state/detect → render: the outputs to publish."""
+        """Wait for the batch's inference → the kind's stages in order: the outputs to publish."""
         t, items = st.timer, st.items
         with t("inference"):  # what is left of it by now, or all of it when run here
             fresh = st.predictions()
         self.version, self.partitions = st.model.version, st.partitions
         for it, p in zip(items, fill(self.version, self.cache, st.found, fresh, t), strict=True):
             it.preds = p
-        with t("graph"):
-            self.spec.enrich(items, self)
-        side = self.spec.react(items, self, t)
-        # Each output knows its input record: one the broker can never take is dead-lettered as that record.
-        outputs = [replace(self.spec.render(it, self), source=it.record) for it in items] + side
+        batch = BatchContext(self.spec.kind, self.version, self.partitions, self.after_flush)
+        outputs = self.back_half.run(items, batch, t)
         outputs += [self.dead_letter_output(rec, d) for rec, d in st.dead]
-        self._account(uuid.uuid4().hex[:12], st.records, items, st.dead, st.found.hits, side, t)
+        self._account(uuid.uuid4().hex[:12], st.records, items, st.dead, st.found.hits, len(outputs), t)
         return outputs
 
     def _pseudonymise(self, it: Item) -> None:
         """Ids holding an email are replaced by their keyed hash from here on (outputs, Redis keys, alerts); the
-        clear ids stay in memory, in it.extra["clear_ids"], for lookups such as the graph's customer."""
+        clear ids stay in memory, in it.clear_ids, for lookups such as the graph's customer."""
         msg = it.message
         clear = {f: v for f in ID_FIELDS if isinstance(v := getattr(msg, f, None), str) and "@" in v}
         update = {f: p for f, v in clear.items() if (p := pseudonym(v, self.id_secret)) != v}
         if update:
-            it.extra["clear_ids"] = {f: clear[f] for f in update}
+            it.clear_ids = {f: clear[f] for f in update}
             it.message = msg.model_copy(update=update)
 
     def dead_letter_output(self, rec: RawRecord, d: DeadLetter) -> Output:
@@ -212,7 +210,7 @@ class Worker:
         for fn in self.take_after_flush():
             fn()
 
-    def _account(self, batch_id, records, items, dead, hits, side, t: StageTimer) -> None:
+    def _account(self, batch_id, records, items, dead, hits, outputs: int, t: StageTimer) -> None:
         metrics.BATCH_SIZE.labels(self.spec.kind).observe(len(records))
         metrics.CONSUMED.labels(self.input_topic).inc(len(records))
         metrics.PROCESSED.labels(self.input_topic).inc(len(items))
@@ -231,7 +229,7 @@ class Worker:
             valid=len(items),
             dead=len(dead),
             cache_hits=hits,
-            side_outputs=len(side),
+            outputs=outputs,
             model_version=self.version,
             ms=t.ms,
         )

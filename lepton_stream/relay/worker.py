@@ -71,7 +71,6 @@ class RelayWorker:
         self.dlq_topic = settings.dlq_topic(self.input_topic)
         self.partitions: dict[str, str] = {}
         self.model = None
-        self.resources: dict[str, Any] = {}
         env = dict(os.environ if environ is None else environ)
         self.targets = targets
         given = {t.name: t.secret_text(env) for t in targets}

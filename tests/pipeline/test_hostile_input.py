@@ -271,7 +271,7 @@ def test_an_event_from_the_future_is_dead_lettered_and_does_not_stop_detection(b
     assert not thread.is_alive() and not thread.errors
     assert {o["id"] for o in out} == {f"f-{i}" for i in range(1, 21)}
     assert [(d["reason"], d["offset"]) for d in dlq] == [("future_timestamp", 0)]
-    marks = worker.resources["state"].store.watermarks()
+    marks = worker.back_half.stage("state").store.watermarks()
     assert marks and all(float(v.rstrip("!")) <= time.time() + 600 for v in marks.values())
 
 

@@ -77,7 +77,7 @@ def test_email_ids_reach_no_output_and_no_redis_key_in_clear(redis_url, key_pref
     assert pseudonym.startswith("anon-")
     keys = [k.decode() for k in connect(redis_url).scan_iter(match=key_prefix + "*")]
     assert keys and not [k for k in keys if "@" in k or "example" in k.lower()]
-    assert w.resources["conversations"].get(pseudonym)["n"] == "2"
+    assert w.back_half.stage("conversations").store.get(pseudonym)["n"] == "2"
     # Another secret, another pseudonym: the hash is keyed, so a list of addresses does not reverse it.
     other = worker_for("chat", chat_model, redis_url, key_prefix, models_dir, id_hash_secret="other")
     again = outputs_on(other.process([chat_record("hi", 2, customer=email)]), w.settings.topic_chat_routed)

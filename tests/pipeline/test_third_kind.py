@@ -23,6 +23,7 @@ from lepton_stream.kafka import cloudevents
 from lepton_stream.kafka.backend import ensure_topics, make_producer
 from lepton_stream.ops.kafka_security import redis_client
 from lepton_stream.pipeline.batch import Item, Output
+from lepton_stream.pipeline.stage import BackHalf, BatchContext, Render
 from lepton_stream.pipeline.worker import Worker
 from lepton_stream.replay.producer import produce, read_jsonl
 from lepton_stream.runtime import build_loop, build_worker, kind_outputs
@@ -68,13 +69,21 @@ class Rules:
         return out
 
 
-def render(it: Item, w: Worker) -> Output:
-    msg: Ticket = it.message
-    out = TicketTriaged(id=msg.id, text=it.text, urgency=it.preds[TASK], model_version=w.version)
-    event = cloudevents.headers(TRIAGED, f"ticket.triaged:{msg.id}", cloudevents.source(w.spec.kind), msg.opened_at,
-                                subject=msg.id)  # fmt: skip
-    topic = w.spec.output_topics(w.settings)[0]
-    return Output.of(topic, msg.id, out, event, model_version=w.version)
+class RenderTicket(Render):
+    def __init__(self, topic: str):
+        self.topic = topic
+
+    def render(self, it: Item, batch: BatchContext) -> Output:
+        msg: Ticket = it.message
+        out = TicketTriaged(id=msg.id, text=it.text, urgency=it.preds[TASK], model_version=batch.version)
+        event = cloudevents.headers(TRIAGED, f"ticket.triaged:{msg.id}", cloudevents.source(batch.kind),
+                                    msg.opened_at, subject=msg.id)  # fmt: skip
+        return Output.of(self.topic, msg.id, out, event, model_version=batch.version)
+
+
+def stages(w: Worker) -> BackHalf:
+    """The kind's back half: only its own record."""
+    return BackHalf([RenderTicket(w.spec.output_topics(w.settings)[0])])
 
 
 TICKET = Kind(
@@ -82,10 +91,7 @@ TICKET = Kind(
     contract=Ticket,
     # Per test run (make_settings gives each a unique group prefix), as the shipped kinds' topics are.
     input_topic=lambda s: f"{s.group_prefix}.ticket.raw",
-    setup=lambda w: None,
-    enrich=lambda items, w: None,
-    react=lambda items, w, t: [],
-    render=render,
+    stages=stages,
     max_text=500,
     output_topics=lambda s: (f"{s.group_prefix}.ticket.triaged",),
     key="id",
