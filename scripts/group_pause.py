@@ -124,8 +124,8 @@ def main() -> None:
     ap.add_argument("--bootstrap")
     ap.add_argument("--assignors", default="range,cooperative-sticky")
     args = ap.parse_args()
-    from lepton_stream.dev.broker import Tansu, free_port
-    from lepton_stream.dev.kafka import ApacheKafka
+    from lepton_stream.tooling.dev.broker import Tansu, free_port
+    from lepton_stream.tooling.dev.kafka import ApacheKafka
 
     broker = None
     bootstrap = args.bootstrap

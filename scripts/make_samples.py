@@ -7,7 +7,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from lepton_stream.models.recipes import CLINC_BANKING
+from lepton_stream.tooling.training.recipes import CLINC_BANKING
 
 SRC = Path(sys.argv[1] if len(sys.argv) > 1 else "../shared/data")
 DST = Path(__file__).resolve().parents[1] / "lepton_stream" / "data" / "samples"

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from lepton_stream.dev import redis_server
-from lepton_stream.dev.broker import Tansu, free_port, stop_pid
-from lepton_stream.dev.kafka import ApacheKafka
-from lepton_stream.dev.redis_cluster import LocalRedisCluster
 from lepton_stream.state.cluster import connect
+from lepton_stream.tooling.dev import redis_server
+from lepton_stream.tooling.dev.broker import Tansu, free_port, stop_pid
+from lepton_stream.tooling.dev.kafka import ApacheKafka
+from lepton_stream.tooling.dev.redis_cluster import LocalRedisCluster
 from tests.pipeline.kafka_helpers import start_broker
 
 _started: dict[str, object] = {}
@@ -104,7 +104,7 @@ def key_prefix(redis_url: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Tiny quick-recipe bundles (frozen encoder + heads fitted on a few shipped samples): seconds to build."""
-    from lepton_stream.models.quick import build_quick_bundle
+    from lepton_stream.tooling.training.quick import build_quick_bundle
 
     root = tmp_path_factory.mktemp("models")
     build_quick_bundle("news", root / "news", limit_per_label=60)

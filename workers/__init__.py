@@ -14,8 +14,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from lepton_stream.config import Settings
-    from lepton_stream.models.feedback import Source
     from workers.kind import Kind
 
 # The shipped kinds, each in workers/<name>.py, imported on first lookup; listed first and in this order (the
@@ -77,15 +75,6 @@ def names() -> list[str]:
 
 def kinds() -> list[Kind]:
     return _ordered()
-
-
-def feedback_sources(s: Settings) -> dict[str, Source]:
-    """Where each served task's classified text and prediction live, for `models feedback`: each kind's own
-    output topic (the first it writes), its output's text field and each task's prediction field."""
-    from lepton_stream.models.feedback import Source
-
-    return {task: Source(k.output_topics(s)[0], k.output_text, field)
-            for k in kinds() for task, field in k.predictions.items()}  # fmt: skip
 
 
 class Choices:

@@ -81,7 +81,7 @@ class Kind(WorkerSpec):
         return self.kind
 
     def stream(self, **kwargs: Any) -> list:
-        """The kind's synthetic stream (replay.synth.Record list)."""
+        """The kind's synthetic stream (tooling.replay.synth.Record list)."""
         if self.synth is None:
             raise ValueError(f"the {self.kind} kind has no synthetic stream")
         module, func = self.synth.split(":")

@@ -1,6 +1,6 @@
 """`lepton-stream bench [--model-only] --json`: throughput figures as JSON.
 
-The `model` section is the bare-model benchmark (lepton_stream/models/bench.py). The full-pipeline section
+The `model` section is the bare-model benchmark (lepton_stream/tooling/training/bench.py). The full-pipeline section
 goes in `pipeline_section` below: it receives the parsed args and returns a dict; `--model-only` skips it.
 """
 
@@ -30,8 +30,8 @@ def register(sub) -> None:
 
 def model_section(args) -> dict:
     from lepton_stream.config import settings
-    from lepton_stream.models.bench import bench_model
-    from lepton_stream.models.quick import ensure_bundles
+    from lepton_stream.tooling.training.bench import bench_model
+    from lepton_stream.tooling.training.quick import ensure_bundles
 
     s = settings()
     root = args.model or ensure_bundles(s.models_dir, ("news",))["news"]
@@ -40,10 +40,10 @@ def model_section(args) -> dict:
 
 
 def pipeline_section(args) -> dict | None:
-    """Full pipeline figures through the broker and Redis (lepton_stream/bench/pipeline.py); table on stderr."""
+    """Full pipeline figures through the broker and Redis (lepton_stream/tooling/bench/pipeline.py); table on stderr."""
     from lepton_stream import logs
-    from lepton_stream.bench.pipeline import BenchConfig, print_table, run_pipeline_bench
     from lepton_stream.config import settings
+    from lepton_stream.tooling.bench.pipeline import BenchConfig, print_table, run_pipeline_bench
 
     s = settings()
     s.state_dir.mkdir(parents=True, exist_ok=True)

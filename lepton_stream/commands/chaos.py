@@ -27,8 +27,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from lepton_stream.bench.chaos import ChaosConfig, run_chaos
     from lepton_stream.config import settings
+    from lepton_stream.tooling.bench.chaos import ChaosConfig, run_chaos
 
     cfg = ChaosConfig(n=args.n, kills=args.kills, redis_restarts=args.redis_restarts,
                       broker_restarts=args.broker_restarts, scale=not args.no_scale, seed=args.seed,

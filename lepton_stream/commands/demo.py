@@ -14,6 +14,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from lepton_stream.demo import run as demo
+    from lepton_stream.tooling.demo import run as demo
 
     return demo(n=args.n, keep_stack=args.keep_stack, console_port=args.console)

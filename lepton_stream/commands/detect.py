@@ -98,8 +98,8 @@ def cost(factory, timestamps: list[float], values: list[float]) -> dict[str, flo
 
 def eval_nab(folder: Path, kinds: list[str], categories: list[str] | None, factory_of) -> dict:
     """Per kind: `nab_score.py alerts`'s figures on a NAB-layout folder, and the cost on its longest series."""
-    from lepton_stream.detect import nabfolder
     from lepton_stream.detect.calibrate import parse_timestamp
+    from lepton_stream.tooling.detect_eval import nabfolder
 
     series = nabfolder.load_folder(folder, categories)
     report: dict = {"folder": str(folder), "series": len(series)}
@@ -129,8 +129,8 @@ def run_eval(args) -> int:
                 for name, figs in report[kind].items():
                     print(f"  {name:24s} " + "  ".join(f"{k}={v}" for k, v in figs.items()))
         return 0
-    from lepton_stream.detect.evaluate import RobustZBaseline, evaluate
-    from lepton_stream.detect.synth import DEV_SEED, HELDOUT_SEED, corpus
+    from lepton_stream.tooling.detect_eval.evaluate import RobustZBaseline, evaluate
+    from lepton_stream.tooling.detect_eval.synth import DEV_SEED, HELDOUT_SEED, corpus
 
     seed = args.seed if args.seed is not None else HELDOUT_SEED if args.heldout else DEV_SEED
     series = corpus(seed, args.series)

@@ -17,7 +17,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from lepton_stream.config import settings
-    from lepton_stream.dev import stack
+    from lepton_stream.tooling.dev import stack
 
     s = settings()
     if args.action == "up":

@@ -132,14 +132,14 @@ def _import(args) -> int:
 
 
 def _eval(args) -> int:
-    from lepton_stream.kg.evaluation import EVAL_SET, evaluate
+    from lepton_stream.tooling.kg.evaluation import EVAL_SET, evaluate
 
     _print(evaluate(_graph(args), args.data or EVAL_SET, show_errors=args.errors))
     return 0
 
 
 def _bench(args) -> int:
-    from lepton_stream.kg.bench import run_bench
+    from lepton_stream.tooling.kg.bench import run_bench
 
     _print(run_bench(args.nodes, args.edges, args.texts))
     return 0

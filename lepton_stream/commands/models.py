@@ -101,7 +101,7 @@ def kind_of(task: str) -> str:
 
 def _task_data(task: str, data: list[Path], valid: Path | None, limit: int | None, seed: int, holdout: float = 0.1):
     from lepton_stream.models.samples import read_csv, read_csvs
-    from lepton_stream.models.train import TaskData, split_holdout
+    from lepton_stream.tooling.training.train import TaskData, split_holdout
 
     texts, labels = read_csvs(data, limit, seed)
     if valid:
@@ -114,7 +114,7 @@ def _task_data(task: str, data: list[Path], valid: Path | None, limit: int | Non
 
 
 def cmd_train(args) -> int:
-    from lepton_stream.models.train import TrainConfig, check_device, train, train_quick
+    from lepton_stream.tooling.training.train import TrainConfig, check_device, train, train_quick
 
     cfg = TrainConfig(lora=args.lora, freeze_embeddings=not args.train_embeddings)
     # Options named as the config's fields; unset: its default.
@@ -147,7 +147,7 @@ def cmd_train(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from lepton_stream.config import settings
-    from lepton_stream.models.evaluate import evaluate
+    from lepton_stream.tooling.training.evaluate import evaluate
 
     root = args.model or settings().models_dir / kind_of(args.task)
     runtime = args.runtime or settings().runtime
@@ -167,7 +167,7 @@ def cmd_explain(args) -> int:
 def cmd_feedback(args) -> int:
     from lepton_stream.config import settings
     from lepton_stream.models import bundle
-    from lepton_stream.models.feedback import export
+    from lepton_stream.tooling.training.feedback import export, sources
 
     labels: dict[str, list[str]] = {}
     for kind in (k.kind for k in workers.kinds() if k.tasks):
@@ -176,7 +176,7 @@ def cmd_feedback(args) -> int:
             labels |= {t: spec.labels for t, spec in bundle.read_manifest(root).tasks.items()}
     try:
         s = settings()
-        report = export(s, args.out, labels, args.timeout, by_task=workers.feedback_sources(s))
+        report = export(s, args.out, labels, args.timeout, by_task=sources(s))
     except TimeoutError as exc:
         print(f"feedback: {exc}", file=sys.stderr)
         return 1
@@ -210,9 +210,9 @@ def _publish_audit(event: dict) -> None:
     from kafka.errors import KafkaError
 
     from lepton_stream.config import settings
-    from lepton_stream.dev.broker import port_open
     from lepton_stream.kafka import cloudevents
     from lepton_stream.kafka.backend import make_producer
+    from lepton_stream.tooling.dev.broker import port_open
 
     s = settings()
     host, _, port = s.bootstrap_servers[0].rpartition(":")
@@ -233,7 +233,7 @@ def _publish_audit(event: dict) -> None:
 
 
 def cmd_export(args) -> int:
-    from lepton_stream.models.export import export_bundle
+    from lepton_stream.tooling.training.export import export_bundle
 
     m = export_bundle(args.bundle)
     print(json.dumps({"bundle": str(args.bundle), "version": m.version}))
@@ -241,7 +241,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_quick(args) -> int:
-    from lepton_stream.models.quick import ensure_bundles
+    from lepton_stream.tooling.training.quick import ensure_bundles
 
     paths = ensure_bundles(_models_dir(args.dir))
     print(json.dumps({k: str(v) for k, v in paths.items()}))
@@ -249,7 +249,7 @@ def cmd_quick(args) -> int:
 
 
 def cmd_prepare(args) -> int:
-    from lepton_stream.models.recipes import prepare_chat
+    from lepton_stream.tooling.training.recipes import prepare_chat
 
     print(json.dumps({k: str(v) for k, v in prepare_chat(args.shared, args.out).items()}, indent=2))
     return 0

@@ -29,8 +29,8 @@ def register(sub) -> None:
 def run_produce(args) -> int:
     from lepton_stream.config import settings
     from lepton_stream.kafka.backend import ensure_topics, make_producer
-    from lepton_stream.replay.producer import produce, read_jsonl
     from lepton_stream.runtime import input_partitions
+    from lepton_stream.tooling.replay.producer import produce, read_jsonl
 
     s = settings()
     topic = args.topic or workers.get(args.kind).input_topic(s)
@@ -45,7 +45,7 @@ def run_produce(args) -> int:
 
 
 def run_generate(args) -> int:
-    from lepton_stream.replay import synth
+    from lepton_stream.tooling.replay import synth
 
     kind = workers.get(args.kind)
     records = kind.stream(n=args.n, seed=args.seed, malformed=args.malformed, incident=not args.no_incident)

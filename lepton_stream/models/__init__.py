@@ -1,1 +1,2 @@
-"""Text classifiers: bundles on disk, runtimes that serve them in batches, and the recipes that train them."""
+"""Text classifiers: bundles on disk and the runtimes that serve them in batches (training lives in
+lepton_stream/tooling/training/)."""

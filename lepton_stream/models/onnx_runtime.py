@@ -1,6 +1,6 @@
 """The onnxruntime serving path of a bundle: the int8 export, tokenized by `tokenizers`, no torch.
 
-The export itself (torch, the 'train' extra) is models/export.py.
+The export itself (torch, the 'train' extra) is tooling/training/export.py.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from lepton_stream.bench.accounting import (
+from lepton_stream.tooling.bench.accounting import (
     RunOutput,
     bucket_drift,
     compare,

@@ -11,15 +11,15 @@ import json
 
 import pytest
 
-from lepton_stream.bench.chaos import ChaosConfig, run_chaos
 from lepton_stream.config import load_settings
+from lepton_stream.tooling.bench.chaos import ChaosConfig, run_chaos
 
 
 @pytest.mark.broker
 def test_small_chaos_run_loses_and_duplicates_nothing(tmp_path, broker_kind):
     if broker_kind == "tansu":
         pytest.importorskip("moto", reason="the durable tansu needs moto[server] (the chaos extra)")
-    from lepton_stream.models.quick import ensure_bundles
+    from lepton_stream.tooling.training.quick import ensure_bundles
 
     # The full quick recipe (the tests' tiny bundles are too weak for the incident to alert).
     ensure_bundles(tmp_path / "models", ("news",))

@@ -18,7 +18,7 @@ from lepton_stream.kafka.backend import ensure_topics, make_producer
 @pytest.mark.slow
 def test_no_acknowledged_record_lost_across_broker_restarts(tmp_path):
     pytest.importorskip("moto", reason="the durable broker needs moto[server]")
-    from lepton_stream.bench.services import DurableBroker
+    from lepton_stream.tooling.bench.services import DurableBroker
 
     broker = DurableBroker(tmp_path / "broker")
     broker.start()

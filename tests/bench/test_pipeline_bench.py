@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from lepton_stream.bench.pipeline import BenchConfig, run_pipeline_bench
 from lepton_stream.state.cluster import connect
+from lepton_stream.tooling.bench.pipeline import BenchConfig, run_pipeline_bench
 from tests.pipeline.kafka_helpers import make_settings
 
 

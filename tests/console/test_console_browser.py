@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 
 from lepton_stream.console.server import Console
-from lepton_stream.demo import demo_settings
 from lepton_stream.kafka.backend import ensure_topics, make_producer, read_topic
-from lepton_stream.replay import synth
-from lepton_stream.replay.producer import produce
 from lepton_stream.state.cluster import connect
+from lepton_stream.tooling.demo import demo_settings
+from lepton_stream.tooling.replay import synth
+from lepton_stream.tooling.replay.producer import produce
 from tests.pipeline.kafka_helpers import make_settings
 
 CHROMIUM = Path(os.environ.get("LEPTON_CHROMIUM", "/usr/bin/chromium"))
@@ -61,7 +61,7 @@ def browser() -> Iterator[Any]:
 def demo_models(models_dir, tmp_path_factory) -> Path:
     """The suite's tiny news bundle, and a chat bundle fitted on 25 samples per intent: the suite's 4 per intent
     recognise too few of the outage's chats for the surge to reach LEPTON_MIN_ALERT_COUNT in a 5-minute bucket."""
-    from lepton_stream.models.quick import build_quick_bundle
+    from lepton_stream.tooling.training.quick import build_quick_bundle
 
     root = tmp_path_factory.mktemp("console-models")
     (root / "news").symlink_to(models_dir / "news")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from lepton_stream.cli import main
-from lepton_stream.detect import nabfolder
+from lepton_stream.tooling.detect_eval import nabfolder
 
 ROOT = Path(__file__).resolve().parents[2]
 NAB_SCORE = Path(os.environ.get("NAB_SCORE", ROOT.parent / "shared" / "tools" / "nab_score.py"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lepton_stream.detect import nab
+from lepton_stream.tooling.detect_eval import nab
 
 
 def test_scaled_sigmoid_matches_the_published_values() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lepton_stream.detect.synth import DEV_SEED, HELDOUT_SEED, corpus
+from lepton_stream.tooling.detect_eval.synth import DEV_SEED, HELDOUT_SEED, corpus
 
 
 def test_same_seed_same_corpus_and_seeds_differ() -> None:

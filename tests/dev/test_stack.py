@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lepton_stream.config import load_settings
-from lepton_stream.dev import redis_server, stack
-from lepton_stream.dev.broker import free_port, pid_alive, port_open
+from lepton_stream.tooling.dev import redis_server, stack
+from lepton_stream.tooling.dev.broker import free_port, pid_alive, port_open
 
 
 def test_up_status_down_with_private_redis(tmp_path):

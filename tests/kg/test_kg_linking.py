@@ -75,7 +75,7 @@ def test_seed_graph_positives_and_tricky_negatives(seed: KnowledgeGraph, text: s
 
 
 def test_seed_linking_meets_targets_on_labelled_set(seed: KnowledgeGraph) -> None:
-    from lepton_stream.kg.evaluation import evaluate
+    from lepton_stream.tooling.kg.evaluation import evaluate
 
     result = evaluate(seed)
     assert result["sentences"] >= 200 and result["negatives"] >= 40

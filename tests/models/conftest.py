@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lepton_stream.models.quick import SAMPLES, build_quick_bundle, read_csv
-from lepton_stream.models.train import TaskData, TrainConfig, split_holdout, train
+from lepton_stream.tooling.training.quick import SAMPLES, build_quick_bundle, read_csv
+from lepton_stream.tooling.training.train import TaskData, TrainConfig, split_holdout, train
 
 
 def _task(name: str, csv: str, per_label: int) -> TaskData:

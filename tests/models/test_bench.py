@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lepton_stream.models.bench import bench_model
+from lepton_stream.tooling.training.bench import bench_model
 
 
 def test_bench_model_reports_all_rows(quick_news: Path) -> None:

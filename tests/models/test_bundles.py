@@ -11,9 +11,9 @@ import pytest
 from lepton_stream.contracts import IntentPrediction
 from lepton_stream.models import bundle
 from lepton_stream.models.onnx_runtime import OnnxModel
-from lepton_stream.models.quick import SAMPLES, read_csv
 from lepton_stream.models.serving import load_model
 from lepton_stream.models.torch_serving import TorchModel
+from lepton_stream.tooling.training.quick import SAMPLES, read_csv
 
 TEXTS, LABELS = read_csv(SAMPLES / "news_sentiment.csv", 30, seed=7)
 

@@ -12,9 +12,9 @@ import torch
 from lepton_stream.cli import main
 from lepton_stream.models import bundle
 from lepton_stream.models.explain import explain_tokens
-from lepton_stream.models.metrics import classification_report
-from lepton_stream.models.quick import SAMPLES
-from lepton_stream.models.train import calibrate_oos
+from lepton_stream.tooling.training.metrics import classification_report
+from lepton_stream.tooling.training.quick import SAMPLES
+from lepton_stream.tooling.training.train import calibrate_oos
 
 
 def _run(capsys, *argv: str) -> dict:
@@ -88,8 +88,8 @@ def test_oos_threshold_keeps_in_scope_accuracy() -> None:
 def test_bias_calibration_raises_macro_f1_within_bounds() -> None:
     import numpy as np
 
-    from lepton_stream.models.metrics import macro_f1
-    from lepton_stream.models.train import calibrate_bias
+    from lepton_stream.tooling.training.metrics import macro_f1
+    from lepton_stream.tooling.training.train import calibrate_bias
 
     labels = ["neg", "neu", "pos"]
     # The model under-calls "neg": its negatives score just below neutral.
@@ -106,7 +106,7 @@ def test_bias_calibration_raises_macro_f1_within_bounds() -> None:
 def test_bias_offsets_are_kept_only_when_they_help_on_unseen_rows() -> None:
     import numpy as np
 
-    from lepton_stream.models.train import checked_bias
+    from lepton_stream.tooling.training.train import checked_bias
 
     labels = ["neg", "neu", "pos"]
     rng = np.random.default_rng(5)
@@ -160,7 +160,7 @@ def test_train_on_a_missing_gpu_fails_before_reading_data(tmp_path: Path, capsys
 def test_layer_decay_gives_lower_layers_smaller_rates() -> None:
     from transformers import BertConfig, BertModel
 
-    from lepton_stream.models.train import encoder_param_groups
+    from lepton_stream.tooling.training.train import encoder_param_groups
 
     enc = BertModel(BertConfig(vocab_size=50, hidden_size=8, num_hidden_layers=2, num_attention_heads=2,
                                intermediate_size=16))  # fmt: skip

@@ -9,12 +9,11 @@ import json
 import uuid
 from pathlib import Path
 
-import workers
 from lepton_stream import cli
 from lepton_stream.config import settings
 from lepton_stream.kafka.backend import ensure_topics, make_producer, read_to_end
-from lepton_stream.models.feedback import export
-from lepton_stream.models.quick import read_csvs
+from lepton_stream.tooling.training.feedback import export, sources
+from lepton_stream.tooling.training.quick import read_csvs
 from tests.pipeline.kafka_helpers import make_settings
 
 
@@ -67,7 +66,7 @@ def test_feedback_becomes_training_csvs(broker, redis_url, key_prefix, models_di
     s = make_settings(broker.bootstrap, redis_url, key_prefix, models_dir, topic_feedback=f"fb.{uuid.uuid4().hex[:8]}")
     _fill(s)
     labels = {"news-sentiment": ["negative", "neutral", "positive"]}
-    report = export(s, tmp_path / "fb", labels, timeout_s=60, by_task=workers.feedback_sources(s))
+    report = export(s, tmp_path / "fb", labels, timeout_s=60, by_task=sources(s))
 
     assert report["feedback_records"] == 10
     assert report["skipped"] == {"invalid": 2, "no_output": 1, "unknown_label": 1, "unknown_task": 1}

@@ -1,6 +1,7 @@
 """A worker's import closure holds only what serving needs: it builds and predicts with torch, transformers,
-onnx, safetensors, peft and the base encoder's package made unimportable, as in a runtime-only install; a
-tooling command whose extra is missing says which extra in one line."""
+onnx, safetensors, peft and the base encoder's package made unimportable, as in a runtime-only install, and
+loads nothing from lepton_stream.tooling (nor does the relay's or the console's); a tooling command whose extra
+is missing says which extra in one line."""
 
 from __future__ import annotations
 
@@ -46,9 +47,12 @@ def test_a_worker_builds_and_serves_without_training_modules(quick_news: Path, t
         health_for(worker)
         assert worker.model.predict(["shares fell sharply"])[0]["news-sentiment"].label
         import lepton_stream.relay.worker  # the relay's closure too
-        import workers, lepton_stream.pipeline.loop  # noqa: F401
+        import lepton_stream.console.server  # and the console's
+        import workers, workers.news, workers.chat, lepton_stream.pipeline.loop  # noqa: F401
         loaded = sorted(m for m in sys.modules if m.split(".")[0] in {blocked!r})
         assert not loaded, loaded
+        tooling = sorted(m for m in sys.modules if m.split(".")[:2] == ["lepton_stream", "tooling"])
+        assert not tooling, tooling
         print("ok")
     """.replace("{blocked!r}", repr(set(TRAINING)))
     r = _run(code, TRAINING, {"LEPTON_MODELS_DIR": str(models), "LEPTON_RUNTIME": "onnx"})

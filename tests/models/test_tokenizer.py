@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from lepton_stream.models import base, bundle, tokenizer
-from lepton_stream.models.quick import SAMPLES, read_csv
 from lepton_stream.models.serving import load_model
 from lepton_stream.models.tokenizer import TOKENIZER_FILE, TextTokenizer
+from lepton_stream.tooling.training.quick import SAMPLES, read_csv
 
 transformers = pytest.importorskip("transformers")
 
@@ -96,7 +96,7 @@ def test_an_older_bundle_without_a_tokenizer(quick_news: Path, tmp_path: Path, m
         with pytest.raises(bundle.BundleError, match="models export"):
             load_model(old, "onnx")
     # ...and `models export` adds it (a new version: the bundle's files changed).
-    from lepton_stream.models.export import export_bundle
+    from lepton_stream.tooling.training.export import export_bundle
 
     again = export_bundle(old)
     assert TOKENIZER_FILE in again.files and again.version != m.version

@@ -7,9 +7,9 @@ import uuid
 from pathlib import Path
 
 from lepton_stream.config import Settings, load_settings
-from lepton_stream.dev.broker import Tansu, free_port
-from lepton_stream.dev.kafka import ApacheKafka
 from lepton_stream.kafka import backend
+from lepton_stream.tooling.dev.broker import Tansu, free_port
+from lepton_stream.tooling.dev.kafka import ApacheKafka
 
 
 def start_broker(kind: str, workdir: Path) -> Tansu | ApacheKafka:

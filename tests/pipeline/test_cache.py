@@ -24,7 +24,6 @@ from safetensors.torch import load_file, save_file
 
 from lepton_stream.config import load_settings
 from lepton_stream.contracts import Prediction
-from lepton_stream.dev.broker import free_port
 from lepton_stream.models import bundle
 from lepton_stream.pipeline.batch import RawRecord
 from lepton_stream.pipeline.cache import PredictionCache, encode, fill, lookup, text_hash
@@ -33,6 +32,7 @@ from lepton_stream.pipeline.mask import mask
 from lepton_stream.pipeline.timing import StageTimer
 from lepton_stream.runtime import build_worker
 from lepton_stream.state.cluster import connect
+from lepton_stream.tooling.dev.broker import free_port
 
 TASK = "news-sentiment"
 TOPIC = "news.raw.cache-test"

@@ -11,9 +11,9 @@ import time
 from lepton_stream.config import load_settings
 from lepton_stream.kafka.backend import ensure_topics, make_producer
 from lepton_stream.pipeline.batch import RawRecord
-from lepton_stream.replay import synth
-from lepton_stream.replay.producer import produce
 from lepton_stream.runtime import build_loop, build_worker
+from lepton_stream.tooling.replay import synth
+from lepton_stream.tooling.replay.producer import produce
 from tests.pipeline.cloudevents_check import check
 from tests.pipeline.kafka_helpers import make_settings, read_topic
 

@@ -24,8 +24,8 @@ import structlog
 
 from lepton_stream import metrics
 from lepton_stream.config import Settings
-from lepton_stream.replay import synth
 from lepton_stream.runtime import build_loop, build_worker
+from lepton_stream.tooling.replay import synth
 from tests.pipeline.kafka_helpers import make_settings, start_broker
 from tests.pipeline.worker_proc import (
     Position,
@@ -319,8 +319,8 @@ def test_sigterm_during_start_up_exits_cleanly(broker, redis_url, key_prefix, mo
 @pytest.fixture
 def own_redis(tmp_path: Path):
     """A valkey-server of the test's own, which the test may stop (the session's Redis must stay up)."""
-    from lepton_stream.dev import redis_server
-    from lepton_stream.dev.broker import free_port, stop_pid
+    from lepton_stream.tooling.dev import redis_server
+    from lepton_stream.tooling.dev.broker import free_port, stop_pid
 
     port = free_port()
     pid = redis_server.start_private(port, tmp_path / "valkey")
@@ -335,7 +335,7 @@ def test_sigterm_during_a_retry_loop_exits_cleanly_committing_what_was_settled(b
     """A real worker settles a first batch, then its Redis goes away: the next records' stage is retried with
     backoff (stage_retry). SIGTERM there: exit 0, no traceback, the first batch committed and nothing of the
     second (it is redelivered to whoever reads the partitions next)."""
-    from lepton_stream.dev import redis_server
+    from lepton_stream.tooling.dev import redis_server
 
     url, stop_redis = own_redis
     s = settings_for(broker, url, key_prefix, models_dir)

@@ -13,9 +13,9 @@ import threading
 from kafka import KafkaConsumer, TopicPartition
 
 from lepton_stream.kafka.backend import ensure_topics, make_producer
-from lepton_stream.replay import synth
-from lepton_stream.replay.producer import produce
 from lepton_stream.runtime import build_loop, build_worker
+from lepton_stream.tooling.replay import synth
+from lepton_stream.tooling.replay.producer import produce
 from tests.pipeline.kafka_helpers import make_settings, read_topic, values
 
 

@@ -35,9 +35,9 @@ from lepton_stream.kafka.backend import ensure_topics, make_producer
 from lepton_stream.pipeline.batch import Output, RawRecord
 from lepton_stream.pipeline.decode import decode, future_dead
 from lepton_stream.pipeline.produce import PublishError, Sink
-from lepton_stream.replay import synth
-from lepton_stream.replay.synth import Record
 from lepton_stream.runtime import build_loop, build_worker
+from lepton_stream.tooling.replay import synth
+from lepton_stream.tooling.replay.synth import Record
 from tests.pipeline.kafka_helpers import make_settings, read_topic, values
 from tests.pipeline.test_decode_fuzz import BASE, deep_json, invalid_utf8, json_values, mutated_message, serialised
 from tests.pipeline.worker_proc import Watcher, committed

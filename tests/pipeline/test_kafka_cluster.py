@@ -15,11 +15,11 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
-from lepton_stream.dev.broker import free_port
-from lepton_stream.dev.kafka import ApacheKafka
 from lepton_stream.kafka.backend import client_kwargs, make_producer
-from lepton_stream.replay import synth
 from lepton_stream.runtime import build_loop, build_worker
+from lepton_stream.tooling.dev.broker import free_port
+from lepton_stream.tooling.dev.kafka import ApacheKafka
+from lepton_stream.tooling.replay import synth
 from tests.pipeline.kafka_helpers import make_settings, read_topic
 
 N = 600

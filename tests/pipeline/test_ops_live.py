@@ -10,9 +10,9 @@ import urllib.request
 
 from lepton_stream.kafka.backend import ensure_topics, make_producer
 from lepton_stream.ops.http import serve
-from lepton_stream.replay import synth
-from lepton_stream.replay.producer import produce
 from lepton_stream.runtime import build_loop, build_worker, health_for
+from lepton_stream.tooling.replay import synth
+from lepton_stream.tooling.replay.producer import produce
 from tests.pipeline.kafka_helpers import make_settings, read_topic
 
 
@@ -80,8 +80,8 @@ def test_a_batch_that_never_finishes_fails_liveness_counts_redis_errors_and_stop
     import redis
     from kafka import KafkaConsumer, TopicPartition
 
-    from lepton_stream.dev.broker import free_port
     from lepton_stream.models.serving import load_model
+    from lepton_stream.tooling.dev.broker import free_port
 
     s = make_settings(broker.bootstrap, redis_url, key_prefix, models_dir, stuck_batch_s=10, retry_backoff_ms=50)
     dead = redis.Redis(port=free_port(), socket_connect_timeout=0.2, socket_timeout=0.2)

@@ -15,9 +15,9 @@ import signal
 import time
 from pathlib import Path
 
-from lepton_stream.bench.accounting import lifecycle_gaps
 from lepton_stream.config import Settings
-from lepton_stream.replay import synth
+from lepton_stream.tooling.bench.accounting import lifecycle_gaps
+from lepton_stream.tooling.replay import synth
 from tests.pipeline.kafka_helpers import make_settings
 from tests.pipeline.worker_proc import (
     WorkerProcess,

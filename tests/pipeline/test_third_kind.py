@@ -25,8 +25,8 @@ from lepton_stream.ops.kafka_security import redis_client
 from lepton_stream.pipeline.batch import Item, Output
 from lepton_stream.pipeline.stage import BackHalf, BatchContext, Render
 from lepton_stream.pipeline.worker import Worker
-from lepton_stream.replay.producer import produce, read_jsonl
 from lepton_stream.runtime import build_loop, build_worker, kind_outputs
+from lepton_stream.tooling.replay.producer import produce, read_jsonl
 from tests.pipeline.kafka_helpers import make_settings, read_topic, values
 from workers.kind import Kind, KindDocs, Message
 

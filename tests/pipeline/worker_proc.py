@@ -23,10 +23,10 @@ from typing import IO, Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from lepton_stream.bench.workers import worker_env
 from lepton_stream.config import Settings
 from lepton_stream.kafka.backend import client_kwargs, ensure_topics, make_producer
-from lepton_stream.replay.synth import Record
+from lepton_stream.tooling.bench.workers import worker_env
+from lepton_stream.tooling.replay.synth import Record
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -256,8 +256,8 @@ def test_the_shipped_example_and_the_documented_targets_file_load(tmp_path):
 
 
 def test_alert_rendering_is_the_demos():
-    from lepton_stream import demo
     from lepton_stream.alerts import render
+    from lepton_stream.tooling import demo
 
     a = orjson.loads(alert(0))
     assert render.lines(a) == [

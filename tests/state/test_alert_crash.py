@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from lepton_stream.replay import synth
+from lepton_stream.tooling.replay import synth
 from tests.pipeline.kafka_helpers import make_settings
 from tests.pipeline.worker_proc import ROOT, Watcher, WorkerProcess, produce_all, spawn, worker_env
 

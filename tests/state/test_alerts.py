@@ -8,9 +8,9 @@ import pytest
 
 from lepton_stream.config import load_settings
 from lepton_stream.pipeline.batch import RawRecord
-from lepton_stream.replay import synth
 from lepton_stream.runtime import build_worker
 from lepton_stream.state.cluster import connect
+from lepton_stream.tooling.replay import synth
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from lepton_stream.detect import nabfolder
 from lepton_stream.detect.calibrate import parse_timestamp
 from lepton_stream.state.cluster import connect
 from lepton_stream.state.monitor import MonitorConfig, SubjectMonitor
 from lepton_stream.state.outbox import Outbox
 from lepton_stream.state.windows import WindowStore
+from lepton_stream.tooling.detect_eval import nabfolder
 
 NAB_DEV = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "nab_dev"
 SERIES = "artificialWithAnomaly/art_increase_spike_density.csv"  # counts 0..20 per 5 minutes, one window

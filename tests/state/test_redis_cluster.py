@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from redis.crc import key_slot
 
-from lepton_stream.dev.redis_cluster import LocalRedisCluster
 from lepton_stream.state import cluster
 from lepton_stream.state.windows import Event, WindowStore
+from lepton_stream.tooling.dev.redis_cluster import LocalRedisCluster
 
 # A store's keys for one subject share the hash tag {news:<subject>}: one slot, one primary.
 SUBJECT = "ACME"

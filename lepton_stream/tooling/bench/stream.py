@@ -11,7 +11,7 @@ import json
 from dataclasses import replace
 
 import workers
-from lepton_stream.replay.synth import Record
+from lepton_stream.tooling.replay.synth import Record
 
 
 def unique_stream(kind: str, n: int, seed: int = 11) -> list[Record]:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import redis
 
-from lepton_stream.dev.broker import free_port, stop_pid
-from lepton_stream.dev.redis_server import RedisError, valkey_binary
+from lepton_stream.tooling.dev.broker import free_port, stop_pid
+from lepton_stream.tooling.dev.redis_server import RedisError, valkey_binary
 
 
 def valkey_cli() -> Path:

@@ -1,4 +1,4 @@
-"""Masking cost per message on realistic texts: `python -m lepton_stream.bench.masking`.
+"""Masking cost per message on realistic texts: `python -m lepton_stream.tooling.bench.masking`.
 
 The corpus is what the workers see: the shipped chat and news samples plus the replay generator's chat stream
 (banking questions, about one in eight carrying an email, phone, card or IBAN) and news stream. Prints the
@@ -23,7 +23,7 @@ def corpus() -> list[str]:
     for name in ("chat_intent.csv", "chat_sentiment.csv", "news_sentiment.csv"):
         with samples.joinpath(name).open(encoding="utf-8") as fh:
             texts += [row["text"] for row in csv.DictReader(fh)]
-    from lepton_stream.replay.synth import chat_stream, news_stream
+    from lepton_stream.tooling.replay.synth import chat_stream, news_stream
 
     for rec in chat_stream(2000, malformed=0.0) + news_stream(1000, malformed=0.0):
         msg = orjson.loads(rec.value)

@@ -22,8 +22,8 @@ import torch
 
 from lepton_stream.models import bundle
 from lepton_stream.models.encoder import load_tokenizer
-from lepton_stream.models.quick import SAMPLES, read_csv
 from lepton_stream.models.torch_serving import TorchModel, encoder_path
+from lepton_stream.tooling.training.quick import SAMPLES, read_csv
 
 
 def news_texts(n: int) -> list[str]:

@@ -26,13 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from lepton_stream.bench.drive import Drive
-from lepton_stream.bench.naive import run_naive
-from lepton_stream.bench.services import delete_prefix, reachable_stack
-from lepton_stream.bench.stream import renamed, texts_of, unique_stream
 from lepton_stream.config import Settings, load_settings
 from lepton_stream.kafka.backend import ensure_topics, make_producer, read_topic
-from lepton_stream.replay.producer import produce
+from lepton_stream.tooling.bench.drive import Drive
+from lepton_stream.tooling.bench.naive import run_naive
+from lepton_stream.tooling.bench.services import delete_prefix, reachable_stack
+from lepton_stream.tooling.bench.stream import renamed, texts_of, unique_stream
+from lepton_stream.tooling.replay.producer import produce
 
 
 @dataclass
@@ -82,10 +82,10 @@ def _produce_all(s: Settings, topic: str, records) -> None:
 
 
 def run_pipeline_bench(base: Settings, cfg: BenchConfig) -> dict:
-    from lepton_stream.models.quick import ensure_bundles
     from lepton_stream.models.serving import load_model, set_threads
     from lepton_stream.pipeline.cache import PredictionCache
     from lepton_stream.runtime import build_worker
+    from lepton_stream.tooling.training.quick import ensure_bundles
 
     kind = cfg.kind
     root = cfg.model or ensure_bundles(base.models_dir, (kind,))[kind]

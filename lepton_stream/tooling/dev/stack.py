@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lepton_stream.config import Settings
-from lepton_stream.dev import redis_server
-from lepton_stream.dev.broker import Tansu, pid_alive, port_open, stop_pid
-from lepton_stream.dev.kafka import ApacheKafka, stop_nodes
+from lepton_stream.tooling.dev import redis_server
+from lepton_stream.tooling.dev.broker import Tansu, pid_alive, port_open, stop_pid
+from lepton_stream.tooling.dev.kafka import ApacheKafka, stop_nodes
 
 
 @dataclass

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lepton_stream.config import Settings
-from lepton_stream.dev import redis_server
-from lepton_stream.dev.broker import BrokerError, Tansu, free_port, port_open, stop_pid
-from lepton_stream.dev.kafka import ApacheKafka
 from lepton_stream.state.cluster import connect
+from lepton_stream.tooling.dev import redis_server
+from lepton_stream.tooling.dev.broker import BrokerError, Tansu, free_port, port_open, stop_pid
+from lepton_stream.tooling.dev.kafka import ApacheKafka
 
 S3_ENV = {
     "AWS_ACCESS_KEY_ID": "lepton",

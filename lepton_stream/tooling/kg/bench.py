@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from lepton_stream.kg.graph import KnowledgeGraph
-from lepton_stream.kg.synthetic import synthetic_texts, write_synthetic
+from lepton_stream.tooling.kg.synthetic import synthetic_texts, write_synthetic
 
 
 def _rss_mb() -> float:

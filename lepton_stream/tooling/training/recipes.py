@@ -16,7 +16,7 @@ import random
 from pathlib import Path
 
 from lepton_stream.models.base import OUT_OF_SCOPE
-from lepton_stream.models.train import split_holdout
+from lepton_stream.tooling.training.train import split_holdout
 
 # CLINC intents that overlap banking support; they are not out of scope for a bank's chat.
 CLINC_BANKING = {

@@ -24,14 +24,14 @@ from pathlib import Path
 import redis
 from kafka import KafkaConsumer, TopicPartition
 
-from lepton_stream.bench.accounting import RunOutput, compare, failures
-from lepton_stream.bench.services import DurableBroker, DurableRedis, KafkaCluster
-from lepton_stream.bench.workers import Pool
 from lepton_stream.config import Settings, load_settings
 from lepton_stream.kafka.backend import client_kwargs, ensure_topics, make_producer
-from lepton_stream.replay import synth
-from lepton_stream.replay.synth import Record
 from lepton_stream.runtime import kind_layout, partitions
+from lepton_stream.tooling.bench.accounting import RunOutput, compare, failures
+from lepton_stream.tooling.bench.services import DurableBroker, DurableRedis, KafkaCluster
+from lepton_stream.tooling.bench.workers import Pool
+from lepton_stream.tooling.replay import synth
+from lepton_stream.tooling.replay.synth import Record
 
 
 @dataclass
@@ -283,7 +283,7 @@ def chaos_steps(cfg: ChaosConfig, run: Run, store: DurableRedis,
 
 
 def run_chaos(base: Settings, cfg: ChaosConfig, say: Callable[[str], None] = lambda _: None) -> dict:
-    from lepton_stream.models.quick import ensure_bundles
+    from lepton_stream.tooling.training.quick import ensure_bundles
 
     ensure_bundles(base.models_dir, ("news",))
     workdir = Path(tempfile.mkdtemp(prefix="lepton-chaos-"))

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from lepton_stream.models import bundle
 from lepton_stream.models.base import OUT_OF_SCOPE
-from lepton_stream.models.metrics import classification_report
 from lepton_stream.models.samples import read_csv
 from lepton_stream.models.serving import load_model
+from lepton_stream.tooling.training.metrics import classification_report
 
 
 def predicted_labels(model, task: str, texts: list[str]) -> list[str]:

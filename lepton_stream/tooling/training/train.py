@@ -34,7 +34,7 @@ from torch import nn
 from lepton_stream.models import bundle
 from lepton_stream.models.base import OUT_OF_SCOPE
 from lepton_stream.models.encoder import BASE_MODEL, EncoderWithHeads, base_model_path, load_encoder, load_tokenizer
-from lepton_stream.models.metrics import classification_report
+from lepton_stream.tooling.training.metrics import classification_report
 
 URL = re.compile(r"https?://\S+")
 
@@ -254,7 +254,7 @@ def calibrate_bias(logits: np.ndarray, gold: list[str], labels: list[str], round
     Class weighting fixes the average trade-off between classes; these offsets fix it where macro-F1 is
     measured. Offsets are bounded to +-1 so a small validation split cannot push the model far.
     """
-    from lepton_stream.models.metrics import macro_f1
+    from lepton_stream.tooling.training.metrics import macro_f1
 
     gold_idx = np.array([labels.index(g) for g in gold])
     bias = np.zeros(len(labels), np.float32)
@@ -279,7 +279,7 @@ def checked_bias(logits: np.ndarray, gold: list[str], labels: list[str], seed: i
 
     A coordinate search on a few hundred rows finds offsets that fit the rows' noise: on a news run's 955
     held-out rows it set [-1, -0.9, 0.3] for +0.8 point there and cost 0.7 point on the test file."""
-    from lepton_stream.models.metrics import macro_f1
+    from lepton_stream.tooling.training.metrics import macro_f1
 
     if len(gold) < 4:  # halves of one row tell nothing
         return np.zeros(len(labels), np.float32), 0.0
@@ -504,8 +504,8 @@ def train(
     manifest = write_bundle(out, name, module, tokenizer, specs, cfg.max_length,
                             "lora" if cfg.lora else "full", metrics)
     if export_int8:
-        from lepton_stream.models.export import export_bundle
         from lepton_stream.models.onnx_runtime import OnnxModel
+        from lepton_stream.tooling.training.export import export_bundle
 
         manifest = export_bundle(out, module)
         onnx = OnnxModel(out, manifest=manifest, threads=cfg.threads)
@@ -564,8 +564,8 @@ def train_quick(tasks: list[TaskData], out: Path, name: str, max_length: int = 6
                 seed: int = 13) -> bundle.Manifest:
     """The quick recipe on any CSVs: frozen base encoder, logistic-regression heads (seconds to minutes)."""
     from lepton_stream.models.batching import BucketedBatcher
-    from lepton_stream.models.quick import embed, fit_head
     from lepton_stream.models.tokenizer import TOKENIZER_FILE, TextTokenizer
+    from lepton_stream.tooling.training.quick import embed, fit_head
 
     set_seed(seed)
     started = time.perf_counter()
@@ -605,7 +605,7 @@ def train_quick(tasks: list[TaskData], out: Path, name: str, max_length: int = 6
     manifest = bundle.seal(out, bundle.Manifest(name=name, tasks=specs, base_model=BASE_MODEL, max_length=max_length,
                                                 recipe="quick", metrics=metrics))
     if export_int8:
-        from lepton_stream.models.export import export_bundle
+        from lepton_stream.tooling.training.export import export_bundle
 
         manifest = export_bundle(out, full)
     return manifest

@@ -19,6 +19,7 @@ from pathlib import Path
 import orjson
 from pydantic import ValidationError
 
+import workers
 from lepton_stream.config import Settings
 from lepton_stream.contracts import Feedback
 from lepton_stream.kafka.backend import read_to_end
@@ -31,12 +32,19 @@ class Source:
     prediction_field: str
 
 
+def sources(s: Settings) -> dict[str, Source]:
+    """Where each served task's classified text and prediction live: each registered kind's own output topic
+    (the first it writes), its output's text field and each task's prediction field."""
+    return {task: Source(k.output_topics(s)[0], k.output_text, field)
+            for k in workers.kinds() for task, field in k.predictions.items()}  # fmt: skip
+
+
 def export(s: Settings, out: Path, labels: dict[str, list[str]] | None = None, timeout_s: float = 120.0, *,
            by_task: dict[str, Source]) -> dict:  # fmt: skip
     """Write out/<task>.csv for every task with usable corrections; return what was read, written and skipped.
 
     `labels` (task -> label names, e.g. from the served bundles) rejects labels a task does not have;
-    `by_task` says where each task's outputs are (workers.feedback_sources: the registered kinds')."""
+    `by_task` says where each task's outputs are (`sources`: the registered kinds')."""
     skipped: Counter[str] = Counter()
     wanted: dict[tuple[str, str], str] = {}  # (task, id) -> label; later records overwrite earlier ones
     read = 0

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from lepton_stream.config import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def worker_env(s: Settings) -> dict[str, str]:

@@ -22,7 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lepton_stream.dev.broker import BrokerError, free_port, pid_alive, port_open, stop_pid
+from lepton_stream.tooling.dev.broker import BrokerError, free_port, pid_alive, port_open, stop_pid
 
 KAFKA_VERSION = "4.1.2"
 SCALA_VERSION = "2.13"

@@ -17,7 +17,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from lepton_stream.config import Settings
 from lepton_stream.kafka.backend import client_kwargs
 from lepton_stream.models import bundle
-from lepton_stream.models.bench import naive_pipeline
+from lepton_stream.tooling.training.bench import naive_pipeline
 
 
 def run_naive(s: Settings, root: Path, topic_in: str, topic_out: str, group: str, n: int, text_field: str,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 
-from lepton_stream.replay.synth import Record
+from lepton_stream.tooling.replay.synth import Record
 
 
 def read_jsonl(path: Path, kind: str) -> list[Record]:

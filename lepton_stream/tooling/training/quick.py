@@ -100,7 +100,7 @@ def build_quick_bundle(
     )
     manifest = bundle.seal(out, manifest)
     if export_int8:
-        from lepton_stream.models.export import export_bundle
+        from lepton_stream.tooling.training.export import export_bundle
 
         manifest = export_bundle(out, EncoderWithHeads(encoder.encoder, heads).eval())
     return manifest
@@ -120,7 +120,7 @@ def ensure_bundles(models_dir: Path, kinds: tuple[str, ...] | None = None) -> di
             build_quick_bundle(kind, root)
         elif bundle.ONNX_INT8 not in bundle.read_manifest(root).files:
             # Bundles made before the int8 export existed: add it, since onnx is the default runtime.
-            from lepton_stream.models.export import export_bundle
+            from lepton_stream.tooling.training.export import export_bundle
 
             export_bundle(root)
         paths[kind] = root

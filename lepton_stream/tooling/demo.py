@@ -19,9 +19,9 @@ from pathlib import Path
 from lepton_stream import logs
 from lepton_stream.alerts import render
 from lepton_stream.config import Settings, load_settings, settings
-from lepton_stream.dev import stack
 from lepton_stream.kafka.backend import ensure_topics, make_producer, read_topic
-from lepton_stream.replay.producer import produce
+from lepton_stream.tooling.dev import stack
+from lepton_stream.tooling.replay.producer import produce
 
 
 def say(text: str = "") -> None:
@@ -67,7 +67,7 @@ def run(n: int = 2000, keep_stack: bool = False, console_port: int | None = None
 
 
 def _replay(base: Settings, n: int, log_path: Path, console_port: int | None = None) -> int:
-    from lepton_stream.models.quick import ensure_bundles
+    from lepton_stream.tooling.training.quick import ensure_bundles
 
     t = time.perf_counter()
     ensure_bundles(base.models_dir)

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from statistics import median
 from typing import Any, Protocol
 
-from lepton_stream.detect import nab
-from lepton_stream.detect.synth import Series
+from lepton_stream.tooling.detect_eval import nab
+from lepton_stream.tooling.detect_eval.synth import Series
 
 
 class Detector(Protocol):

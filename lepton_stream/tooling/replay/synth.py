@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 START = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 SOURCES = ["reuters", "bloomberg", "wsj", "ft", "cnbc", "marketwatch", "seekingalpha", "benzinga"]
 CHANNELS = ["web", "app", "email", "sms", "social"]
