@@ -7,7 +7,7 @@ wants more of (profit, sales, orders, margin) or less of (loss, costs, debt, imp
 
 `direction(text)` returns +1 (the company's figures improved), -1 (worsened) or 0 (no comparison found, the
 quantity is neither good nor bad, e.g. share capital or head count, or the cues disagree). It is pure regular
-expressions (tens of microseconds a sentence), imports nothing beyond the standard library, and serves the
+expressions (about 0.1 ms a sentence), imports nothing beyond the standard library, and serves the
 same way at training and at serving time.
 
 How a sentence is read, clause by clause (split at ";", ", while", ", whereas", " but "):
@@ -30,28 +30,30 @@ from __future__ import annotations
 
 import re
 
-# Quantities, longest first where one contains another (the regex takes the first alternative that matches).
+# Quantities, as words (a hyphen separates words: "cost-to-income ratio" is four); the longest match wins.
 _GOOD = [
     "net interest income", "return on equity", "return on capital", "average revenue per user", "equity ratio",
     "order intake", "order book", "order backlog", "earnings per share", "share price", "price target",
     "target price", "credit rating", "cash flow", "market share", "operating result", "profitability",
-    "profits?", "earnings", "eps", "net sales", "sales", "revenues?", "turnover", "ebitda", "ebita", "ebit",
-    "margins?", "orders?", "backlog", "income", "dividends?", "result", "arpu", "volumes?", "deliveries",
+    "profit", "profits", "earnings", "eps", "net sales", "sales", "revenue", "revenues", "turnover", "ebitda",
+    "ebita", "ebit", "margin", "margins", "order", "orders", "backlog", "income", "dividend", "dividends",
+    "result", "arpu", "volume", "volumes", "deliveries",
     "production", "output", "subscribers", "customers", "users", "growth", "savings", "rating", "roe", "shares",
     "demand", "capacity",
 ]
 _BAD = [
-    "cost-to-income ratio", "interest expenses?", "net debt", "debt", "net loss(?:es)?", "loss(?:es)?",
-    "costs?", "expenses", "impairments?", "write-downs?", "charges", "provisions", "leverage", "gearing",
-    "churn", "deficit",
+    "cost-to-income ratio", "interest expense", "interest expenses", "net debt", "debt", "net loss", "net losses",
+    "loss", "losses", "cost", "costs", "expenses", "impairment", "impairments", "write-down", "write-downs",
+    "charges", "provisions", "leverage", "gearing", "churn", "deficit",
 ]
 _NEUTRAL = [
     "share capital", "number of shares", "shares outstanding", "number of employees", "employees", "personnel",
     "staff", "headcount", "head count", "workforce",
 ]
-_POLARITY = {**{t: 1 for t in _GOOD}, **{t: -1 for t in _BAD}, **{t: 0 for t in _NEUTRAL}}
-_TERMS = sorted(_POLARITY, key=lambda t: -len(t.replace("?", "").replace("(?:es)", "")))
-_TERM = re.compile(r"\b(?:" + "|".join(f"(?P<t{i}>{t})" for i, t in enumerate(_TERMS)) + r")\b")
+_WORD = re.compile(r"[a-z]+")
+_POLARITY = {tuple(_WORD.findall(t)): pol for terms, pol in ((_GOOD, 1), (_BAD, -1), (_NEUTRAL, 0)) for t in terms}
+_FIRST = {k[0] for k in _POLARITY}
+_LONGEST = max(len(k) for k in _POLARITY)
 
 # "above/below" a reference is a direction of the quantity it is said of (costs above plan are bad news)
 _REF = (r"(?:expectations|estimates?|forecasts?|consensus|guidance|plan|target|(?:the )?level|(?:that of )?last year|"
@@ -103,10 +105,18 @@ TOLERANCE = 0.01  # figures within 1 % of each other: unchanged
 
 def _terms(clause: str) -> list[tuple[int, int, int]]:
     """(start, end, polarity) of each quantity named in the clause."""
-    out = []
-    for m in _TERM.finditer(clause):
-        term = _TERMS[int(next(k for k, v in m.groupdict().items() if v is not None)[1:])]
-        out.append((m.start(), m.end(), _POLARITY[term]))
+    spans = [m.span() for m in _WORD.finditer(clause)]
+    words = [clause[a:b] for a, b in spans]
+    out, i = [], 0
+    while i < len(words):
+        if words[i] in _FIRST:
+            for n in range(min(_LONGEST, len(words) - i), 0, -1):
+                polarity = _POLARITY.get(tuple(words[i : i + n]))
+                if polarity is not None:
+                    out.append((spans[i][0], spans[i + n - 1][1], polarity))
+                    i += n - 1
+                    break
+        i += 1
     return out
 
 
