@@ -6,9 +6,9 @@ a sentence encoder reads poorly: which way the figures moved, and whether the qu
 wants more of (profit, sales, orders, margin) or less of (loss, costs, debt, impairments).
 
 `direction(text)` returns +1 (the company's figures improved), -1 (worsened) or 0 (no comparison found, the
-quantity is neither good nor bad, e.g. share capital or head count, or the cues disagree). It is pure regular
-expressions (about 0.1 ms a sentence), imports nothing beyond the standard library, and serves the
-same way at training and at serving time.
+quantity is neither good nor bad, e.g. share capital or head count, or the cues disagree). It is regular
+expressions and word look-ups (about 0.1 ms a sentence), imports nothing beyond the standard library, and
+serves the same way at training and at serving time.
 
 How a sentence is read, clause by clause (split at ";", ", while", ", whereas", " but "):
 1. A swing between profit and loss decides alone: "swung to a net profit ... from a net loss" is +1,
