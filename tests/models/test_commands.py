@@ -31,6 +31,16 @@ def test_evaluate_json(news_bundle: Path, capsys) -> None:
     assert 0 <= out["macro_f1"] <= 1 and out["texts_per_s"] > 0
 
 
+def test_evaluate_news_sentences_by_name_with_split_and_figures_prior(news_bundle: Path, capsys) -> None:
+    out = _run(capsys, "evaluate", "news-sentiment", "--data", "news-sentences", "--split", "report",
+               "--figures-prior", "3", "--model", str(news_bundle), "--json")
+    assert out["n"] == 144 and out["split"] == "report" and out["data"].endswith("news_sentences.csv")
+    assert {"f1", "precision", "recall"} <= set(out["per_label"]["positive"])
+    prior = out["with_figures_prior"]
+    assert prior["strength"] == 3.0 and prior["n"] == 144 and prior["signals"]["better"] > 10
+    assert 0 <= prior["macro_f1"] <= 1 and set(prior["per_label"]) == set(out["per_label"])
+
+
 def test_evaluate_reports_oos_recall(chat_bundle: Path, tmp_path: Path, capsys) -> None:
     data = tmp_path / "oos.csv"
     with data.open("w", newline="") as f:

