@@ -148,6 +148,10 @@ class Settings(BaseSettings):
     )
     min_share_volume: int = Field(20, ge=1, description="Negative-share alerts need this many mentions a bucket")
     propagation_min_weight: float = Field(0.4, ge=0, le=1, description="Related entities below it get no alert")
+    figures_prior: float = Field(
+        0.0, ge=0, le=20,
+        description="News: added to the positive/negative logit where figures show better/worse results; 0 = off",
+    )
     outbox_grace_s: float = Field(30, ge=1, description="Unconfirmed alerts older than this are re-published")
     conversation_ttl_s: int = Field(86_400, ge=60, description="Chat conversation state expiry")
     routing_path: Path | None = Field(None, description="Routing rules file; default: the shipped routing.toml")

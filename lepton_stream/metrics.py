@@ -5,8 +5,8 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram, Info
 
 # The `stage` label's values: the engine's front half, the kinds' back-half stages (pipeline/stage.py), the loop's.
-STAGES = ("decode", "mask", "cache", "inference", "graph", "conversations", "route", "state", "detect", "replicate",
-          "render", "produce", "commit")
+STAGES = ("decode", "mask", "cache", "inference", "figures", "graph", "conversations", "route", "state", "detect",
+          "replicate", "render", "produce", "commit")
 
 CONSUMED = Counter("lepton_messages_consumed_total", "Records polled from Kafka", ["topic"])
 PROCESSED = Counter("lepton_messages_processed_total", "Records that produced an output", ["topic"])

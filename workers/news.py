@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from lepton_stream.alerts import build as alerts
@@ -18,6 +19,7 @@ from lepton_stream.contracts import (
 )
 from lepton_stream.kafka import cloudevents
 from lepton_stream.kg import GraphHolder
+from lepton_stream.models import figures
 from lepton_stream.models.samples import SAMPLES
 from lepton_stream.pipeline.alerting import Alerting
 from lepton_stream.pipeline.alerting import build as build_alerting
@@ -29,12 +31,12 @@ from workers import register
 from workers.kind import Kind, KindDocs, Message
 
 TASK = "news-sentiment"
-NEGATIVE = "negative"
+NEGATIVE, POSITIVE = "negative", "positive"
 
 
 def signed(p: Prediction) -> float:
     """Sentiment as one number in [-1, 1]: P(positive) - P(negative)."""
-    return round(p.scores.get("positive", 0.0) - p.scores.get(NEGATIVE, 0.0), 6)
+    return round(p.scores.get(POSITIVE, 0.0) - p.scores.get(NEGATIVE, 0.0), 6)
 
 
 def explained(w: Worker, evidence: list[dict], top: int = 3) -> list[dict]:
@@ -55,6 +57,34 @@ class NewsFacts:
 
     entities: list[EntityMention] = field(default_factory=list)  # the graph entities the item mentions
     impacted: list[ImpactedEntity] = field(default_factory=list)  # those its sentiment reaches through the graph
+
+
+@dataclass
+class FiguresPrior:
+    """figures: where a sentence compares figures (models/figures.py: "profit rose to X from Y"), `strength` is
+    added to the logit of the label they point to (positive when the company did better, negative when worse).
+    After the cache: the cache keeps the model's own predictions, and the prior is the same on every read."""
+
+    strength: float
+    name: str = "figures"
+
+    def run(self, items: list[Item], batch: BatchContext) -> list[Output]:
+        for it in items:
+            signal = figures.direction(it.text)
+            if signal:
+                it.preds[TASK] = with_prior(it.preds[TASK], POSITIVE if signal > 0 else NEGATIVE, self.strength)
+        return []
+
+
+def with_prior(p: Prediction, favoured: str, strength: float) -> Prediction:
+    """p with `strength` added to the logit of `favoured`: its probability times e^strength, renormalised."""
+    if favoured not in p.scores:
+        return p
+    boosted = {k: v * (math.exp(strength) if k == favoured else 1.0) for k, v in p.scores.items()}
+    total = sum(boosted.values()) or 1.0
+    scores = {k: round(v / total, 6) for k, v in boosted.items()}
+    label = max(scores, key=scores.__getitem__)
+    return p.model_copy(update={"label": label, "confidence": scores[label], "scores": scores})
 
 
 @dataclass
@@ -142,12 +172,13 @@ class RenderNews(Render):
 
 
 def stages(w: Worker) -> BackHalf:
-    """graph → state → detect (→ replicate) → render."""
+    """(figures →) graph → state → detect (→ replicate) → render."""
     graph = GraphHolder(w.settings.kg_path)
+    prior = [FiguresPrior(w.settings.figures_prior)] if w.settings.figures_prior > 0 else []
     make_alerts = NewsAlerts(w, graph)
     make_alerts.alerting = alerting = build_alerting(w, NEGATIVE, True, events_of, make_alerts)
     return BackHalf(
-        [LinkEntities(graph), *alerting.stages, RenderNews(graph, w.settings.topic_news_enriched)],
+        [*prior, LinkEntities(graph), *alerting.stages, RenderNews(graph, w.settings.topic_news_enriched)],
         reloadable=[graph],
         heartbeats=[alerting.detect.outbox.renew],
         names=graph,

@@ -95,3 +95,29 @@ def test_the_shipped_kinds_back_halves(kind: str, names: list[str]) -> None:
     worker = build_worker(kind, load_settings(), model=NoModel(), client=redis.Redis(port=1))  # connects lazily
     assert [s.name for s in worker.back_half] == names
     assert worker.back_half.heartbeats and worker.back_half.names is not None
+
+
+def test_the_figures_prior_moves_a_results_sentence_by_its_figures() -> None:
+    """LEPTON_FIGURES_PRIOR: a `figures` stage first in news; a neutral reading of improved figures becomes
+    positive, of worsened ones negative; a sentence without a comparison keeps the model's prediction."""
+    import redis
+
+    from lepton_stream.config import load_settings
+    from lepton_stream.contracts import Prediction
+    from lepton_stream.runtime import build_worker
+    from workers.news import TASK, FiguresPrior
+
+    worker = build_worker("news", load_settings(figures_prior=3.0), model=NoModel(), client=redis.Redis(port=1))
+    assert [s.name for s in worker.back_half][:2] == ["figures", "graph"]
+    neutral = Prediction(label="neutral", confidence=0.6, scores={"negative": 0.1, "neutral": 0.6, "positive": 0.3})
+    texts = ["Operating profit rose to EUR 13.1 mn from EUR 8.7 mn.",
+             "Net sales decreased to EUR 40.2 mn from EUR 51.0 mn.",
+             "The annual general meeting will be held on 14 March."]  # fmt: skip
+    items = [Item(RawRecord("in", 0, i, None, b"{}"), None, text=t, preds={TASK: neutral}) for i, t in enumerate(texts)]
+    FiguresPrior(3.0).run(items, _batch([]))
+    assert [it.preds[TASK].label for it in items] == ["positive", "negative", "neutral"]
+    up = items[0].preds[TASK]
+    assert abs(sum(up.scores.values()) - 1) < 1e-5 and up.confidence == max(up.scores.values())
+    assert items[2].preds[TASK] is neutral
+    off = build_worker("news", load_settings(), model=NoModel(), client=redis.Redis(port=1))
+    assert "figures" not in [s.name for s in off.back_half]
