@@ -13,7 +13,6 @@ from lepton_stream.kafka import cloudevents
 from lepton_stream.kg import GraphHolder
 from lepton_stream.models.base import OUT_OF_SCOPE
 from lepton_stream.models.samples import SAMPLES
-from lepton_stream.pipeline.alerting import Alerting
 from lepton_stream.pipeline.alerting import build as build_alerting
 from lepton_stream.pipeline.batch import Item, Output
 from lepton_stream.pipeline.stage import BackHalf, BatchContext, Render
@@ -104,14 +103,11 @@ class SurgeAlerts:
     """A finding on an intent's chat count → an intent surge alert with the chats as evidence."""
 
     w: Worker
-    alerting: Alerting | None = None  # set once built: the windows hold the evidence
 
-    def __call__(self, f: Finding) -> list[Alert]:
+    def __call__(self, f: Finding, evidence: list[dict]) -> list[Alert]:
         s = self.w.settings
         why = f"{f.counts.get('n', 0)} '{f.subject}' chats in {s.window_s // 60} min (usually about {f.baseline:.1f})"
-        assert self.alerting is not None
-        ev = self.alerting.store.evidence(f.subject, f.bucket)
-        return [alerts.make("intent_surge", f.subject, f.subject, f, s.window_s, self.w.version, why, ev)]
+        return [alerts.make("intent_surge", f.subject, f.subject, f, s.window_s, self.w.version, why, evidence)]
 
 
 @dataclass
@@ -145,8 +141,7 @@ def stages(w: Worker) -> BackHalf:
     s = w.settings
     graph, router = GraphHolder(s.kg_path), Router.load(s.routing_path)
     conversations = ConversationStore(w.redis, s.redis_key_prefix, ttl_s=s.conversation_ttl_s)
-    make_alerts = SurgeAlerts(w)
-    make_alerts.alerting = alerting = build_alerting(w, None, False, events_of, make_alerts)
+    alerting = build_alerting(w, None, False, events_of, SurgeAlerts(w))
     return BackHalf(
         [CustomerFacts(graph), Conversations(conversations, router), Route(router), *alerting.stages,
          RenderChat(s.topic_chat_routed)],

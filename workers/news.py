@@ -21,7 +21,6 @@ from lepton_stream.kafka import cloudevents
 from lepton_stream.kg import GraphHolder
 from lepton_stream.models import figures
 from lepton_stream.models.samples import SAMPLES
-from lepton_stream.pipeline.alerting import Alerting
 from lepton_stream.pipeline.alerting import build as build_alerting
 from lepton_stream.pipeline.batch import Item, Output
 from lepton_stream.pipeline.stage import BackHalf, BatchContext, Render
@@ -120,17 +119,15 @@ class NewsAlerts:
 
     w: Worker
     graph: GraphHolder
-    alerting: Alerting | None = None  # set once built: the windows hold the evidence
 
-    def __call__(self, f: Finding) -> list[Alert]:
+    def __call__(self, f: Finding, evidence: list[dict]) -> list[Alert]:
         s, kg = self.w.settings, self.graph.graph
         name = kg.name(f.subject)
         neg, n = f.counts.get(NEGATIVE, 0), f.counts.get("n", 0)
         minutes = s.window_s // 60
         why = (f"{neg} negative of {n} mentions of {name} in {minutes} min (usually about {f.baseline:.1f}); "
                f"signal: {'negative share' if f.signal == 'share' else 'negative count'}")  # fmt: skip
-        assert self.alerting is not None
-        ev = explained(self.w, self.alerting.store.evidence(f.subject, f.bucket))
+        ev = explained(self.w, evidence)
         version = self.w.version
         out = [alerts.make("sentiment_spike", f.subject, name, f, s.window_s, version, why, ev)]
         share = neg / n if n else 0.0
@@ -175,8 +172,7 @@ def stages(w: Worker) -> BackHalf:
     """(figures →) graph → state → detect (→ replicate) → render."""
     graph = GraphHolder(w.settings.kg_path)
     prior = [FiguresPrior(w.settings.figures_prior)] if w.settings.figures_prior > 0 else []
-    make_alerts = NewsAlerts(w, graph)
-    make_alerts.alerting = alerting = build_alerting(w, NEGATIVE, True, events_of, make_alerts)
+    alerting = build_alerting(w, NEGATIVE, True, events_of, NewsAlerts(w, graph))
     return BackHalf(
         [*prior, LinkEntities(graph), *alerting.stages, RenderNews(graph, w.settings.topic_news_enriched)],
         reloadable=[graph],

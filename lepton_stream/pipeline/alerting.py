@@ -58,7 +58,8 @@ class Detect:
     windows: CountWindows
     monitor: SubjectMonitor
     outbox: Outbox
-    alerts_of: Callable[[Finding], list[Alert]]
+    # a finding and the evidence its windows kept (texts, confidences) -> the kind's alerts
+    alerts_of: Callable[[Finding, list[dict]], list[Alert]]
     topic: str
     name: str = "detect"
 
@@ -88,7 +89,8 @@ class Detect:
 
     def _alert_dicts(self, f: Finding) -> list[dict]:
         # JSON-ready dicts: the monitor's lifecycle sets the id and the lifecycle fields before they are stored.
-        return [a.model_dump(mode="json") for a in self.alerts_of(f)]
+        evidence = self.windows.store.evidence(f.subject, f.bucket)
+        return [a.model_dump(mode="json") for a in self.alerts_of(f, evidence)]
 
 
 @dataclass
@@ -110,7 +112,7 @@ class WaitReplicated:
 
 @dataclass
 class Alerting:
-    """A kind's alerting stages, in order, and the pieces other stages and the loop use."""
+    """A kind's alerting stages, in order (the loop renews `detect.outbox`'s lease)."""
 
     windows: CountWindows
     detect: Detect
@@ -120,13 +122,9 @@ class Alerting:
     def stages(self) -> list[Stage]:
         return [self.windows, self.detect, *([self.replicate] if self.replicate else [])]
 
-    @property
-    def store(self) -> WindowStore:
-        return self.windows.store
-
 
 def build(w: Any, label: str | None, share: bool, events_of: Callable[[Item], list[Event]],
-          alerts_of: Callable[[Finding], list[Alert]]) -> Alerting:  # fmt: skip
+          alerts_of: Callable[[Finding, list[dict]], list[Alert]]) -> Alerting:  # fmt: skip
     """A worker's alerting stages from its settings (window, lateness, detector, cooldown, resolution).
 
     label: the label whose count is watched ("negative"); None = every message. share: also its share."""
