@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from lepton_stream.alerts import build as alerts
@@ -71,17 +70,13 @@ class FiguresPrior:
         for it in items:
             signal = figures.direction(it.text)
             if signal:
-                it.preds[TASK] = with_prior(it.preds[TASK], POSITIVE if signal > 0 else NEGATIVE, self.strength)
+                it.preds[TASK] = with_prior(it.preds[TASK], signal, self.strength)
         return []
 
 
-def with_prior(p: Prediction, favoured: str, strength: float) -> Prediction:
-    """p with `strength` added to the logit of `favoured`: its probability times e^strength, renormalised."""
-    if favoured not in p.scores:
-        return p
-    boosted = {k: v * (math.exp(strength) if k == favoured else 1.0) for k, v in p.scores.items()}
-    total = sum(boosted.values()) or 1.0
-    scores = {k: round(v / total, 6) for k, v in boosted.items()}
+def with_prior(p: Prediction, signal: int, strength: float) -> Prediction:
+    """p with the figures prior applied (models/figures.py `prior_scores`), its label the most likely after it."""
+    scores = {k: round(v, 6) for k, v in figures.prior_scores(p.scores, signal, strength).items()}
     label = max(scores, key=scores.__getitem__)
     return p.model_copy(update={"label": label, "confidence": scores[label], "scores": scores})
 

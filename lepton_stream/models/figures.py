@@ -28,7 +28,9 @@ sentence's signal is the sign of the sum over its clauses.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Mapping
 
 # Quantities, as words (a hyphen separates words: "cost-to-income ratio" is four); the longest match wins.
 _GOOD = [
@@ -228,16 +230,15 @@ def annotate(text: str) -> str:
     return f"{text} {MARKERS[s]}" if s else text
 
 
-def apply_prior(logits, labels: list[str], signals: list[int], strength: float):
-    """Logits (n x labels, numpy) with `strength` added to `positive` where the signal is +1 and to `negative`
-    where it is -1; rows without a signal are unchanged. A copy; labels without positive/negative: unchanged."""
-    out = logits.copy()
-    if strength == 0 or "positive" not in labels or "negative" not in labels:
-        return out
-    pos, neg = labels.index("positive"), labels.index("negative")
-    for i, s in enumerate(signals):
-        if s > 0:
-            out[i, pos] += strength
-        elif s < 0:
-            out[i, neg] += strength
-    return out
+FAVOURED = {1: "positive", -1: "negative"}
+
+
+def prior_scores(scores: Mapping[str, float], signal: int, strength: float) -> dict[str, float]:
+    """Label probabilities with `strength` added to the logit of `positive` (signal +1) or `negative` (-1): that
+    label's probability times e^strength, renormalised. Without a signal, or without that label: unchanged."""
+    favoured = FAVOURED.get(signal)
+    if favoured not in scores or strength == 0:
+        return dict(scores)
+    boosted = {k: v * (math.exp(strength) if k == favoured else 1.0) for k, v in scores.items()}
+    total = sum(boosted.values()) or 1.0
+    return {k: v / total for k, v in boosted.items()}

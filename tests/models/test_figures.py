@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
-from lepton_stream.models.figures import MARKERS, annotate, apply_prior, direction
+from lepton_stream.models.figures import MARKERS, annotate, direction, prior_scores
 
 BETTER = [
     # good quantity up, in words and in figures
@@ -148,13 +150,13 @@ def test_annotate_and_markers() -> None:
     assert annotate("The company has 1,200 employees.") == "The company has 1,200 employees."
 
 
-def test_apply_prior_moves_only_signalled_rows() -> None:
-    labels = ["negative", "neutral", "positive"]
-    logits = np.zeros((3, 3), np.float32)
-    out = apply_prior(logits, labels, [1, -1, 0], 2.0)
-    assert out.tolist() == [[0, 0, 2], [2, 0, 0], [0, 0, 0]]
-    assert logits.sum() == 0  # a copy
-    assert apply_prior(logits, ["a", "b"], [1, 1, 1], 2.0).sum() == 0  # no positive/negative labels
+def test_the_prior_moves_only_signalled_rows() -> None:
+    even = {"negative": 1 / 3, "neutral": 1 / 3, "positive": 1 / 3}
+    logits = [[math.log(v) for v in prior_scores(even, s, 2.0).values()] for s in (1, -1, 0)]
+    # strength 2 added to the favoured label's logit, relative to the others'
+    assert np.allclose(np.array(logits) - np.array(logits)[:, 1:2], [[0, 0, 2], [2, 0, 0], [0, 0, 0]])
+    assert even == {"negative": 1 / 3, "neutral": 1 / 3, "positive": 1 / 3}  # a copy
+    assert prior_scores({"a": 0.5, "b": 0.5}, 1, 2.0) == {"a": 0.5, "b": 0.5}  # no positive/negative labels
 
 
 def test_fast_enough_for_serving() -> None:

@@ -12,13 +12,9 @@ from lepton_stream.models.serving import load_model
 from lepton_stream.tooling.training.metrics import classification_report
 
 
-def predicted_labels(model, task: str, texts: list[str]) -> list[str]:
-    """The served answer: an intent under its reject threshold counts as `oos`."""
-    out = []
-    for p in model.predict(texts):
-        pred = p[task]
-        out.append(OUT_OF_SCOPE if getattr(pred, "out_of_scope", False) else pred.label)
-    return out
+def served_labels(preds: list, task: str) -> list[str]:
+    """The served answers: an intent under its reject threshold counts as `oos`."""
+    return [OUT_OF_SCOPE if getattr(p[task], "out_of_scope", False) else p[task].label for p in preds]
 
 
 def evaluate(root: Path, task: str, data: Path | str, runtime: str = "onnx", batch_size: int = 64,
@@ -42,7 +38,7 @@ def evaluate(root: Path, task: str, data: Path | str, runtime: str = "onnx", bat
     started = time.perf_counter()
     preds = model.predict(texts)
     seconds = time.perf_counter() - started
-    pred = [OUT_OF_SCOPE if getattr(p[task], "out_of_scope", False) else p[task].label for p in preds]
+    pred = served_labels(preds, task)
     names = labels + ([OUT_OF_SCOPE] if OUT_OF_SCOPE not in labels else [])
     report = classification_report(gold, pred, names)
     head = {"task": task, "model": str(root), "version": model.version, "runtime": runtime, "data": str(data)}
@@ -57,14 +53,15 @@ def evaluate(root: Path, task: str, data: Path | str, runtime: str = "onnx", bat
 
 def _with_prior(preds, task: str, labels: list[str], texts: list[str], gold: list[str], strength: float,
                 names: list[str]) -> dict:
-    import numpy as np
-
-    from lepton_stream.models.figures import apply_prior, direction
+    """The same predictions with the figures prior applied as the news worker applies it (figures.prior_scores)."""
+    from lepton_stream.models.figures import direction, prior_scores
 
     if len(labels) > 5:
         raise ValueError(f"{task}: the figures prior needs every label's score (at most 5 labels)")
     signals = [direction(t) for t in texts]
-    logp = np.log(np.array([[p[task].scores[lab] for lab in labels] for p in preds], np.float64) + 1e-12)
-    pred = [labels[k] for k in apply_prior(logp, labels, signals, strength).argmax(1)]
+    pred = []
+    for p, signal in zip(preds, signals, strict=True):
+        scores = prior_scores(p[task].scores, signal, strength)
+        pred.append(max(labels, key=scores.__getitem__))
     counts = {"better": signals.count(1), "worse": signals.count(-1)}
     return {"strength": strength, "signals": counts} | classification_report(gold, pred, names)
