@@ -369,9 +369,12 @@ def attach_teacher(task: TaskData, teacher: Path, unlabelled: Sequence[str] = ()
     """Compute the teacher's logits once, on the task's training texts and on `unlabelled` texts (soft labels
     only), and keep them on the task for `train` to distil from."""
     started = time.perf_counter()
-    task.teacher_logits, task.teacher = teacher_logits(teacher, task.name, task.labels, task.train_texts, threads)
     task.unlabelled_texts = list(unlabelled)
-    task.unlabelled_logits = teacher_logits(teacher, task.name, task.labels, task.unlabelled_texts, threads)[0]
+    # One pass of the teacher (loaded once) over both, split after.
+    logits, task.teacher = teacher_logits(teacher, task.name, task.labels, task.train_texts + task.unlabelled_texts,
+                                          threads)
+    n = len(task.train_texts)
+    task.teacher_logits, task.unlabelled_logits = logits[:n], logits[n:]
     if log:
         log(f"teacher {task.teacher}: soft labels for {len(task.train_texts)} + {len(task.unlabelled_texts)} "
             f"unlabelled texts in {_hms(time.perf_counter() - started)}")
