@@ -91,13 +91,9 @@ def kind_layout(settings: Settings, kind: str) -> dict[str, int]:
     return dict.fromkeys(kind_outputs(settings, kind), partitions(settings, kind))
 
 
-def output_topics(settings: Settings, worker: Worker) -> dict[str, int]:
-    return kind_layout(settings, worker.spec.kind)
-
-
 def build_loop(worker: Worker, group_id: str | None = None, health: Health | None = None) -> WorkerLoop:
     s = worker.settings
-    outputs = output_topics(s, worker)
+    outputs = kind_layout(s, worker.spec.kind)
     if s.create_topics:
         created = backend.ensure_topics(s, {worker.input_topic: partitions(s, worker.spec.kind), **outputs})
         if created is not None and created.replication_factor < 3:

@@ -441,4 +441,3 @@ class WorkerLoop:
             for tp, recs in polled.items():
                 self.consumer.seek(tp, min(r.offset for r in recs))
         self.consumer.resume(*self.consumer.assignment())
-

@@ -231,18 +231,15 @@ def test_topics_are_created_with_the_configured_partitions_and_replication(broke
     from kafka import KafkaAdminClient
 
     s = make_settings(broker.bootstrap, "redis://unused:1/0", "unused:", ".", topic_partitions=3)
-    from lepton_stream.runtime import output_topics
+    from lepton_stream.runtime import kind_layout
 
-    class W:  # output_topics reads only these
-        spec = type("Spec", (), {"kind": "news"})
-        dlq_topic = s.dlq_topic(s.topic_news_raw)
-
-    ensure_topics(s, output_topics(s, W))
+    dlq_topic = s.dlq_topic(s.topic_news_raw)
+    ensure_topics(s, kind_layout(s, "news"))
     admin = KafkaAdminClient(bootstrap_servers=broker.bootstrap)
-    described = {d["name"]: d for d in admin.describe_topics(list(output_topics(s, W)))}
+    described = {d["name"]: d for d in admin.describe_topics(list(kind_layout(s, "news")))}
     brokers = len(admin.describe_cluster()["brokers"])
     admin.close()
-    assert set(described) == {s.topic_news_enriched, s.topic_alerts, W.dlq_topic}
+    assert set(described) == {s.topic_news_enriched, s.topic_alerts, dlq_topic}
     for d in described.values():  # the DLQ too: not one partition
         assert len(d["partitions"]) == 3
         assert all(len(p["replica_nodes"]) == min(3, brokers) for p in d["partitions"])
