@@ -49,6 +49,9 @@ def register(sub) -> None:
                    help="distil from this bundle: its soft labels on the training (and --unlabelled) texts")
     p.add_argument("--unlabelled", type=Path, action="append", default=[],
                    help="CSV with a text column: more texts the student learns the teacher's soft labels on")
+    p.add_argument("--augment", type=int, default=0, metavar="K",
+                   help="K perturbed copies of each training text (words dropped or swapped within their shape, "
+                        "spans) join the texts the teacher labels (default 0)")
     p.add_argument("--distill-alpha", type=float,
                    help="weight of the KL term against the hard-label cross-entropy (default 0.5)")
     p.add_argument("--distill-temperature", type=float, help="softmax temperature of the KL term (default 2)")
@@ -178,15 +181,22 @@ def cmd_train(args) -> int:
                                 args.holdout))
     if args.encoder_wheels:
         cfg.encoder_wheels = str(args.encoder_wheels)
-    if (args.teacher or args.unlabelled or args.encoder) and args.quick:
-        raise SystemExit("train: --teacher, --unlabelled and --encoder belong to the full recipe, not --quick")
-    if args.unlabelled and not args.teacher:
-        raise SystemExit("train: --unlabelled texts need a --teacher to label them")
+    if (args.teacher or args.unlabelled or args.augment or args.encoder) and args.quick:
+        raise SystemExit("train: --teacher, --unlabelled, --augment and --encoder belong to the full recipe, "
+                         "not --quick")
+    if (args.unlabelled or args.augment) and not args.teacher:
+        raise SystemExit("train: --unlabelled and --augment texts need a --teacher to label them")
+    if args.augment < 0:
+        raise SystemExit("train: --augment must be 0 or more")
     if args.teacher:
+        from lepton_stream.tooling.training.augment import transfer_set
         from lepton_stream.tooling.training.train import attach_teacher
 
         seen = set(tasks[0].valid_texts) | set(tasks[0].train_texts)
-        attach_teacher(tasks[0], args.teacher, _unlabelled_texts(args.unlabelled, seen), cfg.threads,
+        extra = _unlabelled_texts(args.unlabelled, seen)
+        if args.augment:
+            extra += [t for t in transfer_set(tasks[0].train_texts, args.augment, cfg.seed) if t not in seen]
+        attach_teacher(tasks[0], args.teacher, list(dict.fromkeys(extra)), cfg.threads,
                        log=lambda m: print(m, file=sys.stderr))
     name = args.name or kind_of(args.task)
     if args.quick:

@@ -134,3 +134,20 @@ def test_mpnet_is_assembled_from_its_split_wheels(tmp_path: Path) -> None:
         mpnet_path(broken, cache=tmp_path / "cache2")
     with pytest.raises(FileNotFoundError, match="no pieces"):
         assemble([], tmp_path / "none")
+
+
+def test_train_augment_adds_a_transfer_set(news_bundle: Path, tmp_path: Path, capsys) -> None:
+    from lepton_stream.tooling.training.augment import transfer_set
+
+    texts, labels = read_csv(SAMPLES / "news_sentiment.csv", 6, seed=5)
+    data = _csv(tmp_path / "train.csv", ["text", "label"], list(zip(texts, labels, strict=True)))
+    out = tmp_path / "student"
+    assert main(["train", "news-sentiment", "--data", str(data), "--out", str(out), "--teacher", str(news_bundle),
+                 "--augment", "2", "--holdout", "0", "--epochs", "1", "--max-steps", "1", "--batch-size", "8",
+                 "--threads", "1", "--no-export", "--seed", "3"]) == 0
+    capsys.readouterr()
+    d = bundle.verify(out).metrics["distillation"]["news-sentiment"]
+    expected = [t for t in transfer_set(texts, 2, 3) if t not in set(texts)]
+    assert d["unlabelled_rows"] == len(expected) > len(texts)
+    with pytest.raises(SystemExit, match="need a --teacher"):
+        main(["train", "news-sentiment", "--data", str(data), "--out", str(out), "--augment", "1"])
