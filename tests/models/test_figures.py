@@ -161,7 +161,7 @@ def test_the_prior_moves_only_signalled_rows() -> None:
 
 def test_long_hostile_text_reads_no_direction() -> None:
     # the worker runs direction() on every news text: a long run of figures and cue words must return (no
-    # catastrophic backtracking in the patterns) and, with nothing compared, read no direction
+    # catastrophic backtracking in the patterns) and, its figures all equal, read no direction
     hostile = " ".join(["profit", "EUR", "1.0", "mn", "from"] * 2000) + " " + "9" * 5000
-    assert direction(hostile) in (-1, 0, 1)
+    assert direction(hostile) == 0
     assert direction("9" * 20000) == 0
