@@ -105,9 +105,9 @@ def _explain(args) -> int:
 
 
 def _import(args) -> int:
-    from lepton_stream.kg.customers import write_customers
     from lepton_stream.kg.io import import_csv
     from lepton_stream.kg.schema import GraphFormatError
+    from lepton_stream.tooling.kg.customers import write_customers
 
     if not args.csv and not args.customers:
         sys.stderr.write("nothing to do: give CSV files with --out, and/or --customers FILE\n")

@@ -6,7 +6,7 @@ from pathlib import Path
 from kg_helpers import SMALL_EDGES, SMALL_NODES, write_graph
 
 from lepton_stream.kg import GraphHolder, KnowledgeGraph
-from lepton_stream.kg.customers import customer_records
+from lepton_stream.tooling.kg.customers import customer_records
 
 
 def _touch_later(path: Path, seconds: int) -> None:
