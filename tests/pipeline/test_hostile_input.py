@@ -207,8 +207,8 @@ def test_records_still_unacknowledged_at_the_flush_timeout_are_waited_on_not_sen
     topic = s.topic_news_enriched
     ensure_topics(s, {topic: 2})
     # A linger long enough that the records are still in the producer when wait() first runs, however loaded the
-    # machine (at 200 ms, and once at 2 s beside a training job, a slow send() outlasted it and the first wait
-    # found them acknowledged already). It costs no time: flush() sends at once, whatever the linger.
+    # machine (a send() slower than the linger would let the first wait find them acknowledged already). It costs
+    # no time: flush() sends at once, whatever the linger.
     sink = Sink(make_producer(s, linger_ms=20000), flush_timeout_s=0.0)
     outputs = [Output(topic, str(i % 7).encode(), json.dumps({"i": i}).encode()) for i in range(300)]
     futures = sink.send(outputs)
