@@ -55,6 +55,10 @@ def register(sub) -> None:
     p.add_argument("--distill-alpha", type=float,
                    help="weight of the KL term against the hard-label cross-entropy (default 0.5)")
     p.add_argument("--distill-temperature", type=float, help="softmax temperature of the KL term (default 2)")
+    p.add_argument("--teacher-cache", type=Path,
+                   help="folder keeping the teacher's soft labels by teacher version and text, so a rerun labels "
+                        "only new texts (default ~/.cache/lepton-stream/soft-labels)")
+    p.add_argument("--no-teacher-cache", action="store_true", help="label every text afresh and keep nothing")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="score a bundle on a text,label CSV; prints JSON")
@@ -190,14 +194,16 @@ def cmd_train(args) -> int:
         raise SystemExit("train: --augment must be 0 or more")
     if args.teacher:
         from lepton_stream.tooling.training.augment import transfer_set
+        from lepton_stream.tooling.training.soft_labels import default_dir
         from lepton_stream.tooling.training.train import attach_teacher
 
         seen = set(tasks[0].valid_texts) | set(tasks[0].train_texts)
         extra = _unlabelled_texts(args.unlabelled, seen)
         if args.augment:
             extra += [t for t in transfer_set(tasks[0].train_texts, args.augment, cfg.seed) if t not in seen]
+        cache = None if args.no_teacher_cache else args.teacher_cache or default_dir()
         attach_teacher(tasks[0], args.teacher, list(dict.fromkeys(extra)), cfg.threads,
-                       log=lambda m: print(m, file=sys.stderr))
+                       log=lambda m: print(m, file=sys.stderr), cache=cache)
     name = args.name or kind_of(args.task)
     if args.quick:
         manifest = train_quick(tasks, args.out, name, export_int8=not args.no_export, seed=cfg.seed)

@@ -82,15 +82,25 @@ def test_train_teacher_option_end_to_end(news_bundle: Path, tmp_path: Path, caps
     argv = ["train", "news-sentiment", "--data", str(data), "--out", str(out), "--teacher", str(news_bundle),
             "--unlabelled", str(unlabelled), "--distill-alpha", "0.7", "--distill-temperature", "3",
             "--holdout", "0", "--epochs", "1", "--max-steps", "2", "--batch-size", "8", "--threads", "1",
-            "--no-export"]
+            "--no-export", "--teacher-cache", str(tmp_path / "cache")]
     assert main(argv) == 0
-    printed = json.loads(capsys.readouterr().out)
+    first = capsys.readouterr()
+    printed = json.loads(first.out)
     m = bundle.verify(out)
     assert printed["version"] == m.version and m.recipe == "full"
     d = m.metrics["distillation"]["news-sentiment"]
-    assert d["teacher"] == bundle.read_manifest(news_bundle).version
+    teacher = bundle.read_manifest(news_bundle).version
+    assert d["teacher"] == teacher
     assert d["alpha"] == 0.7 and d["temperature"] == 3.0
+    n = len(texts) + len(set(more) - set(texts))
     assert d["unlabelled_rows"] == len(set(more) - set(texts))  # a training text is not counted twice
+    assert f"soft labels for {len(texts)} + {d['unlabelled_rows']} unlabelled texts (0 from the cache)" in first.err
+    assert (tmp_path / "cache" / f"{teacher}-news-sentiment.npz").is_file()
+    # The rerun reads every soft label from the cache and trains the same student.
+    argv[argv.index("--out") + 1] = str(tmp_path / "again")
+    assert main(argv) == 0
+    assert f"({n} from the cache)" in capsys.readouterr().err
+    assert bundle.read_manifest(tmp_path / "again").files == m.files
 
 
 def test_train_refuses_a_development_set(tmp_path: Path) -> None:
@@ -144,7 +154,7 @@ def test_train_augment_adds_a_transfer_set(news_bundle: Path, tmp_path: Path, ca
     out = tmp_path / "student"
     assert main(["train", "news-sentiment", "--data", str(data), "--out", str(out), "--teacher", str(news_bundle),
                  "--augment", "2", "--holdout", "0", "--epochs", "1", "--max-steps", "1", "--batch-size", "8",
-                 "--threads", "1", "--no-export", "--seed", "3"]) == 0
+                 "--threads", "1", "--no-export", "--seed", "3", "--no-teacher-cache"]) == 0
     capsys.readouterr()
     d = bundle.verify(out).metrics["distillation"]["news-sentiment"]
     assert d["unlabelled_rows"] == len(transfer_set(texts, 2, 3)) > len(texts)  # transfer_set leaves out originals

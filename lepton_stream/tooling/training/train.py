@@ -348,36 +348,45 @@ def encoder_param_groups(encoder: nn.Module, lr: float, layer_decay: float, weig
 
 
 def teacher_logits(teacher: Path, task: str, labels: list[str], texts: Sequence[str], threads: int = 1,
-                   batch_size: int = 64) -> tuple[np.ndarray, str]:
-    """A teacher bundle's fp32 logits for `texts` (columns in `labels`' order) and its version; any recipe and
-    encoder (MiniLM, mpnet), read with its own tokenizer and max_length."""
+                   batch_size: int = 64, cache: Path | None = None) -> tuple[np.ndarray, str, int]:
+    """A teacher bundle's fp32 logits for `texts` (columns in `labels`' order), its version and how many texts
+    it labelled; any recipe and encoder (MiniLM, mpnet), read with its own tokenizer and max_length. With a
+    `cache` folder, texts this teacher labelled before are read from `<cache>/<version>-<task>.npz`
+    (`soft_labels.py`) and the teacher is loaded only if some are new."""
     from lepton_stream.models.torch_serving import TorchModel
+    from lepton_stream.tooling.training.soft_labels import cached_logits
 
-    torch.set_num_threads(threads)
-    model = TorchModel(teacher, batch_size)
-    if task not in model.manifest.tasks:
-        raise ValueError(f"teacher {teacher} serves {list(model.manifest.tasks)}, not {task}")
-    theirs = model.manifest.tasks[task].labels
+    manifest = bundle.verify(teacher)  # the version names the cache file: trust it only for the files it hashes
+    if task not in manifest.tasks:
+        raise ValueError(f"teacher {teacher} serves {list(manifest.tasks)}, not {task}")
+    theirs = manifest.tasks[task].labels
     if sorted(theirs) != sorted(labels):
         raise ValueError(f"teacher {teacher}: {task} labels {theirs} differ from the data's {labels}")
-    out = model.logits(list(texts))[task] if texts else np.zeros((0, len(labels)), np.float32)
-    return out[:, [theirs.index(lab) for lab in labels]], model.version
+
+    def compute(todo: list[str]) -> np.ndarray:
+        torch.set_num_threads(threads)
+        return TorchModel(teacher, batch_size, manifest).logits(todo)[task]
+
+    path = cache / f"{manifest.version}-{task}.npz" if cache is not None else None
+    out, computed = cached_logits(path, list(texts), len(theirs), compute)
+    return out[:, [theirs.index(lab) for lab in labels]], manifest.version, computed
 
 
 def attach_teacher(task: TaskData, teacher: Path, unlabelled: Sequence[str] = (), threads: int = 1,
-                   log: Callable[[str], None] | None = None) -> TaskData:
-    """Compute the teacher's logits once, on the task's training texts and on `unlabelled` texts (soft labels
-    only), and keep them on the task for `train` to distil from."""
+                   log: Callable[[str], None] | None = None, cache: Path | None = None) -> TaskData:
+    """Compute the teacher's logits once (or read them from `cache`, see `teacher_logits`), on the task's
+    training texts and on `unlabelled` texts (soft labels only), and keep them on the task for `train` to
+    distil from."""
     started = time.perf_counter()
     task.unlabelled_texts = list(unlabelled)
     # One pass of the teacher (loaded once) over both, split after.
-    logits, task.teacher = teacher_logits(teacher, task.name, task.labels, task.train_texts + task.unlabelled_texts,
-                                          threads)
+    logits, task.teacher, computed = teacher_logits(teacher, task.name, task.labels,
+                                                    task.train_texts + task.unlabelled_texts, threads, cache=cache)
     n = len(task.train_texts)
     task.teacher_logits, task.unlabelled_logits = logits[:n], logits[n:]
     if log:
         log(f"teacher {task.teacher}: soft labels for {len(task.train_texts)} + {len(task.unlabelled_texts)} "
-            f"unlabelled texts in {_hms(time.perf_counter() - started)}")
+            f"unlabelled texts ({len(logits) - computed} from the cache) in {_hms(time.perf_counter() - started)}")
     return task
 
 

@@ -1,0 +1,65 @@
+"""The teacher's soft-label cache: rows reused by text, only new texts computed, and a file that does not
+match (unreadable, another label count) recomputed rather than trusted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from lepton_stream.tooling.training.soft_labels import _key, cached_logits
+
+
+class Teacher:
+    """Logits from the text's length, recording every text it is asked about."""
+
+    def __init__(self, width: int = 3) -> None:
+        self.width, self.asked = width, []
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        self.asked.append(list(texts))
+        return np.array([[len(t) + j for j in range(self.width)] for t in texts], np.float32)
+
+
+def test_only_new_texts_are_computed_and_rows_follow_the_texts(tmp_path: Path) -> None:
+    path, teacher = tmp_path / "t.npz", Teacher()
+    out, n = cached_logits(path, ["a", "bb", "a"], 3, teacher)
+    assert n == 2 and teacher.asked == [["a", "bb"]]  # a repeated text is computed once
+    assert out.tolist() == [[1, 2, 3], [2, 3, 4], [1, 2, 3]]
+    out, n = cached_logits(path, ["ccc", "bb", "dddd", "a"], 3, teacher)
+    assert n == 2 and teacher.asked[-1] == ["ccc", "dddd"]
+    assert out[:, 0].tolist() == [3, 2, 4, 1]
+    out, n = cached_logits(path, ["dddd", "ccc"], 3, teacher)
+    assert n == 0 and len(teacher.asked) == 2  # everything known: the teacher is not called
+    assert out[:, 0].tolist() == [4, 3]
+
+
+def test_keys_ending_in_zero_bytes_survive_the_file(tmp_path: Path) -> None:
+    # numpy's fixed-width bytes type drops trailing zero bytes; keys are stored as uint8 rows so they do not.
+    texts = [t for t in (f"t{i}" for i in range(5000)) if _key(t).endswith(b"\x00")][:3]
+    assert texts
+    path = tmp_path / "t.npz"
+    cached_logits(path, texts, 3, Teacher())
+    out, n = cached_logits(path, texts, 3, Teacher())
+    assert n == 0 and out[:, 0].tolist() == [len(t) for t in texts]
+
+
+def test_a_file_that_does_not_fit_is_recomputed(tmp_path: Path) -> None:
+    path = tmp_path / "t.npz"
+    path.write_bytes(b"not an npz")
+    teacher = Teacher()
+    out, n = cached_logits(path, ["a"], 3, teacher)
+    assert n == 1 and out.tolist() == [[1, 2, 3]]
+    wide = Teacher(width=4)  # another label count under the same name
+    out, n = cached_logits(path, ["a"], 4, wide)
+    assert n == 1 and out.shape == (1, 4)
+    assert not list(tmp_path.glob("*.tmp"))  # written through a temporary file, renamed into place
+
+
+def test_without_a_path_every_text_is_computed(tmp_path: Path) -> None:
+    teacher = Teacher()
+    out, n = cached_logits(None, ["a", "a"], 3, teacher)
+    assert n == 2 and out.shape == (2, 3) and teacher.asked == [["a", "a"]]
+    assert cached_logits(None, [], 3, teacher)[0].shape == (0, 3)
+    assert cached_logits(tmp_path / "t.npz", [], 3, teacher)[0].shape == (0, 3)
+    assert not list(tmp_path.iterdir())
