@@ -24,14 +24,14 @@ class Teacher:
 def test_only_new_texts_are_computed_and_rows_follow_the_texts(tmp_path: Path) -> None:
     path, teacher = tmp_path / "t.npz", Teacher()
     out, n = cached_logits(path, ["a", "bb", "a"], 3, teacher)
-    assert n == 2 and teacher.asked == [["a", "bb"]]  # a repeated text is computed once
+    assert n == 0 and teacher.asked == [["a", "bb"]]  # a repeated text is computed once
     assert out.tolist() == [[1, 2, 3], [2, 3, 4], [1, 2, 3]]
     out, n = cached_logits(path, ["ccc", "bb", "dddd", "a"], 3, teacher)
-    assert n == 2 and teacher.asked[-1] == ["ccc", "dddd"]
+    assert n == 2 and teacher.asked[-1] == ["ccc", "dddd"]  # two answered by the file, two new
     assert out[:, 0].tolist() == [3, 2, 4, 1]
-    out, n = cached_logits(path, ["dddd", "ccc"], 3, teacher)
-    assert n == 0 and len(teacher.asked) == 2  # everything known: the teacher is not called
-    assert out[:, 0].tolist() == [4, 3]
+    out, n = cached_logits(path, ["dddd", "ccc", "dddd"], 3, teacher)
+    assert n == 3 and len(teacher.asked) == 2  # everything known: the teacher is not called
+    assert out[:, 0].tolist() == [4, 3, 4]
 
 
 def test_keys_ending_in_zero_bytes_survive_the_file(tmp_path: Path) -> None:
@@ -41,7 +41,7 @@ def test_keys_ending_in_zero_bytes_survive_the_file(tmp_path: Path) -> None:
     path = tmp_path / "t.npz"
     cached_logits(path, texts, 3, Teacher())
     out, n = cached_logits(path, texts, 3, Teacher())
-    assert n == 0 and out[:, 0].tolist() == [len(t) for t in texts]
+    assert n == len(texts) and out[:, 0].tolist() == [len(t) for t in texts]
 
 
 def test_a_file_that_does_not_fit_is_recomputed(tmp_path: Path) -> None:
@@ -49,17 +49,17 @@ def test_a_file_that_does_not_fit_is_recomputed(tmp_path: Path) -> None:
     path.write_bytes(b"not an npz")
     teacher = Teacher()
     out, n = cached_logits(path, ["a"], 3, teacher)
-    assert n == 1 and out.tolist() == [[1, 2, 3]]
+    assert n == 0 and out.tolist() == [[1, 2, 3]] and teacher.asked == [["a"]]
     wide = Teacher(width=4)  # another label count under the same name
     out, n = cached_logits(path, ["a"], 4, wide)
-    assert n == 1 and out.shape == (1, 4)
+    assert n == 0 and out.shape == (1, 4) and wide.asked == [["a"]]
     assert not list(tmp_path.glob("*.tmp"))  # written through a temporary file, renamed into place
 
 
 def test_without_a_path_every_text_is_computed(tmp_path: Path) -> None:
     teacher = Teacher()
     out, n = cached_logits(None, ["a", "a"], 3, teacher)
-    assert n == 2 and out.shape == (2, 3) and teacher.asked == [["a", "a"]]
+    assert n == 0 and out.shape == (2, 3) and teacher.asked == [["a", "a"]]
     assert cached_logits(None, [], 3, teacher)[0].shape == (0, 3)
     assert cached_logits(tmp_path / "t.npz", [], 3, teacher)[0].shape == (0, 3)
     assert not list(tmp_path.iterdir())

@@ -55,11 +55,11 @@ def _save(path: Path, known: dict[bytes, np.ndarray], width: int) -> None:
 def cached_logits(path: Path | None, texts: Sequence[str], width: int,
                   compute: Callable[[list[str]], np.ndarray]) -> tuple[np.ndarray, int]:
     """Logits (rows x width) for `texts`: rows already in `path` are reused, the others come from one call of
-    `compute` on the distinct missing texts and are added to the file. Returns the logits and how many texts
-    `compute` labelled. Without a path: `compute` on every text."""
+    `compute` on the distinct missing texts and are added to the file. Returns the logits and how many of
+    `texts` the file answered. Without a path: `compute` on every text."""
     if path is None:
         out = compute(list(texts)) if texts else np.zeros((0, width), np.float32)
-        return out, len(texts)
+        return out, 0
     keys = [_key(t) for t in texts]
     known = _load(path, width) if path.is_file() else {}
     todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in known}
@@ -68,4 +68,4 @@ def cached_logits(path: Path | None, texts: Sequence[str], width: int,
         known.update(zip(todo, np.asarray(fresh, np.float32), strict=True))
         _save(path, known, width)
     out = np.stack([known[k] for k in keys]) if keys else np.zeros((0, width), np.float32)
-    return out, len(todo)
+    return out, sum(k not in todo for k in keys)

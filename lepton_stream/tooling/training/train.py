@@ -349,10 +349,10 @@ def encoder_param_groups(encoder: nn.Module, lr: float, layer_decay: float, weig
 
 def teacher_logits(teacher: Path, task: str, labels: list[str], texts: Sequence[str], threads: int = 1,
                    batch_size: int = 64, cache: Path | None = None) -> tuple[np.ndarray, str, int]:
-    """A teacher bundle's fp32 logits for `texts` (columns in `labels`' order), its version and how many texts
-    it labelled; any recipe and encoder (MiniLM, mpnet), read with its own tokenizer and max_length. With a
-    `cache` folder, texts this teacher labelled before are read from `<cache>/<version>-<task>.npz`
-    (`soft_labels.py`) and the teacher is loaded only if some are new."""
+    """A teacher bundle's fp32 logits for `texts` (columns in `labels`' order), its version and how many of
+    `texts` came from the cache; any recipe and encoder (MiniLM, mpnet), read with its own tokenizer and
+    max_length. With a `cache` folder, texts this teacher labelled before are read from
+    `<cache>/<version>-<task>.npz` (`soft_labels.py`) and the teacher is loaded only if some are new."""
     from lepton_stream.models.torch_serving import TorchModel
     from lepton_stream.tooling.training.soft_labels import cached_logits
 
@@ -368,8 +368,8 @@ def teacher_logits(teacher: Path, task: str, labels: list[str], texts: Sequence[
         return TorchModel(teacher, batch_size, manifest).logits(todo)[task]
 
     path = cache / f"{manifest.version}-{task}.npz" if cache is not None else None
-    out, computed = cached_logits(path, list(texts), len(theirs), compute)
-    return out[:, [theirs.index(lab) for lab in labels]], manifest.version, computed
+    out, from_cache = cached_logits(path, list(texts), len(theirs), compute)
+    return out[:, [theirs.index(lab) for lab in labels]], manifest.version, from_cache
 
 
 def attach_teacher(task: TaskData, teacher: Path, unlabelled: Sequence[str] = (), threads: int = 1,
@@ -380,13 +380,13 @@ def attach_teacher(task: TaskData, teacher: Path, unlabelled: Sequence[str] = ()
     started = time.perf_counter()
     task.unlabelled_texts = list(unlabelled)
     # One pass of the teacher (loaded once) over both, split after.
-    logits, task.teacher, computed = teacher_logits(teacher, task.name, task.labels,
+    logits, task.teacher, from_cache = teacher_logits(teacher, task.name, task.labels,
                                                     task.train_texts + task.unlabelled_texts, threads, cache=cache)
     n = len(task.train_texts)
     task.teacher_logits, task.unlabelled_logits = logits[:n], logits[n:]
     if log:
         log(f"teacher {task.teacher}: soft labels for {len(task.train_texts)} + {len(task.unlabelled_texts)} "
-            f"unlabelled texts ({len(logits) - computed} from the cache) in {_hms(time.perf_counter() - started)}")
+            f"unlabelled texts ({from_cache} from the cache) in {_hms(time.perf_counter() - started)}")
     return task
 
 
