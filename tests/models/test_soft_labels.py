@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from lepton_stream.tooling.training.soft_labels import _key, cached_logits
 
@@ -63,3 +64,21 @@ def test_without_a_path_every_text_is_computed(tmp_path: Path) -> None:
     assert cached_logits(None, [], 3, teacher)[0].shape == (0, 3)
     assert cached_logits(tmp_path / "t.npz", [], 3, teacher)[0].shape == (0, 3)
     assert not list(tmp_path.iterdir())
+
+
+def test_an_interrupted_run_keeps_the_chunks_it_finished(tmp_path: Path) -> None:
+    path, calls = tmp_path / "t.npz", []
+
+    def dies_on_the_third_chunk(texts: list[str]) -> np.ndarray:
+        calls.append(texts)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return Teacher()(texts)
+
+    texts = [f"text {i}" for i in range(10)]
+    with pytest.raises(KeyboardInterrupt):
+        cached_logits(path, texts, 3, dies_on_the_third_chunk, chunk=4)
+    teacher = Teacher()
+    out, n = cached_logits(path, texts, 3, teacher, chunk=4)
+    assert n == 8 and teacher.asked == [texts[8:]]
+    assert out[:, 0].tolist() == [len(t) for t in texts]

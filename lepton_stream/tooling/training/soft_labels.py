@@ -4,8 +4,9 @@
 A teacher's version is the hash of its bundle's files (`models/bundle.py: seal`), so a file named for the
 version can only hold that teacher's logits; `teacher_logits` verifies the bundle's hashes before trusting
 the name. Rows are keyed by a 16-byte BLAKE2b digest of the text and stored in the teacher's own label order.
-The file is rewritten whole (a temporary file, then an atomic rename), and one that cannot be read or does
-not match the teacher's labels is recomputed, never trusted. About 30 bytes a text: 50,000 texts ~ 1.5 MB.
+The file is rewritten whole after each chunk of new texts (a temporary file, then an atomic rename), so an
+interrupted run keeps what it labelled; one that cannot be read or does not match the teacher's labels is
+recomputed, never trusted. About 30 bytes a text: 50,000 texts ~ 1.5 MB.
 """
 
 from __future__ import annotations
@@ -53,19 +54,22 @@ def _save(path: Path, known: dict[bytes, np.ndarray], width: int) -> None:
 
 
 def cached_logits(path: Path | None, texts: Sequence[str], width: int,
-                  compute: Callable[[list[str]], np.ndarray]) -> tuple[np.ndarray, int]:
-    """Logits (rows x width) for `texts`: rows already in `path` are reused, the others come from one call of
-    `compute` on the distinct missing texts and are added to the file. Returns the logits and how many of
-    `texts` the file answered. Without a path: `compute` on every text."""
+                  compute: Callable[[list[str]], np.ndarray], chunk: int = 4096) -> tuple[np.ndarray, int]:
+    """Logits (rows x width) for `texts`: rows already in `path` are reused, the others come from `compute` on
+    the distinct missing texts, `chunk` at a time, each chunk added to the file as it is done (an interrupted
+    run keeps what it labelled). Returns the logits and how many of `texts` the file answered. Without a
+    path: `compute` on every text."""
     if path is None:
         out = compute(list(texts)) if texts else np.zeros((0, width), np.float32)
         return out, 0
     keys = [_key(t) for t in texts]
     known = _load(path, width) if path.is_file() else {}
     todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in known}
-    if todo:
-        fresh = compute(list(todo.values()))
-        known.update(zip(todo, np.asarray(fresh, np.float32), strict=True))
+    pending = list(todo.items())
+    for i in range(0, len(pending), chunk):
+        part = pending[i:i + chunk]
+        fresh = compute([t for _, t in part])
+        known.update(zip((k for k, _ in part), np.asarray(fresh, np.float32), strict=True))
         _save(path, known, width)
     out = np.stack([known[k] for k in keys]) if keys else np.zeros((0, width), np.float32)
     return out, sum(k not in todo for k in keys)

@@ -363,9 +363,13 @@ def teacher_logits(teacher: Path, task: str, labels: list[str], texts: Sequence[
     if sorted(theirs) != sorted(labels):
         raise ValueError(f"teacher {teacher}: {task} labels {theirs} differ from the data's {labels}")
 
+    model: list[TorchModel] = []  # loaded on the first texts the cache does not hold
+
     def compute(todo: list[str]) -> np.ndarray:
-        torch.set_num_threads(threads)
-        return TorchModel(teacher, batch_size, manifest).logits(todo)[task]
+        if not model:
+            torch.set_num_threads(threads)
+            model.append(TorchModel(teacher, batch_size, manifest))
+        return model[0].logits(todo)[task]
 
     path = cache / f"{manifest.version}-{task}.npz" if cache is not None else None
     out, from_cache = cached_logits(path, list(texts), len(theirs), compute)
