@@ -55,6 +55,9 @@ def test_a_file_that_does_not_fit_is_recomputed(tmp_path: Path) -> None:
     out, n = cached_logits(path, ["a"], 4, wide)
     assert n == 0 and out.shape == (1, 4) and wide.asked == [["a"]]
     assert not list(tmp_path.glob("*.tmp"))  # written through a temporary file, renamed into place
+    path.write_bytes(path.read_bytes()[:40])  # a truncated zip
+    out, n = cached_logits(path, ["a"], 4, wide)
+    assert n == 0 and len(wide.asked) == 2
 
 
 def test_without_a_path_every_text_is_computed(tmp_path: Path) -> None:

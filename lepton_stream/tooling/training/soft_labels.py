@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -32,7 +33,7 @@ def _load(path: Path, width: int) -> dict[bytes, np.ndarray]:
     try:
         with np.load(path) as f:
             keys, logits = f["keys"], f["logits"]
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # e.g. truncated by a full disk
         return {}
     if keys.ndim != 2 or keys.shape[1] != 16 or logits.shape != (len(keys), width):
         return {}
