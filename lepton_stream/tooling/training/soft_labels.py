@@ -40,10 +40,10 @@ def _load(path: Path, width: int) -> dict[bytes, np.ndarray]:
     return {k.tobytes(): row for k, row in zip(keys, logits, strict=True)}
 
 
-def _save(path: Path, known: dict[bytes, np.ndarray], width: int) -> None:
+def _save(path: Path, known: dict[bytes, np.ndarray]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     keys = np.frombuffer(b"".join(known), dtype=np.uint8).reshape(-1, 16)
-    logits = np.stack(list(known.values())).astype(np.float32) if known else np.zeros((0, width), np.float32)
+    logits = np.stack(list(known.values())).astype(np.float32)  # never empty: saved after a chunk is added
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -71,6 +71,6 @@ def cached_logits(path: Path | None, texts: Sequence[str], width: int,
         part = pending[i:i + chunk]
         fresh = compute([t for _, t in part])
         known.update(zip((k for k, _ in part), np.asarray(fresh, np.float32), strict=True))
-        _save(path, known, width)
+        _save(path, known)
     out = np.stack([known[k] for k in keys]) if keys else np.zeros((0, width), np.float32)
     return out, sum(k not in todo for k in keys)

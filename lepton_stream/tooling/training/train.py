@@ -39,6 +39,7 @@ from lepton_stream.models import bundle
 from lepton_stream.models.base import OUT_OF_SCOPE
 from lepton_stream.models.encoder import BASE_MODEL, EncoderWithHeads, base_model_path, load_encoder, load_tokenizer
 from lepton_stream.tooling.training.metrics import classification_report
+from lepton_stream.tooling.training.soft_labels import cached_logits
 
 URL = re.compile(r"https?://\S+")
 
@@ -354,7 +355,6 @@ def teacher_logits(teacher: Path, task: str, labels: list[str], texts: Sequence[
     max_length. With a `cache` folder, texts this teacher labelled before are read from
     `<cache>/<version>-<task>.npz` (`soft_labels.py`) and the teacher is loaded only if some are new."""
     from lepton_stream.models.torch_serving import TorchModel
-    from lepton_stream.tooling.training.soft_labels import cached_logits
 
     manifest = bundle.verify(teacher)  # the version names the cache file: trust it only for the files it hashes
     if task not in manifest.tasks:
