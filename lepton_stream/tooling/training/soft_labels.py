@@ -20,9 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from lepton_stream.tooling.cache import cache_root
+
 
 def default_dir() -> Path:
-    return Path.home() / ".cache" / "lepton-stream" / "soft-labels"
+    return cache_root() / "soft-labels"
 
 
 def _key(text: str) -> bytes:
