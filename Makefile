@@ -41,12 +41,12 @@ demo: install
 test: install asyncapi-parser
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" --durations=15
 
 # The integration tier again on the production engines: Apache Kafka (KRaft, jars resolved by Maven on first use,
 # needs Java 17+ and mvn) and a local Redis Cluster (3 primaries, a replica each).
 test-engines: install
-	$(BIN)/python -m pytest -q -m "(broker or redis) and not slow" --broker kafka --redis cluster
+	$(BIN)/python -m pytest -q -m "(broker or redis) and not slow" --broker kafka --redis cluster --durations=15
 
 lint: install
 	$(BIN)/ruff check .
