@@ -215,7 +215,9 @@ def test_a_failing_target_does_not_hold_up_the_others_beyond_its_budget():
             dead = w.deliver([record(r, i) for i, r in enumerate(raws)])
             took = time.monotonic() - t0
             assert [r.body for r in good.delivered()] == raws
-            assert good.got[-1].at - t0 < 0.5  # served in parallel, not after the failing target
+            # Served while the failing target was still being retried, not after it: an order of events, not a
+            # time limit (a stalled machine once took 0.45 s over one local post).
+            assert good.got[0].at < bad.got[-1].at
             # One budget for the first alert; the others are not tried once it found the target down.
             assert took < 1.0 + 1.0 and {r.body for r in bad.got} == {raws[0]}
             # The next batch probes the down target with one post and dead-letters the rest of it untried.
