@@ -22,8 +22,9 @@ import pytest
 
 from lepton_stream.state.cluster import connect
 from lepton_stream.tooling.dev import redis_server
-from lepton_stream.tooling.dev.broker import Tansu, free_port, stop_pid
+from lepton_stream.tooling.dev.broker import Tansu, stop_pid
 from lepton_stream.tooling.dev.kafka import ApacheKafka
+from lepton_stream.tooling.dev.ports import free_port
 from lepton_stream.tooling.dev.redis_cluster import LocalRedisCluster
 from tests.pipeline.kafka_helpers import start_broker
 

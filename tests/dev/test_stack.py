@@ -6,7 +6,8 @@ import pytest
 
 from lepton_stream.config import load_settings
 from lepton_stream.tooling.dev import redis_server, stack
-from lepton_stream.tooling.dev.broker import free_port, pid_alive, port_open
+from lepton_stream.tooling.dev.broker import pid_alive, port_open
+from lepton_stream.tooling.dev.ports import free_port
 
 
 def test_up_status_down_with_private_redis(tmp_path):

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from lepton_stream.config import Settings, load_settings
 from lepton_stream.kafka import backend
-from lepton_stream.tooling.dev.broker import Tansu, free_port
+from lepton_stream.tooling.dev.broker import Tansu
 from lepton_stream.tooling.dev.kafka import ApacheKafka
+from lepton_stream.tooling.dev.ports import free_port
 
 
 def start_broker(kind: str, workdir: Path) -> Tansu | ApacheKafka:

@@ -32,7 +32,7 @@ from lepton_stream.pipeline.mask import mask
 from lepton_stream.pipeline.timing import StageTimer
 from lepton_stream.runtime import build_worker
 from lepton_stream.state.cluster import connect
-from lepton_stream.tooling.dev.broker import free_port
+from lepton_stream.tooling.dev.ports import free_port
 
 TASK = "news-sentiment"
 TOPIC = "news.raw.cache-test"

@@ -320,7 +320,8 @@ def test_sigterm_during_start_up_exits_cleanly(broker, redis_url, key_prefix, mo
 def own_redis(tmp_path: Path):
     """A valkey-server of the test's own, which the test may stop (the session's Redis must stay up)."""
     from lepton_stream.tooling.dev import redis_server
-    from lepton_stream.tooling.dev.broker import free_port, stop_pid
+    from lepton_stream.tooling.dev.broker import stop_pid
+    from lepton_stream.tooling.dev.ports import free_port
 
     port = free_port()
     pid = redis_server.start_private(port, tmp_path / "valkey")

@@ -17,8 +17,8 @@ from kafka.admin import NewTopic
 
 from lepton_stream.kafka.backend import client_kwargs, make_producer
 from lepton_stream.runtime import build_loop, build_worker
-from lepton_stream.tooling.dev.broker import free_port
 from lepton_stream.tooling.dev.kafka import ApacheKafka
+from lepton_stream.tooling.dev.ports import free_port
 from lepton_stream.tooling.replay import synth
 from tests.pipeline.kafka_helpers import make_settings, read_topic
 

@@ -81,7 +81,7 @@ def test_a_batch_that_never_finishes_fails_liveness_counts_redis_errors_and_stop
     from kafka import KafkaConsumer, TopicPartition
 
     from lepton_stream.models.serving import load_model
-    from lepton_stream.tooling.dev.broker import free_port
+    from lepton_stream.tooling.dev.ports import free_port
 
     s = make_settings(broker.bootstrap, redis_url, key_prefix, models_dir, stuck_batch_s=10, retry_backoff_ms=50)
     dead = redis.Redis(port=free_port(), socket_connect_timeout=0.2, socket_timeout=0.2)

@@ -27,7 +27,7 @@ from lepton_stream.commands.alerts import tail
 from lepton_stream.config import Settings, load_settings
 from lepton_stream.kafka.backend import ensure_topics, make_producer
 from lepton_stream.tooling.bench.workers import worker_env
-from lepton_stream.tooling.dev.broker import free_port
+from lepton_stream.tooling.dev.ports import free_port
 from tests.pipeline.worker_proc import Watcher, committed
 from tests.relay.receivers import Receiver, alert, new_secret, verify
 

@@ -25,8 +25,9 @@ from pathlib import Path
 from lepton_stream.config import Settings
 from lepton_stream.state.cluster import connect
 from lepton_stream.tooling.dev import redis_server
-from lepton_stream.tooling.dev.broker import BrokerError, Tansu, free_port, port_open, stop_pid
+from lepton_stream.tooling.dev.broker import BrokerError, Tansu, port_open, stop_pid
 from lepton_stream.tooling.dev.kafka import ApacheKafka
+from lepton_stream.tooling.dev.ports import free_port
 
 S3_ENV = {
     "AWS_ACCESS_KEY_ID": "lepton",

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lepton_stream.tooling.cache import cache_root
-from lepton_stream.tooling.dev.broker import BrokerError, free_port, pid_alive, port_open, stop_pid
+from lepton_stream.tooling.dev.broker import BrokerError, pid_alive, port_open, stop_pid
+from lepton_stream.tooling.dev.ports import free_port
 
 KAFKA_VERSION = "4.1.2"
 SCALA_VERSION = "2.13"

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import redis
 
-from lepton_stream.tooling.dev.broker import free_port, stop_pid
+from lepton_stream.tooling.dev.broker import stop_pid
+from lepton_stream.tooling.dev.ports import free_port
 from lepton_stream.tooling.dev.redis_server import RedisError, valkey_binary
 
 
