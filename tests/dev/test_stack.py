@@ -7,7 +7,7 @@ import pytest
 from lepton_stream.config import load_settings
 from lepton_stream.tooling.dev import redis_server, stack
 from lepton_stream.tooling.dev.broker import pid_alive, port_open
-from lepton_stream.tooling.dev.ports import free_port
+from lepton_stream.tooling.dev.ports import bindable, free_port
 
 
 def test_up_status_down_with_private_redis(tmp_path):
@@ -38,24 +38,10 @@ def test_down_leaves_services_it_did_not_start(tmp_path, redis_url):
 
 def free_block(n: int) -> int:
     """A port p with p .. p+n-1 all free (dev up --broker kafka uses consecutive ports)."""
-    import socket
-
     for _ in range(50):
         base = free_port()
-        if base + n > 65535:
-            continue
-        socks = []
-        try:
-            for p in range(base, base + n):
-                s = socket.socket()
-                s.bind(("127.0.0.1", p))
-                socks.append(s)
+        if base + n <= 65535 and all(bindable(p) for p in range(base + 1, base + n)):
             return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
     raise RuntimeError("no block of free ports")
 
 

@@ -28,7 +28,7 @@ def listen_pool(range_file: Path = _RANGE_FILE) -> range:
     return above if len(above) >= _MIN_POOL else below if len(below) >= _MIN_POOL else range(0)
 
 
-def _bindable(port: int) -> bool:
+def bindable(port: int) -> bool:
     with socket.socket() as s:
         try:
             s.bind(("127.0.0.1", port))
@@ -45,7 +45,7 @@ def free_port() -> int:
         if not pool:
             break
         port = _random.choice(pool)
-        if port not in _given and _bindable(port):
+        if port not in _given and bindable(port):
             _given.add(port)
             return port
     with socket.socket() as s:
