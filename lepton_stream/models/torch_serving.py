@@ -64,6 +64,14 @@ class TorchModel:
                 result[task][idx] = o.numpy()
         return result
 
+    @torch.inference_mode()
+    def pooled(self, texts: Sequence[str]) -> np.ndarray:
+        """The encoder's mean-pooled embeddings (rows x hidden), what every head reads: a distillation target."""
+        out = np.zeros((len(texts), self.module.encoder.config.hidden_size), np.float32)
+        for idx, ids, mask in self.batcher.batches(texts):
+            out[idx] = self.module.embed(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
+        return out
+
     def predict(self, texts: Sequence[str]) -> list[TaskPredictions]:
         if not texts:
             return []

@@ -20,7 +20,14 @@ from lepton_stream.models.samples import EVAL_SETS
 from lepton_stream.models.torch_serving import TorchModel
 from lepton_stream.tooling.training.encoders import assemble, mpnet_path
 from lepton_stream.tooling.training.quick import SAMPLES, read_csv
-from lepton_stream.tooling.training.train import TaskData, TrainConfig, distill_loss, train
+from lepton_stream.tooling.training.train import (
+    TaskData,
+    TrainConfig,
+    distill_loss,
+    hidden_loss,
+    teacher_logits,
+    train,
+)
 
 LABELS = ["negative", "neutral", "positive"]
 
@@ -59,7 +66,7 @@ def test_student_follows_an_always_positive_teacher(tmp_path: Path) -> None:
                       calibrate_bias=False, distill_alpha=1.0, distill_temperature=2.0, drop_url_p=0.0)
     manifest = train([task], tmp_path / "student", "news", cfg, log=lambda _: None, export_int8=False)
     assert manifest.metrics["distillation"]["news-sentiment"] == {
-        "teacher": "always-positive", "alpha": 1.0, "temperature": 2.0, "unlabelled_rows": len(extra)}
+        "teacher": "always-positive", "alpha": 1.0, "temperature": 2.0, "hidden": 0.0, "unlabelled_rows": len(extra)}
     preds = TorchModel(tmp_path / "student").predict(texts + extra)
     said = [p["news-sentiment"].label for p in preds]
     assert said.count("positive") / len(said) >= 0.9  # the gold labels are a third positive
@@ -96,6 +103,7 @@ def test_train_teacher_option_end_to_end(news_bundle: Path, tmp_path: Path, caps
     assert d["unlabelled_rows"] == len(set(more) - set(texts))  # a training text is not counted twice
     assert f"soft labels for {len(texts)} + {d['unlabelled_rows']} unlabelled texts (0 from the cache)" in first.err
     assert (tmp_path / "cache" / f"{teacher}-news-sentiment.npz").is_file()
+    assert not (tmp_path / "cache" / f"{teacher}-news-sentiment-pooled.npz").exists()  # only for --distill-hidden
     # The rerun reads every soft label from the cache and trains the same student.
     argv[argv.index("--out") + 1] = str(tmp_path / "again")
     assert main(argv) == 0
@@ -154,9 +162,56 @@ def test_train_augment_adds_a_transfer_set(news_bundle: Path, tmp_path: Path, ca
     out = tmp_path / "student"
     assert main(["train", "news-sentiment", "--data", str(data), "--out", str(out), "--teacher", str(news_bundle),
                  "--augment", "2", "--holdout", "0", "--epochs", "1", "--max-steps", "1", "--batch-size", "8",
-                 "--threads", "1", "--no-export", "--seed", "3", "--no-teacher-cache"]) == 0
-    capsys.readouterr()
+                 "--threads", "1", "--no-export", "--seed", "3", "--no-teacher-cache", "--distill-hidden", "0.5"]) == 0
+    assert "pooled embeddings" in capsys.readouterr().err
     d = bundle.verify(out).metrics["distillation"]["news-sentiment"]
     assert d["unlabelled_rows"] == len(transfer_set(texts, 2, 3)) > len(texts)  # transfer_set leaves out originals
+    assert d["hidden"] == 0.5
     with pytest.raises(SystemExit, match="need a --teacher"):
         main(["train", "news-sentiment", "--data", str(data), "--out", str(out), "--augment", "1"])
+    with pytest.raises(SystemExit, match="needs a --teacher"):
+        main(["train", "news-sentiment", "--data", str(data), "--out", str(out), "--distill-hidden", "1"])
+
+
+def test_hidden_loss_is_the_mean_cosine_distance() -> None:
+    t = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    assert float(hidden_loss(3 * t, t)) == pytest.approx(0.0, abs=1e-6)  # the scale does not matter
+    assert float(hidden_loss(-t, t)) == pytest.approx(2.0)
+    assert float(hidden_loss(t.flip(0), t)) == pytest.approx(1.0)  # orthogonal rows
+
+
+def test_teacher_pooled_embeddings_are_what_its_heads_read_and_are_cached(news_bundle: Path, tmp_path: Path) -> None:
+    texts, labels = read_csv(SAMPLES / "news_sentiment.csv", 3, seed=8)
+    model = TorchModel(news_bundle)
+    pooled = model.pooled(texts)
+    assert pooled.shape == (len(texts), model.module.encoder.config.hidden_size)
+    head = model.module.heads[0]
+    with torch.no_grad():
+        via_pooled = head(torch.from_numpy(pooled)).numpy()
+    assert np.allclose(via_pooled, model.logits(texts)["news-sentiment"], atol=1e-4)
+    got, version, n = teacher_logits(news_bundle, "news-sentiment", LABELS, texts, cache=tmp_path, pooled=True)
+    assert n == 0 and (tmp_path / f"{version}-news-sentiment-pooled.npz").is_file()
+    again, _, n = teacher_logits(news_bundle, "news-sentiment", LABELS, texts, cache=tmp_path, pooled=True)
+    assert n == len(texts) and again.dtype == np.float32
+    assert np.allclose(again, pooled, rtol=1e-2, atol=1e-3)  # kept as float16
+
+
+def test_the_hidden_term_moves_the_student_and_checks_its_rows(tmp_path: Path) -> None:
+    texts, labels = read_csv(SAMPLES / "news_sentiment.csv", 6, seed=3)
+    rng = np.random.default_rng(0)
+
+    def student(weight: float, rows: int, name: str) -> bundle.Manifest:
+        task = TaskData("news-sentiment", texts, labels, [], [], labels=LABELS)
+        task.teacher_logits = rng.normal(size=(len(texts), 3)).astype(np.float32)
+        task.teacher_pooled = rng.normal(size=(rows, 24)).astype(np.float32)  # a teacher 24 wide
+        task.teacher = "random"
+        cfg = TrainConfig(epochs=1, batch_size=6, threads=1, max_length=32, ema_decay=0.0, calibrate_bias=False,
+                          drop_url_p=0.0, distill_hidden=weight, seed=5)
+        return train([task], tmp_path / name, "news", cfg, log=lambda _: None, export_int8=False)
+
+    with pytest.raises(ValueError, match="teacher embeddings"):
+        student(1.0, len(texts) - 1, "short")
+    with_term, without = student(1.0, len(texts), "with"), student(0.0, len(texts), "without")
+    assert with_term.metrics["distillation"]["news-sentiment"]["hidden"] == 1.0
+    assert without.metrics["distillation"]["news-sentiment"]["hidden"] == 0.0
+    assert with_term.files != without.files  # same seed and data: only the embedding term differs

