@@ -493,6 +493,7 @@ def train(
     # Student width -> teacher width, one map per task with a pooled target; trained, then dropped.
     projections = {k: nn.Linear(hidden, int(p.shape[1])).to(cfg.device)
                    for k, p in enumerate(pooled_targets) if p is not None}
+    projection_params = [p for m in projections.values() for p in m.parameters()]
     losses = [
         nn.CrossEntropyLoss(weight=_weights(np.bincount(y[k][y[k] >= 0].numpy(), minlength=len(t.labels)),
                                             cfg.class_weights),
@@ -510,10 +511,10 @@ def train(
     layer_decay = 1.0 if cfg.lora else cfg.layer_decay
     opt = torch.optim.AdamW(
         encoder_param_groups(module.encoder, enc_lr, layer_decay, cfg.weight_decay)
-        + [{"params": list(module.heads.parameters()) + [p for m in projections.values() for p in m.parameters()],
-            "lr": cfg.head_lr, "weight_decay": cfg.weight_decay}]
+        + [{"params": list(module.heads.parameters()) + projection_params, "lr": cfg.head_lr,
+            "weight_decay": cfg.weight_decay}]
     )
-    clipped = list(module.parameters()) + [p for m in projections.values() for p in m.parameters()]
+    clipped = list(module.parameters()) + projection_params
     warm = max(1, int(cfg.warmup * total))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
