@@ -65,12 +65,17 @@ class TorchModel:
         return result
 
     @torch.inference_mode()
-    def pooled(self, texts: Sequence[str]) -> np.ndarray:
-        """The encoder's mean-pooled embeddings (rows x hidden), what every head reads: a distillation target."""
-        out = np.zeros((len(texts), self.module.encoder.config.hidden_size), np.float32)
+    def logits_and_pooled(self, texts: Sequence[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Each head's logits and the mean-pooled embeddings they read (rows x hidden), from one pass: a
+        teacher's distillation targets."""
+        logits = {t: np.zeros((len(texts), len(s.labels)), np.float32) for t, s in self.manifest.tasks.items()}
+        pooled = np.zeros((len(texts), self.module.encoder.config.hidden_size), np.float32)
         for idx, ids, mask in self.batcher.batches(texts):
-            out[idx] = self.module.embed(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
-        return out
+            emb = self.module.embed(torch.from_numpy(ids), torch.from_numpy(mask))
+            pooled[idx] = emb.numpy()
+            for task, head in zip(self.tasks, self.module.heads, strict=True):
+                logits[task][idx] = head(emb).numpy()
+        return logits, pooled
 
     def predict(self, texts: Sequence[str]) -> list[TaskPredictions]:
         if not texts:

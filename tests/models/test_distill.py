@@ -25,7 +25,7 @@ from lepton_stream.tooling.training.train import (
     TrainConfig,
     distill_loss,
     hidden_loss,
-    teacher_logits,
+    teacher_outputs,
     train,
 )
 
@@ -180,20 +180,33 @@ def test_hidden_loss_is_the_mean_cosine_distance() -> None:
     assert float(hidden_loss(t.flip(0), t)) == pytest.approx(1.0)  # orthogonal rows
 
 
-def test_teacher_pooled_embeddings_are_what_its_heads_read_and_are_cached(news_bundle: Path, tmp_path: Path) -> None:
+def test_teacher_pooled_embeddings_are_what_its_heads_read_and_are_cached(
+        news_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     texts, labels = read_csv(SAMPLES / "news_sentiment.csv", 3, seed=8)
     model = TorchModel(news_bundle)
-    pooled = model.pooled(texts)
+    logits, pooled = model.logits_and_pooled(texts)
     assert pooled.shape == (len(texts), model.module.encoder.config.hidden_size)
     head = model.module.heads[0]
     with torch.no_grad():
         via_pooled = head(torch.from_numpy(pooled)).numpy()
     assert np.allclose(via_pooled, model.logits(texts)["news-sentiment"], atol=1e-4)
-    got, version, n = teacher_logits(news_bundle, "news-sentiment", LABELS, texts, cache=tmp_path, pooled=True)
-    assert n == 0 and (tmp_path / f"{version}-news-sentiment-pooled.npz").is_file()
-    again, _, n = teacher_logits(news_bundle, "news-sentiment", LABELS, texts, cache=tmp_path, pooled=True)
-    assert n == len(texts) and again.dtype == np.float32
-    assert np.allclose(again, pooled, rtol=1e-2, atol=1e-3)  # kept as float16
+    assert np.allclose(logits["news-sentiment"], model.logits(texts)["news-sentiment"], atol=1e-4)
+
+    passes: list[int] = []  # the teacher's passes, by how many texts each read
+    real = TorchModel.logits_and_pooled
+    monkeypatch.setattr(TorchModel, "logits_and_pooled", lambda self, t: passes.append(len(t)) or real(self, t))
+    # Logits cached by an earlier run without embeddings: one pass fills both files, the logits unchanged.
+    first = teacher_outputs(news_bundle, "news-sentiment", LABELS, texts[:4], cache=tmp_path)
+    assert first.pooled is None and first.from_cache == 0 and passes == [4]
+    out = teacher_outputs(news_bundle, "news-sentiment", LABELS, texts, cache=tmp_path, pooled=True)
+    assert passes == [4, len(texts)] and out.from_cache == 0
+    assert (tmp_path / f"{out.version}-news-sentiment-pooled.npz").is_file()
+    assert np.allclose(out.logits[:4], first.logits, atol=1e-5)
+    order = [model.manifest.tasks["news-sentiment"].labels.index(lab) for lab in LABELS]
+    assert np.allclose(out.logits, logits["news-sentiment"][:, order], atol=1e-4)
+    again = teacher_outputs(news_bundle, "news-sentiment", LABELS, texts, cache=tmp_path, pooled=True)
+    assert len(passes) == 2 and again.from_cache == len(texts) and again.pooled.dtype == np.float32
+    assert np.allclose(again.pooled, pooled, rtol=1e-2, atol=1e-3)  # kept as float16
 
 
 def test_the_hidden_term_moves_the_student_and_checks_its_rows(tmp_path: Path) -> None:

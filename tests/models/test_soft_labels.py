@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lepton_stream.tooling.training.soft_labels import _key, cached_logits, default_dir
+from lepton_stream.tooling.training.soft_labels import Store, _key, cached_logits, cached_rows, default_dir
 
 
 class Teacher:
@@ -60,10 +60,10 @@ def test_a_file_that_does_not_fit_is_recomputed(tmp_path: Path) -> None:
     assert n == 0 and len(wide.asked) == 2
 
 
-def test_without_a_path_every_text_is_computed(tmp_path: Path) -> None:
+def test_without_a_path_every_distinct_text_is_computed(tmp_path: Path) -> None:
     teacher = Teacher()
     out, n = cached_logits(None, ["a", "a"], 3, teacher)
-    assert n == 0 and out.shape == (2, 3) and teacher.asked == [["a", "a"]]
+    assert n == 0 and out.shape == (2, 3) and teacher.asked == [["a"]]
     assert cached_logits(None, [], 3, teacher)[0].shape == (0, 3)
     assert cached_logits(tmp_path / "t.npz", [], 3, teacher)[0].shape == (0, 3)
     assert not list(tmp_path.iterdir())
@@ -92,3 +92,24 @@ def test_the_default_folder_is_under_the_xdg_cache_home(tmp_path: Path, monkeypa
     assert default_dir() == tmp_path / "lepton-stream" / "soft-labels"
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert default_dir() == Path.home() / ".cache" / "lepton-stream" / "soft-labels"
+
+
+def test_outputs_of_one_pass_share_it_and_a_text_missing_from_any_store_is_recomputed(tmp_path: Path) -> None:
+    logits, embedded = tmp_path / "t.npz", tmp_path / "t-pooled.npz"
+    teacher = Teacher()
+    cached_logits(logits, ["a", "bb"], 3, teacher)  # an earlier run kept logits only
+    asked: list[list[str]] = []
+
+    def both(texts: list[str]) -> list[np.ndarray]:
+        asked.append(texts)
+        return [Teacher()(texts), np.array([[len(t) / 3] * 5 for t in texts])]
+
+    stores = [Store(logits, 3), Store(embedded, 5, np.float16)]
+    (out, emb), n = cached_rows(stores, ["a", "bb", "ccc"], both)
+    assert n == 0 and asked == [["a", "bb", "ccc"]]  # one pass for both outputs
+    assert out[:, 0].tolist() == [1, 2, 3] and emb.dtype == np.float32 and emb.shape == (3, 5)
+    assert emb[0, 0] == pytest.approx(1 / 3, abs=1e-3)  # float16 in the file
+    (out, emb), n = cached_rows(stores, ["ccc", "a"], both)
+    assert n == 2 and len(asked) == 1 and out[:, 0].tolist() == [3, 1]
+    with pytest.raises(ValueError):  # one array per store
+        cached_rows(stores, ["dddd"], lambda texts: [Teacher()(texts)])

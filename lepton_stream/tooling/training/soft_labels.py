@@ -2,13 +2,14 @@
 (another alpha, more epochs, more perturbed copies) asks the teacher only about texts it has not labelled.
 
 A teacher's version is the hash of its bundle's files (`models/bundle.py: seal`), so a file named for the
-version can only hold that teacher's logits; `teacher_logits` verifies the bundle's hashes before trusting
-the name. Rows are keyed by a 16-byte BLAKE2b digest of the text and stored in the teacher's own label order.
-The file is rewritten whole after each chunk of new texts (a temporary file, then an atomic rename), so an
-interrupted run keeps what it labelled; one that cannot be read or does not match the teacher's labels is
-recomputed, never trusted. About 30 bytes a text: 50,000 texts ~ 1.5 MB. A teacher's pooled embeddings
-(`--distill-hidden`) are kept the same way, in `<version>-<task>-pooled.npz` as float16: 768 wide, 80 MB for
-50,000 texts.
+version can only hold that teacher's outputs; `teacher_outputs` (train.py) verifies the bundle's hashes
+before trusting the name. Rows are keyed by a 16-byte BLAKE2b digest of the text and stored in the
+teacher's own label order. The file is rewritten whole after each chunk of new texts (a temporary file,
+then an atomic rename), so an interrupted run keeps what it labelled; one that cannot be read or does not
+match the teacher's labels is recomputed, never trusted. About 30 bytes a text: 50,000 texts ~ 1.5 MB. A
+teacher's pooled embeddings (`--distill-hidden`) are kept the same way, in `<version>-<task>-pooled.npz` as
+float16: 768 wide, 80 MB for 50,000 texts. Both come from one teacher pass (`cached_rows`): the logits are
+the teacher's heads applied to those embeddings.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -58,24 +60,43 @@ def _save(path: Path, known: dict[bytes, np.ndarray], dtype: type = np.float32) 
         raise
 
 
-def cached_logits(path: Path | None, texts: Sequence[str], width: int,
-                  compute: Callable[[list[str]], np.ndarray], chunk: int = 4096,
-                  dtype: type = np.float32) -> tuple[np.ndarray, int]:
-    """Logits (rows x width) for `texts`: rows already in `path` are reused, the others come from `compute` on
-    the distinct missing texts, `chunk` at a time, each chunk added to the file as it is done (an interrupted
-    run keeps what it labelled). Returns the logits (float32) and how many of `texts` the file answered.
-    Without a path: `compute` on every text. `dtype` is the file's (float16 halves a wide embedding cache)."""
-    if path is None:
-        out = compute(list(texts)) if texts else np.zeros((0, width), np.float32)
-        return out, 0
+@dataclass(frozen=True)
+class Store:
+    """One cache file: rows of `width` numbers, kept as `dtype` (float16 halves a wide embedding cache).
+    Without a path nothing is kept."""
+
+    path: Path | None
+    width: int
+    dtype: type = np.float32
+
+
+def cached_rows(stores: Sequence[Store], texts: Sequence[str],
+                compute: Callable[[list[str]], Sequence[np.ndarray]], chunk: int = 4096
+                ) -> tuple[list[np.ndarray], int]:
+    """Rows for `texts` of several outputs of one teacher pass (e.g. its logits and its embeddings), one store
+    each: `compute` returns one array per store. A text every store holds is reused; the distinct others are
+    computed once, `chunk` at a time, each chunk added to every store's file as it is done (an interrupted
+    run keeps what it computed). Returns one float32 array per store and how many of `texts` the stores
+    answered."""
     keys = [_key(t) for t in texts]
-    known = _load(path, width) if path.is_file() else {}
-    todo = {k: t for k, t in zip(keys, texts, strict=True) if k not in known}
+    known = [_load(s.path, s.width) if s.path is not None and s.path.is_file() else {} for s in stores]
+    todo = {k: t for k, t in zip(keys, texts, strict=True) if not all(k in kn for kn in known)}
     pending = list(todo.items())
     for i in range(0, len(pending), chunk):
         part = pending[i:i + chunk]
-        fresh = compute([t for _, t in part])
-        known.update(zip((k for k, _ in part), np.asarray(fresh, dtype), strict=True))
-        _save(path, known, dtype)
-    out = np.stack([known[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, width), np.float32)
-    return out, sum(k not in todo for k in keys)
+        outs = compute([t for _, t in part])
+        for s, kn, out in zip(stores, known, outs, strict=True):
+            kn.update(zip((k for k, _ in part), np.asarray(out, s.dtype), strict=True))
+            if s.path is not None:
+                _save(s.path, kn, s.dtype)
+    rows = [np.stack([kn[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, s.width), np.float32)
+            for s, kn in zip(stores, known, strict=True)]
+    return rows, sum(k not in todo for k in keys)
+
+
+def cached_logits(path: Path | None, texts: Sequence[str], width: int,
+                  compute: Callable[[list[str]], np.ndarray], chunk: int = 4096,
+                  dtype: type = np.float32) -> tuple[np.ndarray, int]:
+    """`cached_rows` for one output: logits (rows x width) for `texts`, reusing the rows `path` holds."""
+    (out,), n = cached_rows([Store(path, width, dtype)], texts, lambda todo: [compute(todo)], chunk)
+    return out, n

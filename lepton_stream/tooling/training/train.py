@@ -33,6 +33,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -43,7 +44,7 @@ from lepton_stream.models import bundle
 from lepton_stream.models.base import OUT_OF_SCOPE
 from lepton_stream.models.encoder import BASE_MODEL, EncoderWithHeads, base_model_path, load_encoder, load_tokenizer
 from lepton_stream.tooling.training.metrics import classification_report
-from lepton_stream.tooling.training.soft_labels import cached_logits
+from lepton_stream.tooling.training.soft_labels import Store, cached_rows
 
 URL = re.compile(r"https?://\S+")
 
@@ -355,16 +356,21 @@ def encoder_param_groups(encoder: nn.Module, lr: float, layer_decay: float, weig
     ]
 
 
-def teacher_logits(teacher: Path, task: str, labels: list[str], texts: Sequence[str], threads: int = 1,
-                   batch_size: int = 64, cache: Path | None = None, pooled: bool = False
-                   ) -> tuple[np.ndarray, str, int]:
-    """A teacher bundle's fp32 logits for `texts` (columns in `labels`' order), its version and how many of
-    `texts` came from the cache; any recipe and encoder (MiniLM, mpnet), read with its own tokenizer and
-    max_length. With a `cache` folder, texts this teacher labelled before are read from
-    `<cache>/<version>-<task>.npz` (`soft_labels.py`) and the teacher is loaded only if some are new.
-    With `pooled`: the teacher's mean-pooled embeddings instead (rows x its width; `<version>-<task>-pooled.npz`,
-    float16)."""
-    from lepton_stream.models.torch_serving import TorchModel
+class TeacherOutputs(NamedTuple):
+    logits: np.ndarray  # rows x labels, in the caller's label order
+    pooled: np.ndarray | None  # rows x the teacher's width, where asked for
+    version: str  # the teacher bundle's version
+    from_cache: int  # how many of the texts the cache answered
+
+
+def teacher_outputs(teacher: Path, task: str, labels: list[str], texts: Sequence[str], threads: int = 1,
+                    batch_size: int = 64, cache: Path | None = None, pooled: bool = False) -> TeacherOutputs:
+    """A teacher bundle's fp32 logits for `texts` (columns in `labels`' order) and, with `pooled`, its
+    mean-pooled embeddings, what its heads read: one pass of the teacher for both. Any recipe and encoder
+    (MiniLM, mpnet), read with its own tokenizer and max_length. With a `cache` folder, texts the teacher
+    read before are taken from `<cache>/<version>-<task>.npz` and `<version>-<task>-pooled.npz` (float16;
+    `soft_labels.py`), and the teacher is loaded only if some are new."""
+    from lepton_stream.models.torch_serving import TorchModel, encoder_path
 
     manifest = bundle.verify(teacher)  # the version names the cache file: trust it only for the files it hashes
     if task not in manifest.tasks:
@@ -373,50 +379,46 @@ def teacher_logits(teacher: Path, task: str, labels: list[str], texts: Sequence[
     if sorted(theirs) != sorted(labels):
         raise ValueError(f"teacher {teacher}: {task} labels {theirs} differ from the data's {labels}")
 
+    def store(suffix: str, width: int, dtype: type = np.float32) -> Store:
+        return Store(cache / f"{manifest.version}-{task}{suffix}.npz" if cache is not None else None, width, dtype)
+
+    stores = [store("", len(theirs))]
+    if pooled:
+        width = json.loads((encoder_path(teacher, manifest) / "config.json").read_text())["hidden_size"]
+        stores.append(store("-pooled", width, np.float16))
     model: list[TorchModel] = []  # loaded on the first texts the cache does not hold
 
-    def compute(todo: list[str]) -> np.ndarray:
+    def compute(todo: list[str]) -> list[np.ndarray]:
         if not model:
             torch.set_num_threads(threads)
             model.append(TorchModel(teacher, batch_size, manifest))
-        return model[0].pooled(todo) if pooled else model[0].logits(todo)[task]
+        logits, embedded = model[0].logits_and_pooled(todo)
+        return [logits[task], embedded][:len(stores)]
 
-    if pooled:
-        from lepton_stream.models.torch_serving import encoder_path
-
-        width = json.loads((encoder_path(teacher, manifest) / "config.json").read_text())["hidden_size"]
-        path = cache / f"{manifest.version}-{task}-pooled.npz" if cache is not None else None
-        out, from_cache = cached_logits(path, list(texts), width, compute, dtype=np.float16)
-        return out, manifest.version, from_cache
-    path = cache / f"{manifest.version}-{task}.npz" if cache is not None else None
-    out, from_cache = cached_logits(path, list(texts), len(theirs), compute)
-    return out[:, [theirs.index(lab) for lab in labels]], manifest.version, from_cache
+    rows, from_cache = cached_rows(stores, list(texts), compute)
+    order = [theirs.index(lab) for lab in labels]
+    return TeacherOutputs(rows[0][:, order], rows[1] if pooled else None, manifest.version, from_cache)
 
 
 def attach_teacher(task: TaskData, teacher: Path, unlabelled: Sequence[str] = (), threads: int = 1,
                    log: Callable[[str], None] | None = None, cache: Path | None = None,
                    pooled: bool = False) -> TaskData:
-    """Compute the teacher's logits once (or read them from `cache`, see `teacher_logits`), on the task's
+    """Compute the teacher's logits once (or read them from `cache`, see `teacher_outputs`), on the task's
     training texts and on `unlabelled` texts (soft labels only), and keep them on the task for `train` to
-    distil from; with `pooled`, its pooled embeddings too (for `TrainConfig.distill_hidden`)."""
+    distil from; with `pooled`, its pooled embeddings too (for `TrainConfig.distill_hidden`), from the same
+    pass."""
     started = time.perf_counter()
     task.unlabelled_texts = list(unlabelled)
     # One pass of the teacher (loaded once) over both, split after.
-    logits, task.teacher, from_cache = teacher_logits(teacher, task.name, task.labels,
-                                                    task.train_texts + task.unlabelled_texts, threads, cache=cache)
+    out = teacher_outputs(teacher, task.name, task.labels, task.train_texts + task.unlabelled_texts, threads,
+                          cache=cache, pooled=pooled)
     n = len(task.train_texts)
-    task.teacher_logits, task.unlabelled_logits = logits[:n], logits[n:]
+    task.teacher, task.teacher_pooled = out.version, out.pooled
+    task.teacher_logits, task.unlabelled_logits = out.logits[:n], out.logits[n:]
     if log:
-        log(f"teacher {task.teacher}: soft labels for {len(task.train_texts)} + {len(task.unlabelled_texts)} "
-            f"unlabelled texts ({from_cache} from the cache) in {_hms(time.perf_counter() - started)}")
-    if pooled:
-        started = time.perf_counter()
-        task.teacher_pooled, _, from_cache = teacher_logits(teacher, task.name, task.labels,
-                                                            task.train_texts + task.unlabelled_texts, threads,
-                                                            cache=cache, pooled=True)
-        if log:
-            log(f"teacher {task.teacher}: pooled embeddings ({task.teacher_pooled.shape[1]} wide, {from_cache} "
-                f"from the cache) in {_hms(time.perf_counter() - started)}")
+        what = f"soft labels{' and pooled embeddings' if pooled else ''}"
+        log(f"teacher {task.teacher}: {what} for {len(task.train_texts)} + {len(task.unlabelled_texts)} "
+            f"unlabelled texts ({out.from_cache} from the cache) in {_hms(time.perf_counter() - started)}")
     return task
 
 
