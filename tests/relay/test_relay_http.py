@@ -100,7 +100,9 @@ def test_always_failing_receiver_gives_up_within_the_budget():
         o = client(rx.url, max_attempts=100, max_elapsed_s=0.6, backoff_initial_s=0.1, backoff_max_s=0.3).deliver(
             doc(raw), raw)  # fmt: skip
         assert not o.delivered and "retry budget" in o.error
-        assert time.monotonic() - t0 < 0.6 + 0.3 + 0.5  # never sleeps past the budget
+        # Never sleeps past the budget: without it the 100 attempts would take about 30 s. The slack is wide
+        # because a loaded machine (CI runs two tiers side by side) can be slow to answer a local request.
+        assert time.monotonic() - t0 < 0.6 + 0.3 + 3.0
 
 
 def test_a_refused_request_is_not_retried():
@@ -132,7 +134,8 @@ def test_retry_after_beyond_the_budget_gives_up_at_once():
     with Receiver(lambda n: (429, {"Retry-After": "120"}, 0.0)) as rx:
         t0 = time.monotonic()
         o = client(rx.url, max_elapsed_s=5).deliver(doc(raw), raw)
-        assert not o.delivered and len(rx.got) == 1 and time.monotonic() - t0 < 2
+        # At once: well under the 5 s budget it would otherwise wait out (slack for a loaded machine).
+        assert not o.delivered and len(rx.got) == 1 and time.monotonic() - t0 < 4
 
 
 def test_rate_limit_spaces_posts():
