@@ -18,16 +18,10 @@ from lepton_stream.cli import main
 from lepton_stream.models import bundle
 from lepton_stream.models.samples import EVAL_SETS
 from lepton_stream.models.torch_serving import TorchModel
+from lepton_stream.tooling.training.distill import distill_loss, hidden_loss, teacher_outputs
 from lepton_stream.tooling.training.encoders import assemble, mpnet_path
 from lepton_stream.tooling.training.quick import SAMPLES, read_csv
-from lepton_stream.tooling.training.train import (
-    TaskData,
-    TrainConfig,
-    distill_loss,
-    hidden_loss,
-    teacher_outputs,
-    train,
-)
+from lepton_stream.tooling.training.train import TaskData, TrainConfig, train
 
 LABELS = ["negative", "neutral", "positive"]
 

@@ -2,7 +2,7 @@
 (another alpha, more epochs, more perturbed copies) asks the teacher only about texts it has not labelled.
 
 A teacher's version is the hash of its bundle's files (`models/bundle.py: seal`), so a file named for the
-version can only hold that teacher's outputs; `teacher_outputs` (train.py) verifies the bundle's hashes
+version can only hold that teacher's outputs; `teacher_outputs` (distill.py) verifies the bundle's hashes
 before trusting the name. Rows are keyed by a 16-byte BLAKE2b digest of the text and stored in the
 teacher's own label order. The file is rewritten whole after each chunk of new texts (a temporary file,
 then an atomic rename), so an interrupted run keeps what it labelled; one that cannot be read or does not
