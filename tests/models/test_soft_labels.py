@@ -8,7 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lepton_stream.tooling.training.soft_labels import Store, _key, cached_logits, cached_rows, default_dir
+from lepton_stream.tooling.training.soft_labels import Store, _key, cached_rows, default_dir
+
+
+def cached_logits(path: Path | None, texts: list[str], width: int, compute, chunk: int = 4096):
+    """One store: a teacher's logits alone."""
+    (out,), n = cached_rows([Store(path, width)], texts, lambda todo: [compute(todo)], chunk)
+    return out, n
 
 
 class Teacher:

@@ -93,10 +93,3 @@ def cached_rows(stores: Sequence[Store], texts: Sequence[str],
             for s, kn in zip(stores, known, strict=True)]
     return rows, sum(k not in todo for k in keys)
 
-
-def cached_logits(path: Path | None, texts: Sequence[str], width: int,
-                  compute: Callable[[list[str]], np.ndarray], chunk: int = 4096,
-                  dtype: type = np.float32) -> tuple[np.ndarray, int]:
-    """`cached_rows` for one output: logits (rows x width) for `texts`, reusing the rows `path` holds."""
-    (out,), n = cached_rows([Store(path, width, dtype)], texts, lambda todo: [compute(todo)], chunk)
-    return out, n
