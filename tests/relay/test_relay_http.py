@@ -221,8 +221,9 @@ def test_a_failing_target_does_not_hold_up_the_others_beyond_its_budget():
             # Served while the failing target was still being retried, not after it: an order of events, not a
             # time limit (a stalled machine once took 0.45 s over one local post).
             assert good.got[0].at < bad.got[-1].at
-            # One budget for the first alert; the others are not tried once it found the target down.
-            assert took < 1.0 + 1.0 and {r.body for r in bad.got} == {raws[0]}
+            # One budget for the first alert; the others are not tried once it found the target down (each with
+            # its own budget the five would take 5 s; the slack is for a loaded machine).
+            assert took < 1.0 + 2.0 and {r.body for r in bad.got} == {raws[0]}
             # The next batch probes the down target with one post and dead-letters the rest of it untried.
             posts = len(bad.got)
             dead2 = w.deliver([record(r, 5 + i) for i, r in enumerate(raws)])
