@@ -55,14 +55,8 @@ class TorchModel:
         self.module = build_module(root, self.manifest)
         self.batcher = BucketedBatcher(bundle_tokenizer(root, self.manifest), self.manifest.max_length, batch_size)
 
-    @torch.inference_mode()
     def logits(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        result = {t: np.zeros((len(texts), len(s.labels)), np.float32) for t, s in self.manifest.tasks.items()}
-        for idx, ids, mask in self.batcher.batches(texts):
-            outs = self.module(torch.from_numpy(ids), torch.from_numpy(mask))
-            for task, o in zip(self.tasks, outs, strict=True):
-                result[task][idx] = o.numpy()
-        return result
+        return self.logits_and_pooled(texts)[0]
 
     @torch.inference_mode()
     def logits_and_pooled(self, texts: Sequence[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
