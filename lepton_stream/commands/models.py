@@ -58,6 +58,9 @@ def register(sub) -> None:
     p.add_argument("--distill-hidden", type=float, metavar="W",
                    help="also match the teacher's pooled embeddings (cosine, through a linear map), weighted W "
                         "(default 0: off)")
+    p.add_argument("--distill-layers", type=float, metavar="W",
+                   help="also match each inner layer's pooled output to the teacher's layer at the same relative "
+                        "depth (cosine, a linear map each), weighted W (default 0: off)")
     p.add_argument("--teacher-cache", type=Path,
                    help="folder keeping the teacher's soft labels by teacher version and text, so a rerun labels "
                         "only new texts (default $XDG_CACHE_HOME or ~/.cache, then lepton-stream/soft-labels)")
@@ -172,7 +175,7 @@ def cmd_train(args) -> int:
     # Options named as the config's fields; unset: its default.
     for name in ("epochs", "batch_size", "lr", "max_steps", "max_minutes", "layer_decay", "threads", "seed",
                  "class_weights", "label_smoothing", "device", "encoder", "distill_alpha", "distill_temperature",
-                 "distill_hidden"):
+                 "distill_hidden", "distill_layers"):
         if getattr(args, name) is not None:
             setattr(cfg, name, getattr(args, name))
     try:
@@ -194,14 +197,14 @@ def cmd_train(args) -> int:
                          "not --quick")
     if (args.unlabelled or args.augment) and not args.teacher:
         raise SystemExit("train: --unlabelled and --augment texts need a --teacher to label them")
-    if args.distill_hidden and not args.teacher:
-        raise SystemExit("train: --distill-hidden needs a --teacher")
+    if (args.distill_hidden or args.distill_layers) and not args.teacher:
+        raise SystemExit("train: --distill-hidden and --distill-layers need a --teacher")
     if args.augment < 0:
         raise SystemExit("train: --augment must be 0 or more")
     if args.teacher:
         from lepton_stream.tooling.training.augment import transfer_set
         from lepton_stream.tooling.training.soft_labels import default_dir
-        from lepton_stream.tooling.training.train import attach_teacher
+        from lepton_stream.tooling.training.train import attach_teacher, encoder_depth
 
         seen = set(tasks[0].valid_texts) | set(tasks[0].train_texts)
         extra = _unlabelled_texts(args.unlabelled, seen)
@@ -209,7 +212,8 @@ def cmd_train(args) -> int:
             extra += [t for t in transfer_set(tasks[0].train_texts, args.augment, cfg.seed) if t not in seen]
         cache = None if args.no_teacher_cache else args.teacher_cache or default_dir()
         attach_teacher(tasks[0], args.teacher, list(dict.fromkeys(extra)), cfg.threads,
-                       log=lambda m: print(m, file=sys.stderr), cache=cache, pooled=cfg.distill_hidden > 0)
+                       log=lambda m: print(m, file=sys.stderr), cache=cache, pooled=cfg.distill_hidden > 0,
+                       student_layers=encoder_depth(cfg) if cfg.distill_layers > 0 else 0)
     name = args.name or kind_of(args.task)
     if args.quick:
         manifest = train_quick(tasks, args.out, name, export_int8=not args.no_export, seed=cfg.seed)

@@ -43,6 +43,15 @@ class EncoderWithHeads(nn.Module):
         out = self.encoder(input_ids=input_ids, attention_mask=attention_mask)
         return mean_pool(out.last_hidden_state, attention_mask)
 
+    def embed_layers(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                     layers: list[int]) -> list[torch.Tensor]:
+        """Mean-pooled outputs of the given layers (0 = the embeddings, -1 = the last layer, what the heads
+        read), from one pass: distillation's intermediate targets."""
+        if all(j == -1 for j in layers):  # the last layer only: no need to keep the others
+            return [self.embed(input_ids, attention_mask)] * len(layers)
+        out = self.encoder(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+        return [mean_pool(out.hidden_states[j], attention_mask) for j in layers]
+
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
         pooled = self.embed(input_ids, attention_mask)
         return tuple(head(pooled) for head in self.heads)

@@ -56,19 +56,22 @@ class TorchModel:
         self.batcher = BucketedBatcher(bundle_tokenizer(root, self.manifest), self.manifest.max_length, batch_size)
 
     def logits(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        return self.logits_and_pooled(texts)[0]
+        return self.logits_and_pooled(texts, ())[0]
 
     @torch.inference_mode()
-    def logits_and_pooled(self, texts: Sequence[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Each head's logits and the mean-pooled embeddings they read (rows x hidden), from one pass: a
-        teacher's distillation targets."""
+    def logits_and_pooled(self, texts: Sequence[str], layers: Sequence[int] = (-1,)
+                          ) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
+        """Each head's logits and the mean-pooled outputs of `layers` (rows x hidden each; -1 = the last
+        layer, what the heads read), from one pass: a teacher's distillation targets."""
         logits = {t: np.zeros((len(texts), len(s.labels)), np.float32) for t, s in self.manifest.tasks.items()}
-        pooled = np.zeros((len(texts), self.module.encoder.config.hidden_size), np.float32)
+        wanted = [*layers, -1]  # the heads read the last layer's
+        pooled = [np.zeros((len(texts), self.module.encoder.config.hidden_size), np.float32) for _ in layers]
         for idx, ids, mask in self.batcher.batches(texts):
-            emb = self.module.embed(torch.from_numpy(ids), torch.from_numpy(mask))
-            pooled[idx] = emb.numpy()
+            *embs, last = self.module.embed_layers(torch.from_numpy(ids), torch.from_numpy(mask), wanted)
+            for out, emb in zip(pooled, embs, strict=True):
+                out[idx] = emb.numpy()
             for task, head in zip(self.tasks, self.module.heads, strict=True):
-                logits[task][idx] = head(emb).numpy()
+                logits[task][idx] = head(last).numpy()
         return logits, pooled
 
     def predict(self, texts: Sequence[str]) -> list[TaskPredictions]:

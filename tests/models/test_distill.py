@@ -18,7 +18,7 @@ from lepton_stream.cli import main
 from lepton_stream.models import bundle
 from lepton_stream.models.samples import EVAL_SETS
 from lepton_stream.models.torch_serving import TorchModel
-from lepton_stream.tooling.training.distill import distill_loss, hidden_loss, teacher_outputs
+from lepton_stream.tooling.training.distill import distill_loss, hidden_loss, layer_pairs, teacher_outputs
 from lepton_stream.tooling.training.encoders import assemble, mpnet_path
 from lepton_stream.tooling.training.quick import SAMPLES, read_csv
 from lepton_stream.tooling.training.train import TaskData, TrainConfig, train
@@ -60,7 +60,8 @@ def test_student_follows_an_always_positive_teacher(tmp_path: Path) -> None:
                       calibrate_bias=False, distill_alpha=1.0, distill_temperature=2.0, drop_url_p=0.0)
     manifest = train([task], tmp_path / "student", "news", cfg, log=lambda _: None, export_int8=False)
     assert manifest.metrics["distillation"]["news-sentiment"] == {
-        "teacher": "always-positive", "alpha": 1.0, "temperature": 2.0, "hidden": 0.0, "unlabelled_rows": len(extra)}
+        "teacher": "always-positive", "alpha": 1.0, "temperature": 2.0, "hidden": 0.0, "layers": 0.0,
+        "unlabelled_rows": len(extra)}
     preds = TorchModel(tmp_path / "student").predict(texts + extra)
     said = [p["news-sentiment"].label for p in preds]
     assert said.count("positive") / len(said) >= 0.9  # the gold labels are a third positive
@@ -156,15 +157,18 @@ def test_train_augment_adds_a_transfer_set(news_bundle: Path, tmp_path: Path, ca
     out = tmp_path / "student"
     assert main(["train", "news-sentiment", "--data", str(data), "--out", str(out), "--teacher", str(news_bundle),
                  "--augment", "2", "--holdout", "0", "--epochs", "1", "--max-steps", "1", "--batch-size", "8",
-                 "--threads", "1", "--no-export", "--seed", "3", "--no-teacher-cache", "--distill-hidden", "0.5"]) == 0
-    assert "pooled embeddings" in capsys.readouterr().err
+                 "--threads", "1", "--no-export", "--seed", "3", "--no-teacher-cache", "--distill-hidden", "0.5",
+                 "--distill-layers", "0.25"]) == 0
+    # The tiny teacher is MiniLM, 6 layers deep like the student: its layers 1-5 pair with the student's.
+    assert "pooled embeddings and 5 inner layers'" in capsys.readouterr().err
     d = bundle.verify(out).metrics["distillation"]["news-sentiment"]
     assert d["unlabelled_rows"] == len(transfer_set(texts, 2, 3)) > len(texts)  # transfer_set leaves out originals
-    assert d["hidden"] == 0.5
+    assert d["hidden"] == 0.5 and d["layers"] == 0.25
     with pytest.raises(SystemExit, match="need a --teacher"):
         main(["train", "news-sentiment", "--data", str(data), "--out", str(out), "--augment", "1"])
-    with pytest.raises(SystemExit, match="needs a --teacher"):
-        main(["train", "news-sentiment", "--data", str(data), "--out", str(out), "--distill-hidden", "1"])
+    for option in ("--distill-hidden", "--distill-layers"):
+        with pytest.raises(SystemExit, match="need a --teacher"):
+            main(["train", "news-sentiment", "--data", str(data), "--out", str(out), option, "1"])
 
 
 def test_hidden_loss_is_the_mean_cosine_distance() -> None:
@@ -178,7 +182,7 @@ def test_teacher_pooled_embeddings_are_what_its_heads_read_and_are_cached(
         news_bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     texts, labels = read_csv(SAMPLES / "news_sentiment.csv", 3, seed=8)
     model = TorchModel(news_bundle)
-    logits, pooled = model.logits_and_pooled(texts)
+    logits, (pooled,) = model.logits_and_pooled(texts)
     assert pooled.shape == (len(texts), model.module.encoder.config.hidden_size)
     head = model.module.heads[0]
     with torch.no_grad():
@@ -188,7 +192,8 @@ def test_teacher_pooled_embeddings_are_what_its_heads_read_and_are_cached(
 
     passes: list[int] = []  # the teacher's passes, by how many texts each read
     real = TorchModel.logits_and_pooled
-    monkeypatch.setattr(TorchModel, "logits_and_pooled", lambda self, t: passes.append(len(t)) or real(self, t))
+    monkeypatch.setattr(TorchModel, "logits_and_pooled",
+                        lambda self, t, layers=(-1,): passes.append(len(t)) or real(self, t, layers))
     # Logits cached by an earlier run without embeddings: one pass fills both files, the logits unchanged.
     first = teacher_outputs(news_bundle, "news-sentiment", LABELS, texts[:4], cache=tmp_path)
     assert first.pooled is None and first.from_cache == 0 and passes == [4]
@@ -202,23 +207,55 @@ def test_teacher_pooled_embeddings_are_what_its_heads_read_and_are_cached(
     assert len(passes) == 2 and again.from_cache == len(texts) and again.pooled.dtype == np.float32
     assert np.allclose(again.pooled, pooled, rtol=1e-2, atol=1e-3)  # kept as float16
 
+    # A 3-layer student of this 6-layer teacher learns from its layers 2 and 4: one more pass fills their files.
+    deep = teacher_outputs(news_bundle, "news-sentiment", LABELS, texts, cache=tmp_path, pooled=True,
+                           student_layers=3)
+    assert len(passes) == 3 and sorted(deep.inner) == [1, 2]
+    ids, mask = next(iter(model.batcher.batches(texts)))[1:]
+    with torch.no_grad():
+        direct = model.module.embed_layers(torch.from_numpy(ids), torch.from_numpy(mask), [2, 4])
+    first_batch = next(iter(model.batcher.batches(texts)))[0]
+    for student_layer, rows in zip([1, 2], direct, strict=True):
+        assert np.allclose(deep.inner[student_layer][first_batch], rows.numpy(), rtol=1e-2, atol=1e-3)
+        assert not np.allclose(deep.inner[student_layer], deep.pooled, atol=1e-2)  # not the last layer's
+    assert {p.name for p in tmp_path.glob("*-pooled-*.npz")} == {
+        f"{out.version}-news-sentiment-pooled-2.npz", f"{out.version}-news-sentiment-pooled-4.npz"}
+    assert np.allclose(deep.pooled, again.pooled, atol=1e-3) and np.allclose(deep.logits, out.logits, atol=1e-4)
+    cached = teacher_outputs(news_bundle, "news-sentiment", LABELS, texts, cache=tmp_path, pooled=True,
+                             student_layers=3)
+    assert len(passes) == 3 and cached.from_cache == len(texts)
+
+
+def test_layer_pairs_match_relative_depth() -> None:
+    assert layer_pairs(6, 12) == [(1, 2), (2, 4), (3, 6), (4, 8), (5, 10)]  # PKD-skip
+    assert layer_pairs(6, 6) == [(s, s) for s in range(1, 6)]
+    assert layer_pairs(4, 6) == [(1, 1), (2, 3), (3, 4)]
+    assert layer_pairs(1, 12) == []  # a one-layer student has no inner layer
+
 
 def test_the_hidden_term_moves_the_student_and_checks_its_rows(tmp_path: Path) -> None:
     texts, labels = read_csv(SAMPLES / "news_sentiment.csv", 6, seed=3)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(1)
+    targets = {name: rng.normal(size=(len(texts), 24)).astype(np.float32) for name in ("last", 2, 4)}  # 24 wide
 
-    def student(weight: float, rows: int, name: str) -> bundle.Manifest:
+    def student(weight: float, name: str, layers: float = 0.0, rows: int = len(texts)) -> bundle.Manifest:
         task = TaskData("news-sentiment", texts, labels, [], [], labels=LABELS)
-        task.teacher_logits = rng.normal(size=(len(texts), 3)).astype(np.float32)
-        task.teacher_pooled = rng.normal(size=(rows, 24)).astype(np.float32)  # a teacher 24 wide
+        task.teacher_logits = np.random.default_rng(0).normal(size=(len(texts), 3)).astype(np.float32)
+        task.teacher_pooled = targets["last"][:rows]
+        task.teacher_layers = {2: targets[2], 4: targets[4][:rows]}
         task.teacher = "random"
         cfg = TrainConfig(epochs=1, batch_size=6, threads=1, max_length=32, ema_decay=0.0, calibrate_bias=False,
-                          drop_url_p=0.0, distill_hidden=weight, seed=5)
+                          drop_url_p=0.0, distill_hidden=weight, distill_layers=layers, seed=5)
         return train([task], tmp_path / name, "news", cfg, log=lambda _: None, export_int8=False)
 
     with pytest.raises(ValueError, match="teacher embeddings"):
-        student(1.0, len(texts) - 1, "short")
-    with_term, without = student(1.0, len(texts), "with"), student(0.0, len(texts), "without")
+        student(1.0, "short", rows=len(texts) - 1)
+    with_term, without = student(1.0, "with"), student(0.0, "without")
     assert with_term.metrics["distillation"]["news-sentiment"]["hidden"] == 1.0
     assert without.metrics["distillation"]["news-sentiment"]["hidden"] == 0.0
     assert with_term.files != without.files  # same seed and data: only the embedding term differs
+    assert student(1.0, "again").files == with_term.files  # ... and the same run is the same student
+    inner = student(1.0, "inner", layers=1.0)
+    assert inner.metrics["distillation"]["news-sentiment"]["layers"] == 1.0
+    assert with_term.metrics["distillation"]["news-sentiment"]["layers"] == 0.0
+    assert inner.files != with_term.files  # the inner layers' term moves the student too

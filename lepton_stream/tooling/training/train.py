@@ -19,6 +19,7 @@ Choices, and why:
 from __future__ import annotations
 
 import copy
+import json
 import math
 import random
 import re
@@ -58,6 +59,8 @@ class TaskData:
     unlabelled_logits: np.ndarray | None = None
     # The teacher's pooled embeddings (rows x its width) for train_texts + unlabelled_texts, in that order
     teacher_pooled: np.ndarray | None = None
+    # Student layer -> the paired teacher layer's pooled outputs, rows as teacher_pooled (distill.layer_pairs)
+    teacher_layers: dict[int, np.ndarray] = field(default_factory=dict)
     teacher: str | None = None  # the teacher bundle's version, recorded in the student's metrics
 
     def __post_init__(self) -> None:
@@ -103,6 +106,7 @@ class TrainConfig:
     distill_alpha: float = 0.5  # weight of the teacher's KL term, where a task has a teacher
     distill_temperature: float = 2.0
     distill_hidden: float = 0.0  # weight of the pooled-embedding term (needs TaskData.teacher_pooled); 0 = off
+    distill_layers: float = 0.0  # weight of the inner-layer term (needs TaskData.teacher_layers); 0 = off
 
 
 def split_holdout(
@@ -351,23 +355,33 @@ def encoder_param_groups(encoder: nn.Module, lr: float, layer_decay: float, weig
     ]
 
 
+def encoder_depth(cfg: TrainConfig) -> int:
+    """How many layers the encoder `cfg` trains has (read from its config, nothing loaded)."""
+    from lepton_stream.tooling.training.encoders import encoder_source
+
+    path, _ = encoder_source(cfg.encoder, Path(cfg.encoder_wheels) if cfg.encoder_wheels else None)
+    return int(json.loads((path / "config.json").read_text())["num_hidden_layers"])
+
+
 def attach_teacher(task: TaskData, teacher: Path, unlabelled: Sequence[str] = (), threads: int = 1,
                    log: Callable[[str], None] | None = None, cache: Path | None = None,
-                   pooled: bool = False) -> TaskData:
+                   pooled: bool = False, student_layers: int = 0) -> TaskData:
     """Compute the teacher's logits once (or read them from `cache`, see `teacher_outputs`), on the task's
     training texts and on `unlabelled` texts (soft labels only), and keep them on the task for `train` to
-    distil from; with `pooled`, its pooled embeddings too (for `TrainConfig.distill_hidden`), from the same
+    distil from; with `pooled`, its pooled embeddings too (for `TrainConfig.distill_hidden`), and with
+    `student_layers` (the student's depth) its inner layers' (for `TrainConfig.distill_layers`), from the same
     pass."""
     started = time.perf_counter()
     task.unlabelled_texts = list(unlabelled)
     # One pass of the teacher (loaded once) over both, split after.
     out = teacher_outputs(teacher, task.name, task.labels, task.train_texts + task.unlabelled_texts, threads,
-                          cache=cache, pooled=pooled)
+                          cache=cache, pooled=pooled, student_layers=student_layers)
     n = len(task.train_texts)
-    task.teacher, task.teacher_pooled = out.version, out.pooled
+    task.teacher, task.teacher_pooled, task.teacher_layers = out.version, out.pooled, out.inner
     task.teacher_logits, task.unlabelled_logits = out.logits[:n], out.logits[n:]
     if log:
-        what = f"soft labels{' and pooled embeddings' if pooled else ''}"
+        what = f"soft labels{' and pooled embeddings' if pooled else ''}" + (
+            f" and {len(out.inner)} inner layers'" if out.inner else "")
         log(f"teacher {task.teacher}: {what} for {len(task.train_texts)} + {len(task.unlabelled_texts)} "
             f"unlabelled texts ({out.from_cache} from the cache) in {_hms(time.perf_counter() - started)}")
     return task
@@ -416,16 +430,21 @@ def train(
     soft = [None if t.teacher_logits is None else torch.from_numpy(np.concatenate(
         [t.teacher_logits, t.unlabelled_logits if t.unlabelled_logits is not None
          else np.zeros((0, len(t.labels)), np.float32)]).astype(np.float32)) for t in tasks]
-    pooled_targets = [None if t.teacher_pooled is None or cfg.distill_hidden <= 0
-                      else torch.from_numpy(np.asarray(t.teacher_pooled, np.float32)) for t in tasks]
+    # The teacher's pooled embeddings by (task, student layer); layer -1 is the last, what the heads read.
+    pooled_targets: dict[tuple[int, int], torch.Tensor] = {}
     for k, t in enumerate(tasks):
         if soft[k] is not None and len(soft[k]) != len(y[k]):
             raise ValueError(f"{t.name}: {len(soft[k])} teacher rows for {len(y[k])} training texts")
-        if pooled_targets[k] is not None and len(pooled_targets[k]) != len(y[k]):
-            raise ValueError(f"{t.name}: {len(pooled_targets[k])} teacher embeddings for {len(y[k])} training texts")
-    # Student width -> teacher width, one map per task with a pooled target; trained, then dropped.
-    projections = {k: nn.Linear(hidden, int(p.shape[1])).to(cfg.device)
-                   for k, p in enumerate(pooled_targets) if p is not None}
+        wanted = ({-1: t.teacher_pooled} if t.teacher_pooled is not None and cfg.distill_hidden > 0 else {}) | (
+            t.teacher_layers if cfg.distill_layers > 0 else {})
+        for layer, rows in wanted.items():
+            if len(rows) != len(y[k]):
+                raise ValueError(f"{t.name}: {len(rows)} teacher embeddings for {len(y[k])} training texts")
+            pooled_targets[k, layer] = torch.from_numpy(np.asarray(rows, np.float32))
+    inner_layers = {k: sorted(layer for kk, layer in pooled_targets if kk == k and layer != -1)
+                    for k in range(len(tasks))}
+    # Student width -> teacher width, one map per target; trained, then dropped.
+    projections = {key: nn.Linear(hidden, int(p.shape[1])).to(cfg.device) for key, p in pooled_targets.items()}
     projection_params = [p for m in projections.values() for p in m.parameters()]
     losses = [
         nn.CrossEntropyLoss(weight=_weights(np.bincount(y[k][y[k] >= 0].numpy(), minlength=len(t.labels)),
@@ -477,14 +496,18 @@ def train(
         run_loss, n_loss = 0.0, 0
         for k, idx in epoch_batches(lengths, cfg.batch_size, cfg.pool, rng):
             ids, mask = pad([train_enc[k].get(i, rng, cfg.drop_url_p) for i in idx], pad_id)
-            pooled = module.embed(ids.to(cfg.device), mask.to(cfg.device))
+            pooled, *inner = module.embed_layers(ids.to(cfg.device), mask.to(cfg.device), [-1, *inner_layers[k]])
             logits = module.heads[k](pooled)
             loss = distill_loss(logits, y[k][idx].to(cfg.device),
                                 None if soft[k] is None else soft[k][idx].to(cfg.device), losses[k],
                                 cfg.distill_alpha, cfg.distill_temperature)
-            if k in projections:
-                loss = loss + cfg.distill_hidden * hidden_loss(projections[k](pooled),
-                                                               pooled_targets[k][idx].to(cfg.device))
+            if (k, -1) in projections:
+                loss = loss + cfg.distill_hidden * hidden_loss(projections[k, -1](pooled),
+                                                               pooled_targets[k, -1][idx].to(cfg.device))
+            if inner:
+                loss = loss + cfg.distill_layers * torch.stack([
+                    hidden_loss(projections[k, layer](emb), pooled_targets[k, layer][idx].to(cfg.device))
+                    for layer, emb in zip(inner_layers[k], inner, strict=True)]).mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(clipped, 1.0)
@@ -569,7 +592,8 @@ def train(
         "train_rows": {t.name: len(t.train_texts) for t in tasks},
     }
     distilled = {t.name: {"teacher": t.teacher, "alpha": cfg.distill_alpha, "temperature": cfg.distill_temperature,
-                          "hidden": cfg.distill_hidden if k in projections else 0.0,
+                          "hidden": cfg.distill_hidden if (k, -1) in projections else 0.0,
+                          "layers": cfg.distill_layers if inner_layers[k] else 0.0,
                           "unlabelled_rows": len(t.unlabelled_texts)}
                  for k, t in enumerate(tasks) if t.teacher_logits is not None}
     if distilled:
