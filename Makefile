@@ -70,7 +70,7 @@ news-distilled: install
 	    --out $(BUILD)/news-teacher --encoder mpnet --holdout 0 --epochs 2 --lr 4e-5 --max-minutes 80 --no-export
 	$(BIN)/lepton-stream train news-sentiment --data $(NEWS_TRAIN) --out $(BUILD)/news-student \
 	    --teacher $(BUILD)/news-teacher --augment 5 --distill-alpha 0.5 --distill-temperature 2 --distill-hidden 1 \
-	    --train-embeddings --holdout 0 --epochs 3 --max-minutes 90
+	    --distill-layers 1 --train-embeddings --holdout 0 --epochs 3 --max-minutes 90
 	$(BIN)/lepton-stream evaluate news-sentiment --data $(SHARED)/twitter_fin_news/valid.csv \
 	    --model $(BUILD)/news-student --json
 	$(BIN)/lepton-stream evaluate news-sentiment --data news-sentences --model $(BUILD)/news-student --json

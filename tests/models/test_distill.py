@@ -160,7 +160,7 @@ def test_train_augment_adds_a_transfer_set(news_bundle: Path, tmp_path: Path, ca
                  "--threads", "1", "--no-export", "--seed", "3", "--no-teacher-cache", "--distill-hidden", "0.5",
                  "--distill-layers", "0.25"]) == 0
     # The tiny teacher is MiniLM, 6 layers deep like the student: its layers 1-5 pair with the student's.
-    assert "pooled embeddings and 5 inner layers'" in capsys.readouterr().err
+    assert "soft labels, pooled embeddings and 5 inner layers' embeddings for" in capsys.readouterr().err
     d = bundle.verify(out).metrics["distillation"]["news-sentiment"]
     assert d["unlabelled_rows"] == len(transfer_set(texts, 2, 3)) > len(texts)  # transfer_set leaves out originals
     assert d["hidden"] == 0.5 and d["layers"] == 0.25

@@ -380,8 +380,9 @@ def attach_teacher(task: TaskData, teacher: Path, unlabelled: Sequence[str] = ()
     task.teacher, task.teacher_pooled, task.teacher_layers = out.version, out.pooled, out.inner
     task.teacher_logits, task.unlabelled_logits = out.logits[:n], out.logits[n:]
     if log:
-        what = f"soft labels{' and pooled embeddings' if pooled else ''}" + (
-            f" and {len(out.inner)} inner layers'" if out.inner else "")
+        parts = ["soft labels"] + ["pooled embeddings"] * pooled + [f"{len(out.inner)} inner layers' embeddings"] * (
+            len(out.inner) > 0)
+        what = " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
         log(f"teacher {task.teacher}: {what} for {len(task.train_texts)} + {len(task.unlabelled_texts)} "
             f"unlabelled texts ({out.from_cache} from the cache) in {_hms(time.perf_counter() - started)}")
     return task
