@@ -58,7 +58,7 @@ schemas: install
 # The news bundle distilled from an mpnet teacher (docs/models.md, "Distillation"): about 2 h on 2 cores, no GPU.
 # A teacher already in $(BUILD)/news-teacher is kept; the teacher's outputs are cached
 # (~/.cache/lepton-stream/soft-labels), so a rerun after an interruption repeats only the student's training.
-# Serve the result with `lepton-stream models promote $(BUILD)/news-student`.
+# Serve the result with `lepton-stream models promote $(BUILD)/news-student --kind news`.
 SHARED ?= ../shared/data
 BUILD  ?= build
 NEWS_TRAIN := $(SHARED)/twitter_fin_news/train.csv
