@@ -11,9 +11,9 @@ Choices, and why:
 - For a task with an `oos` label the reject threshold is calibrated on the validation split: the highest
   threshold that costs at most one point of in-scope accuracy.
 - Distillation, where a task carries a teacher's logits (`attach_teacher`; the losses and the teacher's
-  outputs are in distill.py): the teacher's logits (and, with `distill_hidden` > 0, its pooled embeddings)
-  are computed once before training, on the training texts and on optional unlabelled texts (those add only
-  the teacher's terms).
+  outputs are in distill.py): the teacher's logits (and, with `distill_hidden` / `distill_layers` > 0, its
+  pooled embeddings / its inner layers') are computed once before training, on the training texts and on
+  optional unlabelled texts (those add only the teacher's terms).
 """
 
 from __future__ import annotations
@@ -380,9 +380,9 @@ def attach_teacher(task: TaskData, teacher: Path, unlabelled: Sequence[str] = ()
     task.teacher, task.teacher_pooled, task.teacher_layers = out.version, out.pooled, out.inner
     task.teacher_logits, task.unlabelled_logits = out.logits[:n], out.logits[n:]
     if log:
-        parts = ["soft labels"] + ["pooled embeddings"] * pooled + [f"{len(out.inner)} inner layers' embeddings"] * (
-            len(out.inner) > 0)
-        what = " and ".join([", ".join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)
+        parts = [p for p in ("soft labels", "pooled embeddings" if pooled else "",
+                             f"{len(out.inner)} inner layers' embeddings" if out.inner else "") if p]
+        what = ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
         log(f"teacher {task.teacher}: {what} for {len(task.train_texts)} + {len(task.unlabelled_texts)} "
             f"unlabelled texts ({out.from_cache} from the cache) in {_hms(time.perf_counter() - started)}")
     return task
