@@ -119,3 +119,17 @@ def test_outputs_of_one_pass_share_it_and_a_text_missing_from_any_store_is_recom
     assert n == 2 and len(asked) == 1 and out[:, 0].tolist() == [3, 1]
     with pytest.raises(ValueError):  # one array per store
         cached_rows(stores, ["dddd"], lambda texts: [Teacher()(texts)])
+
+
+def test_a_store_that_holds_every_text_keeps_its_rows_and_its_file(tmp_path: Path) -> None:
+    logits, layer = tmp_path / "t.npz", tmp_path / "t-pooled-2.npz"
+    cached_logits(logits, ["a", "bb"], 3, Teacher())  # an earlier run kept logits for both texts
+    before = (logits.stat().st_mtime_ns, logits.read_bytes())
+
+    def changed(texts: list[str]) -> list[np.ndarray]:  # a pass whose logits differ from the file's
+        return [Teacher()(texts) + 100, np.ones((len(texts), 2))]
+
+    (out, emb), n = cached_rows([Store(logits, 3), Store(layer, 2)], ["a", "bb"], changed)
+    assert n == 0 and emb.shape == (2, 2) and layer.is_file()  # the new output was computed and kept
+    assert out[:, 0].tolist() == [1, 2]  # the stored rows, not the pass's
+    assert (logits.stat().st_mtime_ns, logits.read_bytes()) == before  # and the full file was not rewritten

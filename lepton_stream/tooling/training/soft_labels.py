@@ -4,7 +4,7 @@
 A teacher's version is the hash of its bundle's files (`models/bundle.py: seal`), so a file named for the
 version can only hold that teacher's outputs; `teacher_outputs` (distill.py) verifies the bundle's hashes
 before trusting the name. Rows are keyed by a 16-byte BLAKE2b digest of the text and stored in the
-teacher's own label order. The file is rewritten whole after each chunk of new texts (a temporary file,
+teacher's own label order. The file is rewritten whole after each chunk that adds rows to it (a temporary file,
 then an atomic rename), so an interrupted run keeps what it labelled; one that cannot be read or does not
 match the teacher's labels is recomputed, never trusted. About 30 bytes a text: 50,000 texts ~ 1.5 MB. A
 teacher's pooled embeddings (`--distill-hidden`) are kept the same way, in `<version>-<task>-pooled.npz` as
@@ -75,9 +75,9 @@ def cached_rows(stores: Sequence[Store], texts: Sequence[str],
                 ) -> tuple[list[np.ndarray], int]:
     """Rows for `texts` of several outputs of one teacher pass (e.g. its logits and its embeddings), one store
     each: `compute` returns one array per store. A text every store holds is reused; the distinct others are
-    computed once, `chunk` at a time, each chunk added to every store's file as it is done (an interrupted
-    run keeps what it computed). Returns one float32 array per store and how many of `texts` the stores
-    answered."""
+    computed once, `chunk` at a time, each chunk's rows added to the files of the stores that lacked them as
+    it is done (an interrupted run keeps what it computed). Returns one float32 array per store and how many
+    of `texts` the stores answered."""
     keys = [_key(t) for t in texts]
     known = [_load(s.path, s.width) if s.path is not None and s.path.is_file() else {} for s in stores]
     todo = {k: t for k, t in zip(keys, texts, strict=True) if not all(k in kn for kn in known)}
@@ -86,8 +86,11 @@ def cached_rows(stores: Sequence[Store], texts: Sequence[str],
         part = pending[i:i + chunk]
         outs = compute([t for _, t in part])
         for s, kn, out in zip(stores, known, outs, strict=True):
-            kn.update(zip((k for k, _ in part), np.asarray(out, s.dtype), strict=True))
-            if s.path is not None:
+            # Rows a store already holds stay as they are, and a store that gained none is not written again
+            # (a run adding inner layers to a full cache of logits and embeddings rewrites only the new files).
+            new = {k: row for (k, _), row in zip(part, np.asarray(out, s.dtype), strict=True) if k not in kn}
+            kn.update(new)
+            if s.path is not None and new:
                 _save(s.path, kn, s.dtype)
     rows = [np.stack([kn[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, s.width), np.float32)
             for s, kn in zip(stores, known, strict=True)]
