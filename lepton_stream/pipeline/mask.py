@@ -3,16 +3,20 @@
 Each kind of personal data is replaced by a typed placeholder ("[EMAIL]", "[PHONE]", ...), so masked
 texts stay readable and identical inputs mask identically (stable cache keys). Kinds and how they are found:
 
-- emails;
+- emails, in any script, and spelt out ("jane.doe(at)gmail.com", "jane [at] example [dot] org", "jane at gmail
+  dot com", "jane.doe @ gmail.com"; a bare " at " only with a dotted or underscored local part or a mail
+  provider's domain, so "details at apple.com" stays);
 - IBANs: a known country code, its registered length, any case, grouped with spaces or dashes, mod-97 checked;
 - payment cards: 13-19 digits unseparated or in card groupings (4-4-4-4, 4-6-5, ...) with spaces, dashes or
   dots, Luhn-checked; a CVV or expiry right after the number goes with it; a CVV after "cvv", "cvc",
   "security code" is masked too;
-- US social security numbers: 3-2-4 dashed or spaced, or any 9 digits after a cue ("ssn", "social security");
+- US social security numbers: 3-2-4 dashed or spaced, or any 9 digits after a cue ("ssn", "social security",
+  "my social is");
 - phone numbers: international (+ or 00) and national forms with any mix of spaces, dots, dashes, slashes and
-  a parenthesised area code; 7-9 digit numbers only in phone-shaped groups or after a cue ("tel", "phone no.",
-  "call me at"). Dates, times, IPv4 addresses, ISBNs, version numbers, amounts, year lists and numbers after a
-  reference word ("order", "invoice", "ticket", ...) are not phones.
+  a parenthesised area code or "(0)" trunk (an extension glued on, "4567x89", is left after the placeholder);
+  7-9 digit numbers only in phone-shaped groups or after a cue ("tel", "phone no.", "call me at"). Dates,
+  times, IPv4 addresses, ISBNs, version numbers, amounts, year lists and numbers after a reference word
+  ("order", "invoice", "ticket", ...) are not phones.
 
 No-break and thin spaces and Unicode dashes between digits are read (and written) as spaces and hyphens.
 
@@ -31,7 +35,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b")
+# Any script on either side of the "@" (internationalised addresses: "josé@exämple.es"); the top-level domain
+# is letters.
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})*\.[^\W\d_]{2,24}\b")
 
 # Shorter forms of the placeholders, for texts near their length limit.
 SHORT = {"[EMAIL]": "[E]", "[PHONE]": "[T]", "[CARD]": "[C]", "[IBAN]": "[I]", "[NATIONAL_ID]": "[ID]",
@@ -64,6 +70,71 @@ def ean13_ok(digits: str) -> bool:
         return False
     total = sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(digits[:12]))
     return (10 - total % 10) % 10 == int(digits[12])
+
+
+# ---------------------------------------------------------------- emails spelt out
+
+# Addresses typed to dodge spam filters or by hand: "jane.doe(at)gmail.com", "jane [at] example [dot] org",
+# "jane at gmail dot com", "jane.doe @ gmail.com". A text is looked at only if it has an "@", or a domain-like
+# ".xx" or a "dot" and a spelt "at"; then each "at" is found, the local part matched backwards from it and the
+# domain forwards.
+SPELT_AT = re.compile(r"(?i)[\[({<][ \t]*at[ \t]*[\])}>]|(?<= )at(?= )|@")
+SPELT_LOCAL = re.compile(r"(?:[\w+-]{1,64}\.){0,4}[\w+-]{1,64}")  # matched on the reversed text before the "at"
+SPELT_DOT = r"(?:[ \t]*[\[({<][ \t]*dot[ \t]*[\])}>][ \t]*|[ \t]+dot[ \t]+|\.)"
+SPELT_DOMAIN = re.compile(rf"(?i)[^\W_][\w-]{{0,62}}(?:{SPELT_DOT}[^\W_][\w-]{{0,62}}){{1,4}}(?![\w-])")
+SPELT_SPLIT = re.compile(rf"(?i){SPELT_DOT}")
+TLD = re.compile(r"[^\W\d_]{2,24}")
+# Where a bare " at " or a spaced "@" is not enough ("details at apple.com", "look at the dot com bubble"): the
+# local part must look like one (dotted or underscored words: "jane.doe", "first_last") or the domain be a
+# mail provider's.
+MAIL_PROVIDERS = frozenset({
+    "gmail", "googlemail", "yahoo", "ymail", "hotmail", "outlook", "icloud", "aol", "protonmail", "proton", "gmx",
+    "yandex", "zoho", "qq", "163", "126", "comcast", "btinternet", "laposte", "libero", "seznam", "t-online",
+})  # fmt: skip
+LOCAL_WORDS = re.compile(r"[\w-]*[^\W\d_][\w-]*(?:[._+][\w-]*[^\W\d_][\w-]*)+")
+DOMAIN_HINT = re.compile(r"\.[^\W\d_]{2}")  # ".com", ".co": found by scanning for the dot
+
+
+def _spelt_emails(text: str, fit: bool) -> str:
+    if "@" not in text:
+        # Cheap tests first (this rule must cost next to nothing on the texts without an address): a domain
+        # ending in letters or a spelt "dot", and a spelt "at".
+        if DOMAIN_HINT.search(text) is None and "dot" not in text and "DOT" not in text and "Dot" not in text:
+            return text
+        low = text.lower()
+        if not (" at " in low or "at)" in low or "at]" in low or "at}" in low or "at>" in low):
+            return text
+    out: list[str] = []
+    pos = 0
+    for m in SPELT_AT.finditer(text):
+        at = m.group()
+        a, b = m.start(), m.end()
+        if a < pos:
+            continue
+        while a > pos and text[a - 1] in " \t":
+            a -= 1
+        while b < len(text) and text[b] in " \t":
+            b += 1
+        rev = text[max(pos, a - 330) : a][::-1]
+        local_m = SPELT_LOCAL.match(rev)
+        domain_m = SPELT_DOMAIN.match(text, b)
+        if local_m is None or domain_m is None:
+            continue
+        start = a - local_m.end()
+        if start > 0 and text[start - 1] in "@.+-":  # a handle ("@user at ..."), not a local part
+            continue
+        local, domain = text[start:a], domain_m.group()
+        labels = SPELT_SPLIT.split(domain)
+        if TLD.fullmatch(labels[-1]) is None:
+            continue
+        # Brackets ("(at)", "[dot]") or an "@" are typed only in addresses; a bare " at " or a spaced "@" is
+        # in much prose.
+        weak = (at.lower() == "at" or (at == "@" and (a, b) != m.span())) and not any(c in domain for c in "[({<")
+        if weak and LOCAL_WORDS.fullmatch(local) is None and labels[0].lower() not in MAIL_PROVIDERS:
+            continue
+        out += [text[pos:start], short("[EMAIL]", text[start : domain_m.end()], fit)]
+        pos = domain_m.end()
+    return "".join(out) + text[pos:] if out else text
 
 
 # ---------------------------------------------------------------- IBAN
@@ -204,7 +275,8 @@ def _cvv(text: str, fit: bool) -> str:
 SSN = re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")
 SSN_SPACED = re.compile(r"(?<![\w-])(\d{3}) (\d{2}) (\d{4})(?![\w-])")
 SSN_CUE = re.compile(
-    r"(?i)(?<![a-z])(ssn|ss\s?#|ss\s?no\.?|social[\s-]+security(?:[\s-]+(?:number|num|no\.?|#))?|soc\.?\s?sec\.?)"
+    r"(?i)(?<![a-z])(ssn|ss\s?#|ss\s?no\.?|social[\s-]+security(?:[\s-]+(?:number|num|no\.?|#))?|soc\.?\s?sec\.?"
+    r"|social(?=\s*(?:is\s|[:#])))"  # "my social is ..."
     r"(?![a-z])([^\d\n\[]{0,20}?)(\d(?:[\s.\-]?\d){8})(?![\d\w])"  # no placeholder between cue and number
 )
 
@@ -229,7 +301,7 @@ def _ssn(text: str, fit: bool) -> str:
 PHONE_RUN = re.compile(  # the first character first, for the same reason as CVV's
     r"[+(\d](?<![\w+][+(\d])(?<!\d[.,:/-][+(\d])(?:(?<=\+)[ \t]?(?:\(\d{1,5}\)|\d+)|(?<=\()\d{1,5}\)|(?<=\d)\d*)"
     r"(?:(?:[ \t]{0,2}[-./][ \t]{0,2}|[ \t]{1,2}|(?<=\)))(?:\(\d{1,5}\)|\d+))*+"  # possessive: a run is taken whole
-    r"(?!\w)(?![.,:/-]\d)"
+    r"(?!(?![xX]\d)\w)(?![.,:/-]\d)"  # an extension glued on ("4567x89") stays out of the run
 )
 
 
@@ -308,7 +380,8 @@ def _is_phone(s: str, before: str, after: str) -> bool:
     # A one-digit group is a country code, a trunk "(0)" or a leading "1"; elsewhere it is a version number,
     # an ISBN ("0-306-40615-2", "978-3-16-148410-0") or a list.
     for k, g in enumerate(groups):
-        if len(g) == 1 and k > 0 and not (k == 1 and (plus or s.startswith("("))) and f"({g})" not in s:
+        if (len(g) == 1 and k > 0 and not (k == 1 and (plus or s.startswith("("))) and f"({g})" not in s
+                and not (groups[k - 1] == "0" and "(0)" in s)):  # "+33 (0)6 12 34 56 78"
             return False
     if len(groups) == 1 and nd == 13 and groups[0][:3] in ("978", "979") and ean13_ok(groups[0]):
         return False  # an ISBN-13 / EAN
@@ -468,6 +541,7 @@ def names_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
 DEFAULT_RULES: list[Rule] = [
     Rule(_separators, min_digits=2),
     pattern_rule(EMAIL, "[EMAIL]", needs="@"),
+    Rule(_spelt_emails),
     Rule(_ibans, min_digits=7),  # check digits + an account number that is at least half digits
     Rule(_cards, min_digits=13),
     Rule(_cvv, min_digits=3),

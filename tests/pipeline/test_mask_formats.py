@@ -65,6 +65,52 @@ def test_the_cvv_after_a_card_goes_too(text: str, cvv: str) -> None:
     assert cvv not in mask(text)
 
 
+# ---------------------------------------------------------------- emails: spelt out, spaced, international
+
+
+@pytest.mark.parametrize(
+    "text, secret",
+    [
+        ("mail me: jane.doe(at)gmail.com", "jane.doe"),
+        ("jane.doe[at]gmail[dot]com", "jane.doe"),
+        ("write to jane (at) example (dot) org", "jane"),
+        ("j_smith {at} corp {dot} co {dot} uk please", "j_smith"),
+        ("JANE.DOE [AT] EXAMPLE [DOT] COM", "JANE.DOE"),
+        ("jane at gmail dot com", "jane"),
+        ("jane.doe at gmail.com", "jane.doe"),
+        ("it's first_last at outlook dot com", "first_last"),
+        ("jane.doe @ gmail.com", "jane.doe"),
+        ("jane.doe@ example.co.uk", "jane.doe"),
+        ("josé.garcía@exämple.es", "garcía"),
+        ("müller@例え.jp", "müller"),
+    ],
+)
+def test_emails_as_customers_type_them(text: str, secret: str) -> None:
+    out = mask(text)
+    assert "[EMAIL]" in out, f"{text!r} -> {out!r}: no [EMAIL]"
+    assert secret not in out, f"{text!r} -> {out!r}: {secret!r} leaked"
+    for word in ("gmail", "example", "corp", "outlook", "exämple"):
+        assert word not in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "details at apple.com and sec.gov",
+        "Shares are listed at Nasdaq.com",
+        "look at the dot com bubble",
+        "the stock traded at 12.5 today",
+        "e.g. at example.com",
+        "version 1.2 at github.com",
+        "meet at 5 (at) the office",
+        "Apple (AAPL) at Nasdaq: up 2%",
+        "we met at noon dot",
+    ],
+)
+def test_prose_with_at_and_dot_unchanged(text: str) -> None:
+    assert mask(text) == text
+
+
 # ---------------------------------------------------------------- phones: mixed separators, cue words, 3-3-3
 
 
@@ -116,6 +162,10 @@ def test_the_cvv_after_a_card_goes_too(text: str, cvv: str) -> None:
         ("Q3 555 123 4567", "123 4567"),
         ("Phone:(555)123-4567", "123-4567"),
         ("tel:+1-555-123-4567", "123-4567"),
+        ("+1 555 123 4567x89", "123 4567"),
+        ("call 555-123-4567x1234 after 5", "123-4567"),
+        ("+33 (0)6 12 34 56 78", "12 34 56 78"),
+        ("+33 (0)1 23 45 67 89", "23 45 67 89"),
     ],
 )
 def test_phone_formats(text: str, secret: str) -> None:
@@ -189,6 +239,8 @@ def test_iban_lookalikes_unchanged(text: str) -> None:
         ("my ssn is 123 45 6789", "123 45 6789"),
         ("SSN: 123.45.6789", "123.45.6789"),
         ("social security #: 123456789", "123456789"),
+        ("my social is 078051120", "078051120"),
+        ("social: 078 05 1120", "078 05 1120"),
     ],
 )
 def test_ssn_forms(text: str, secret: str) -> None:
