@@ -37,7 +37,9 @@ from typing import Any
 
 # Any script on either side of the "@" (internationalised addresses: "josé@exämple.es"); the top-level domain
 # is letters.
-EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})*\.[^\W\d_]{2,24}\b")
+EMAIL = re.compile(
+    r"(?<![\w.+'-])[\w.+-]{1,64}(?:'[\w.+-]{1,64})*@[\w-]{1,63}(?:\.[\w-]{1,63})*\.[^\W\d_]{2,24}\b"  # "o'brien@"
+)
 
 # Shorter forms of the placeholders, for texts near their length limit.
 SHORT = {"[EMAIL]": "[E]", "[PHONE]": "[T]", "[CARD]": "[C]", "[IBAN]": "[I]", "[NATIONAL_ID]": "[ID]",
@@ -75,28 +77,34 @@ def ean13_ok(digits: str) -> bool:
 # ---------------------------------------------------------------- emails spelt out
 
 # Addresses typed to dodge spam filters or by hand: "jane.doe(at)gmail.com", "jane [at] example [dot] org",
-# "jane at gmail dot com", "jane.doe @ gmail.com". A text is looked at only if it has an "@", or a domain-like
-# ".xx" or a "dot" and a spelt "at"; then each "at" is found, the local part matched backwards from it and the
-# domain forwards.
-SPELT_AT = re.compile(r"(?i)[\[({<][ \t]*at[ \t]*[\])}>]|(?<= )at(?= )|@")
-SPELT_LOCAL = re.compile(r"(?:[\w+-]{1,64}\.){0,4}[\w+-]{1,64}")  # matched on the reversed text before the "at"
-SPELT_DOT = r"(?:[ \t]*[\[({<][ \t]*dot[ \t]*[\])}>][ \t]*|[ \t]+dot[ \t]+|\.)"
+# "jane dot doe at gmail dot com", "jane.doe @ gmail.com", "jane.doe@gmail .com". A text is looked at only if it
+# has an "@", or a domain-like ".xx" or a "dot" and a spelt "at"; then each "at" is found, the local part matched
+# backwards from it and the domain forwards.
+SPELT_AT = re.compile(r"(?i)[\[({<][ \t]*at[ \t]*[\])}>]|(?<= )at(?= )|[@\uff20]")
+_BRACKET_DOT = r"[ \t]*[\[({<][ \t]*(?:dot|\.)[ \t]*[\])}>][ \t]*"
+SPELT_DOT = rf"(?:{_BRACKET_DOT}|[ \t]+dot[ \t]+|[ \t]\.[ \t]?|\.)"
+_LOCAL_WORD = r"[\w+-]{1,64}(?:'[\w+-]{1,64})*"  # "o'brien"
+# Matched on the reversed text before the "at": words joined by ".", "(dot)", " dot ", spelt backwards.
+_REVERSED_DOT = r"(?:[ \t]*[\])}>][ \t]*(?:tod|\.)[ \t]*[\[({<][ \t]*|[ \t]+tod[ \t]+|\.)"
+SPELT_LOCAL = re.compile(rf"(?i){_LOCAL_WORD}(?:{_REVERSED_DOT}{_LOCAL_WORD}){{0,4}}")
 SPELT_DOMAIN = re.compile(rf"(?i)[^\W_][\w-]{{0,62}}(?:{SPELT_DOT}[^\W_][\w-]{{0,62}}){{1,4}}(?![\w-])")
 SPELT_SPLIT = re.compile(rf"(?i){SPELT_DOT}")
 TLD = re.compile(r"[^\W\d_]{2,24}")
-# Where a bare " at " or a spaced "@" is not enough ("details at apple.com", "look at the dot com bubble"): the
-# local part must look like one (dotted or underscored words: "jane.doe", "first_last") or the domain be a
-# mail provider's.
-MAIL_PROVIDERS = frozenset({
-    "gmail", "googlemail", "yahoo", "ymail", "hotmail", "outlook", "icloud", "aol", "protonmail", "proton", "gmx",
-    "yandex", "zoho", "qq", "163", "126", "comcast", "btinternet", "laposte", "libero", "seznam", "t-online",
-})  # fmt: skip
-LOCAL_WORDS = re.compile(r"[\w-]*[^\W\d_][\w-]*(?:[._+][\w-]*[^\W\d_][\w-]*)+")
 DOMAIN_HINT = re.compile(r"\.[^\W\d_]{2}")  # ".com", ".co": found by scanning for the dot
+# A bare " at " or a spaced "@" is in much prose ("details at apple.com", "Outage at Outlook.com", "quotes @
+# yahoo.com/finance", "look at the dot com bubble"). There an address needs more: a word that announces one
+# just before it, a spelt "dot", or a local part of dotted or underscored words ("jane.doe", "first_last")
+# that is not itself a domain ("Overstock.com at ..."); and never a URL or a domain starting with "the".
+EMAIL_CUE = re.compile(r"(?i)(?<![a-z])(?:e-?mail|mail|contact|write|send|reach|address)(?![a-z])")
+LOCAL_WORDS = re.compile(r"[\w'-]*[^\W\d_][\w'-]*(?:[._+][\w'-]*[^\W\d_][\w'-]*)+")
+COMMON_TLDS = frozenset({"com", "net", "org", "io", "co", "ai", "app", "biz", "info", "us", "uk", "de", "fr", "es",
+                         "it", "nl", "eu", "ca", "au", "in", "cn", "jp", "ru", "br"})  # fmt: skip
+NOT_A_DOMAIN = frozenset({"the", "a", "an", "this", "that", "these", "those", "my", "your", "his", "her", "our",
+                          "their", "its"})  # fmt: skip
 
 
 def _spelt_emails(text: str, fit: bool) -> str:
-    if "@" not in text:
+    if "@" not in text and "\uff20" not in text:
         # Cheap tests first (this rule must cost next to nothing on the texts without an address): a domain
         # ending in letters or a spelt "dot", and a spelt "at".
         if DOMAIN_HINT.search(text) is None and "dot" not in text and "DOT" not in text and "Dot" not in text:
@@ -115,23 +123,25 @@ def _spelt_emails(text: str, fit: bool) -> str:
             a -= 1
         while b < len(text) and text[b] in " \t":
             b += 1
-        rev = text[max(pos, a - 330) : a][::-1]
-        local_m = SPELT_LOCAL.match(rev)
+        local_m = SPELT_LOCAL.match(text[max(pos, a - 400) : a][::-1])
         domain_m = SPELT_DOMAIN.match(text, b)
         if local_m is None or domain_m is None:
             continue
         start = a - local_m.end()
-        if start > 0 and text[start - 1] in "@.+-":  # a handle ("@user at ..."), not a local part
+        if start > 0 and text[start - 1] in "@\uff20.+-":  # a handle ("@user at ..."), not a local part
             continue
         local, domain = text[start:a], domain_m.group()
         labels = SPELT_SPLIT.split(domain)
         if TLD.fullmatch(labels[-1]) is None:
             continue
-        # Brackets ("(at)", "[dot]") or an "@" are typed only in addresses; a bare " at " or a spaced "@" is
-        # in much prose.
-        weak = (at.lower() == "at" or (at == "@" and (a, b) != m.span())) and not any(c in domain for c in "[({<")
-        if weak and LOCAL_WORDS.fullmatch(local) is None and labels[0].lower() not in MAIL_PROVIDERS:
-            continue
+        spelt = SPELT_SPLIT.search(local.lower().replace(".", "")) is not None or "dot" in domain.lower()
+        bracketed = at[0] in "[({<" or any(c in domain or c in local for c in "[({<")
+        if not bracketed and not (at in "@\uff20" and (a, b) == m.span()):  # a bare " at " or a spaced "@"
+            if text[domain_m.end() : domain_m.end() + 1] == "/" or labels[0].lower() in NOT_A_DOMAIN:
+                continue
+            plain = LOCAL_WORDS.fullmatch(local) is not None and local.rsplit(".", 1)[-1].lower() not in COMMON_TLDS
+            if not (spelt or plain or EMAIL_CUE.search(text, max(0, start - 40), start)):
+                continue
         out += [text[pos:start], short("[EMAIL]", text[start : domain_m.end()], fit)]
         pos = domain_m.end()
     return "".join(out) + text[pos:] if out else text
@@ -205,7 +215,7 @@ def _ibans(text: str, fit: bool) -> str:
 # Digits with spaces, dots, dashes (or "/" before an expiry) between them; the groups are checked in _cards.
 # Possessive: a run is taken whole (cards next to each other are split in _cards_in), and a run that fails is
 # not retried shorter, nor from its inner groups, so a hostile wall of digits costs linear time.
-CARD_RUN = re.compile(r"(?<!\w)(?<!\d[.,:/ -])(?<!\d  )\+?\d(?:(?:[ .\-]{1,2}|[ ]?/[ ]?)?\d){12,}+(?!\w)")
+CARD_RUN = re.compile(r"(?<![\w/])(?<!\d[.,:/ -])(?<!\d  )\+?\d(?:(?:[ .\-]{1,3}|[ ]?/[ ]?)?\d){12,}+(?!\w)")
 GROUP = re.compile(r"\d+")
 
 
@@ -262,8 +272,12 @@ def _cards(text: str, fit: bool) -> str:
 
 # Spelt from its first letter so the regex engine can skip to the c's and s's of a text (7x faster than a
 # leading lookbehind, which makes it try every position).
-CVV = re.compile(r"([cCsS](?<![a-zA-Z\[][cCsS])(?i:(?<=c)(?:vv2?|vc2?|v2|sc)|(?<=s)ecurity\s+code))(?![a-zA-Z])"
-                 r"([^\w\n]{0,3}(?i:is\s+)?)(\d{3,4})(?!\d)(?![-./]\d)")  # not "[CVV]", not a date
+# Between the cue and the number: punctuation and a few words of the kind people put there ("my cvv number is
+# 123", "the cvv on the back is 321", "security code on the back: 654"); other words end the reach ("the
+# security code was changed in 2024").
+_CVV_GAP = r"(?:[^\w\n]{0,3}(?i:number|num|no|code|value|is|on|at|the|back|of|card)(?![a-zA-Z])){0,6}[^\w\n]{0,3}"
+CVV = re.compile(r"([cCsS](?<![a-zA-Z\[][cCsS])(?i:(?<=c)(?:vv2?|vc2?|v2|sc|ard\s+verification)|(?<=s)ecurity\s+code))"
+                 rf"(?![a-zA-Z])({_CVV_GAP})(\d{{3,4}})(?!\d)(?![-./]\d)")  # not "[CVV]", not a date
 
 
 def _cvv(text: str, fit: bool) -> str:
@@ -275,14 +289,21 @@ def _cvv(text: str, fit: bool) -> str:
 SSN = re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")
 SSN_SPACED = re.compile(r"(?<![\w-])(\d{3}) (\d{2}) (\d{4})(?![\w-])")
 SSN_CUE = re.compile(
-    r"(?i)(?<![a-z])(ssn|ss\s?#|ss\s?no\.?|social[\s-]+security(?:[\s-]+(?:number|num|no\.?|#))?|soc\.?\s?sec\.?"
-    r"|social(?=\s*(?:is\s|[:#])))"  # "my social is ..."
-    r"(?![a-z])([^\d\n\[]{0,20}?)(\d(?:[\s.\-]?\d){8})(?![\d\w])"  # no placeholder between cue and number
+    r"(?i)(?<![a-z])(ssn|s\.s\.n\.?|ss\s?#|ss\s?no\.?|ss\s?number|social[\s-]+sec(?:urity)?(?:[\s-]+(?:number|num|no\.?|#))?"
+    r"|soc\.?\s?sec\.?|social(?=\s*(?:is\s|[:#])))"  # "my social is ..."
+    r"(?![a-z])([^\d\n\[]{0,30}?)(\d(?:[\s.\-]?\d){8})(?![\d\w])"  # no placeholder between cue and number
+)
+# ... and a cue right after the number ("078051120 is my SSN").
+SSN_CUE_AFTER = re.compile(
+    r"(?i)(?<![\d\w])(\d(?:[\s.\-]?\d){8})(?![\d\w])([^\d\n\[]{0,12}?(?<![a-z])(?:ssn|social[\s-]+security)(?![a-z]))"
 )
 
 
 def _ssn(text: str, fit: bool) -> str:
     text = SSN_CUE.sub(lambda m: m.group(1) + m.group(2) + short("[NATIONAL_ID]", m.group(3), fit), text)
+    low = text.lower()
+    if "ssn" in low or "social" in low:
+        text = SSN_CUE_AFTER.sub(lambda m: short("[NATIONAL_ID]", m.group(1), fit) + m.group(2), text)
     text = SSN.sub(lambda m: short("[NATIONAL_ID]", m.group(), fit), text)
 
     def spaced(m: re.Match[str]) -> str:
@@ -314,22 +335,28 @@ def _reversed(words: str) -> str:
 
 # Words that make the number after them a phone: "tel", "phone no.", "call me at", ...
 PHONE_CUES = ("phone|ph|tel|telephone|mobile|mob|cell|cellphone|fax|whatsapp|whats app|sms|text|txt|call|ring"
-              "|dial|reach|contact|hotline|landline|direct line")  # fmt: skip
-# Words that make the number after them a reference, not a phone (with "no.", "#", "number" ... after them).
+              "|dial|reach|contact|hotline|landline|direct line|my number|my no")  # fmt: skip
+# Words that make the number after them a reference, not a phone (with "no.", "#", "number", "number is" ...
+# after them).
 REFERENCE_WORDS = ("isbn|isbn-10|isbn-13|isbn10|isbn13|issn|order|invoice|inv|ref|reference|ticket|tracking|case"
                    "|account|acct|sku|item|part|serial|model|version|ver|build|release|booking|confirmation"
                    "|transaction|txn|policy|claim|receipt|id|ip|zip|postcode|zip code|postal code|routing|swift"
                    "|bic|iban|page|pages|pp|room|flight|patent|doi|lot|batch|ean|upc|gtin|imei|vin|ssn")  # fmt: skip
 # Matched on the reversed context (see _reversed): cue, then up to 20 characters without digits, then the number.
 PHONE_CUE = re.compile(rf"(?i)[^\d\n]{{0,20}}?(?<![a-z])(?:{_reversed(PHONE_CUES)})(?![a-z])")
+# Currencies written as codes or words before an amount ("EUR 123 456 789").
+CURRENCY_WORDS = ("eur|euro|euros|usd|dollar|dollars|gbp|pound|pounds|chf|jpy|yen|cad|aud|cny|rmb|yuan|inr|rupee"
+                  "|rupees|rs|hkd|sgd|sek|nok|dkk|zar|brl|mxn|krw|rub")  # fmt: skip
 NOT_PHONE_BEFORE = re.compile(
-    rf"(?i)\W{{0,3}}(?:(?:\.?on|\.?rn|rebmun|mun|#|di|edoc)\s*)?(?:{_reversed(REFERENCE_WORDS)})(?![a-z])"
-    r"|\W{0,3}[$€£¥₹]"
+    rf"(?i)\W{{0,3}}(?:(?:si|saw|era)\s+)?(?:(?:\.?on|\.?rn|rebmun|mun|#|di|edoc)\s*)?"
+    rf"(?:{_reversed(REFERENCE_WORDS)})(?![a-z])|\W{{0,3}}(?:[$€£¥₹]|(?:{_reversed(CURRENCY_WORDS)})(?![a-z]))"
 )
 NOT_PHONE_AFTER = re.compile(
     r"(?i)^\s?(?:%|percent|pct|bps|dollars?|usd|eur|euros?|gbp|chf|jpy|cad|aud|cny|inr|pounds?|yen|yuan|rupees?"
     r"|shares?|units?|barrels?|bbl|tonnes?|tons?|kg|km|miles?|bn|mn|million|billion|trillion|people|users"
-    r"|customers|views|votes|items|pieces|pcs|times|records|rows|bytes|kb|mb|gb|tb|[$€£¥₹])(?![a-z])"
+    r"|customers|views|votes|items|pieces|pcs|times|records|rows|bytes|kb|mb|gb|tb|subscribers|followers|members"
+    r"|employees|jobs|passengers|visitors|downloads|viewers|readers|accounts|devices|vehicles|homes|households"
+    r"|[$€£¥₹])(?![a-z])"
 )
 DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./](?:\d{4}|\d{2})")
 YEAR = re.compile(r"(?:19|20)\d\d")
@@ -362,6 +389,30 @@ def _before(text: str, start: int) -> str:
     return PLACEHOLDER.sub(" _\n_ ", PARTIAL_PLACEHOLDER.sub(" _\n_ ", ctx))
 
 
+def _date_or_times(groups: list[str], lens: list[int], kinds: set[str]) -> bool:
+    """A spaced date ("02 11 2024", "2024 11 02") or a range of 24-hour times ("0930-1730")."""
+    if kinds == {" "} and len(groups) == 3:
+        if lens[2] == 4 and YEAR.fullmatch(groups[2]):
+            day, month = int(groups[0]), int(groups[1])
+        elif lens[0] == 4 and YEAR.fullmatch(groups[0]):
+            day, month = int(groups[2]), int(groups[1])
+        else:
+            return False
+        return max(lens[:2] if lens[2] == 4 else lens[1:]) <= 2 and min(day, month) >= 1 and (
+            (day <= 31 and month <= 12) or (month <= 31 and day <= 12))
+    if kinds == {"-"} and lens == [4, 4]:
+        return all(int(g[:2]) <= 23 and int(g[2:]) <= 59 for g in groups)
+    return False
+
+
+def _nearby_list(groups: list[str], lens: list[int]) -> bool:
+    """Rising numbers of one size close together: price levels or strikes ("245 250 255", "512/518/525")."""
+    if len(groups) < 3 or min(lens) < 3 or len(set(lens)) > 1:
+        return False
+    values = [int(g) for g in groups]
+    return all(b > a for a, b in zip(values, values[1:], strict=False)) and values[-1] - values[0] <= values[0] // 4
+
+
 def _is_phone(s: str, before: str, after: str) -> bool:
     groups = GROUP.findall(s)
     nd = sum(map(len, groups))
@@ -373,6 +424,13 @@ def _is_phone(s: str, before: str, after: str) -> bool:
     kinds = {x.strip() or " " for x in re.findall(r"[^\d()+]+", s)}
     if _odd_chunk(s) or (len(groups) > 1 and all(len(g) == 4 and YEAR.fullmatch(g) for g in groups)):
         return False  # a date, "2019-2024", "2022 2023 2024", decimals in a row (prices, "40.7128 -74.0060")
+    if _date_or_times(groups, lens, kinds) or _nearby_list(groups, lens):
+        return False
+    # Thousands with a round group ("300 000 000", "1.000.000") are amounts, cue word or not.
+    if len(groups) > 1 and len(kinds) == 1 and kinds <= {" ", "."} and all(x == 3 for x in lens[1:]) and (
+        "000" in groups[1:]
+    ):
+        return False
     cue = PHONE_CUE.match(rev) is not None
     if kinds == {"."} and not plus and ((len(groups) == 2 and not (cue and lens == [3, 4])) or (
             len(groups) == 4 and all(x <= 3 for x in lens) and all(int(g) <= 255 for g in groups))):  # fmt: skip
@@ -409,7 +467,7 @@ def _is_phone(s: str, before: str, after: str) -> bool:
     if nd >= 10:
         return True
     # 7-9 digits: phone groupings with one kind of separator ("10.30-11.45" is a time range).
-    return len(kinds) == 1 and (lens in ([3, 3, 3], [3, 2, 2, 2], [2, 3, 2, 2], [2, 2, 2, 2]) or (
+    return len(kinds) == 1 and (lens in ([3, 3, 3], [3, 2, 2, 2], [2, 3, 2, 2], [2, 2, 2, 2], [2, 3, 4]) or (
         kinds == {"-"} and lens in ([3, 4], [4, 4], [3, 2, 2])))  # fmt: skip
 
 
@@ -424,6 +482,8 @@ def _phones_in(text: str, m: re.Match[str], fit: bool, budget: list[int]) -> str
     nd = sum(c.isdigit() for c in s)
     if nd < 7:  # most runs: a year, a price, a count
         return None
+    if m.start() and text[m.start() - 1] == "/" and text[max(0, m.start() - 6) : m.start()].lower() != "wa.me/":
+        return None  # an id in a URL's path ("/article/4815162342"); a WhatsApp link's number is a phone
     before, after = _before(text, m.start()), text[m.end() : m.end() + 16]
     if _is_phone(s, before, after):
         return short("[PHONE]", s, fit)

@@ -83,13 +83,24 @@ def test_the_cvv_after_a_card_goes_too(text: str, cvv: str) -> None:
         ("jane.doe@ example.co.uk", "jane.doe"),
         ("josé.garcía@exämple.es", "garcía"),
         ("müller@例え.jp", "müller"),
+        ("my email is sean.o'brien@example.ie", "brien"),
+        ("jane(dot)doe(at)gmail(dot)com", "jane"),
+        ("jane dot doe at gmail dot com", "jane"),
+        ("john at acme dot com", "john"),
+        ("my email is john at acme.com", "john"),
+        ("my email is john AT acme DOT com", "john"),
+        ("e-mail: jsmith at company dot co dot uk", "jsmith"),
+        ("my email is jane @company.com", "jane"),
+        ("jane.doe@gmail .com", "jane.doe"),
+        ("jane.doe [at] gmail [.] com", "jane.doe"),
+        ("jane.doe\uff20gmail.com", "jane.doe"),
     ],
 )
 def test_emails_as_customers_type_them(text: str, secret: str) -> None:
     out = mask(text)
     assert "[EMAIL]" in out, f"{text!r} -> {out!r}: no [EMAIL]"
     assert secret not in out, f"{text!r} -> {out!r}: {secret!r} leaked"
-    for word in ("gmail", "example", "corp", "outlook", "exämple"):
+    for word in ("gmail", "example", "corp", "outlook", "exämple", "acme", "company"):
         assert word not in out
 
 
@@ -105,10 +116,34 @@ def test_emails_as_customers_type_them(text: str, secret: str) -> None:
         "meet at 5 (at) the office",
         "Apple (AAPL) at Nasdaq: up 2%",
         "we met at noon dot",
+        "Outage at Outlook.com hits millions",
+        "Microsoft restores service at outlook.com",
+        "Quotes at yahoo.com and google.com",
+        "Latest quotes @ yahoo.com/finance",
+        "Shares of Overstock.com at nasdaq.com slump",
+        "Buy @ amazon.com today",
     ],
 )
 def test_prose_with_at_and_dot_unchanged(text: str) -> None:
     assert mask(text) == text
+
+
+@pytest.mark.parametrize(
+    "text, cvv",
+    [("my cvv number is 123", "123"), ("CVV code: 456", "456"), ("cvv no. 789", "789"),
+     ("the cvv on the back is 321", "321"), ("security code on the back: 654", "654"),
+     ("card verification code 987", "987"), ("CVV2 4321", "4321")],
+)  # fmt: skip
+def test_cvv_after_its_cue_and_a_few_words(text: str, cvv: str) -> None:
+    check(text, cvv, "CVV")
+
+
+def test_cvv_cue_does_not_reach_a_year_in_prose() -> None:
+    assert mask("the security code was changed in 2024") == "the security code was changed in 2024"
+
+
+def test_card_groups_with_spaced_dashes() -> None:
+    check("my card is 4111 - 1111 - 1111 - 1111", "1111", "CARD")
 
 
 # ---------------------------------------------------------------- phones: mixed separators, cue words, 3-3-3
@@ -166,6 +201,11 @@ def test_prose_with_at_and_dot_unchanged(text: str) -> None:
         ("call 555-123-4567x1234 after 5", "123-4567"),
         ("+33 (0)6 12 34 56 78", "12 34 56 78"),
         ("+33 (0)1 23 45 67 89", "23 45 67 89"),
+        ("my number is 555 0147", "555 0147"),
+        ("my no. is 555.0147", "555.0147"),
+        ("my number is 612345678", "612345678"),
+        ("Seoul office 02-123-4567", "123-4567"),
+        ("Dubai office line 04 123 4567", "123 4567"),
     ],
 )
 def test_phone_formats(text: str, secret: str) -> None:
@@ -241,6 +281,11 @@ def test_iban_lookalikes_unchanged(text: str) -> None:
         ("social security #: 123456789", "123456789"),
         ("my social is 078051120", "078051120"),
         ("social: 078 05 1120", "078 05 1120"),
+        ("S.S.N. 078051120", "078051120"),
+        ("my social sec number is 078051120", "078051120"),
+        ("SS number: 078051120", "078051120"),
+        ("078051120 is my SSN", "078051120"),
+        ("my social security number, for verification, is 078051120", "078051120"),
     ],
 )
 def test_ssn_forms(text: str, secret: str) -> None:
@@ -331,6 +376,20 @@ def test_bare_nine_digits_without_a_cue_stay() -> None:
         "at 40.7128 -74.0060",
         "won 21-18 25-23",
         "answers: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30",
+        "Branch hours 0930-1730 Mon-Fri",
+        "Market hours 0930-1600 ET",
+        "Netflix expects to reach 300 000 000 subscribers",
+        "Earnings call scheduled 02 11 2024",
+        "Your reference number is 4815162342",
+        "Your order number is 1234567890",
+        "Your ticket number is 4815 1623 42",
+        "FedEx tracking number is 7489 2837 4920",
+        "EUR 123 456 789 loan facility signed",
+        "USD 245 678 912 bond priced at par",
+        "https://news.example.com/article/4815162342",
+        "$TSLA strikes 245 250 255 loaded",
+        "$SPY levels: 512/518/525",
+        "Bought a call butterfly 185/190/195 on $AAPL",
     ],
 )
 def test_lookalikes_unchanged(text: str) -> None:
