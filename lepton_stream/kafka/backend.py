@@ -45,6 +45,9 @@ def make_consumer(
         group_id=group_id,
         enable_auto_commit=False,  # offsets are committed only after outputs are flushed
         auto_offset_reset="earliest",
+        # Upstream producers may write in transactions (Kafka Streams, Flink's exactly-once sinks): what an
+        # aborted transaction wrote must never be counted, so the worker reads only committed records.
+        isolation_level="read_committed",
         max_poll_records=settings.max_records,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
         session_timeout_ms=settings.session_timeout_ms,
