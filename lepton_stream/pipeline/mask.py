@@ -95,7 +95,8 @@ DOMAIN_HINT = re.compile(r"\.[^\W\d_]{2}")  # ".com", ".co": found by scanning f
 # yahoo.com/finance", "look at the dot com bubble"). There an address needs more: a word that announces one
 # just before it, a spelt "dot", or a local part of dotted or underscored words ("jane.doe", "first_last")
 # that is not itself a domain ("Overstock.com at ..."); and never a URL or a domain starting with "the".
-EMAIL_CUE = re.compile(r"(?i)(?<![a-z])(?:e-?mail|mail|contact|write|send|reach|address)(?![a-z])")
+# Not "reach" or "at": headlines "reach record at nasdaq.com".
+EMAIL_CUE = re.compile(r"(?i)(?<![a-z])(?:e-?mail|mail|contact|write|send|address)(?![a-z])")
 LOCAL_WORDS = re.compile(r"[\w'-]*[^\W\d_][\w'-]*(?:[._+][\w'-]*[^\W\d_][\w'-]*)+")
 COMMON_TLDS = frozenset({"com", "net", "org", "io", "co", "ai", "app", "biz", "info", "us", "uk", "de", "fr", "es",
                          "it", "nl", "eu", "ca", "au", "in", "cn", "jp", "ru", "br"})  # fmt: skip

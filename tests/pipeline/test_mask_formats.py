@@ -122,6 +122,7 @@ def test_emails_as_customers_type_them(text: str, secret: str) -> None:
         "Latest quotes @ yahoo.com/finance",
         "Shares of Overstock.com at nasdaq.com slump",
         "Buy @ amazon.com today",
+        "Shares reach record at nasdaq.com",
     ],
 )
 def test_prose_with_at_and_dot_unchanged(text: str) -> None:
