@@ -3,7 +3,8 @@
 The corpus is what the workers see: the shipped chat and news samples plus the replay generator's chat stream
 (banking questions, about one in eight carrying an email, phone, card or IBAN) and news stream. Prints the
 best of 15 repeats of the mean µs per text (the least disturbed by other processes on shared cores), for the
-default masker, the strict one (graph person names), and the default one on the texts that hold personal data.
+default masker, the strict one (graph person names), and the default one on the texts that hold personal data,
+as JSON.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def us_per_text(masker: Callable[[str], str], texts: Iterable[str], repeats: int
     return min(runs)
 
 
-def main() -> None:
+def measure() -> dict[str, float | int]:
+    """The figures, as `main` prints them (JSON)."""
     from lepton_stream.kg import KnowledgeGraph
     from lepton_stream.pipeline.mask import Masker
 
@@ -52,11 +54,19 @@ def main() -> None:
     names = KnowledgeGraph.load().person_names()
     default = Masker(max_len=4000)
     personal = [t for t in texts if default(t) != t]
-    mean = statistics.mean(map(len, texts))
-    print(f"{len(texts)} texts, mean {mean:.0f} characters, {len(personal)} with personal data")
-    print(f"default masker: {us_per_text(default, texts):.2f} µs/text")
-    print(f"strict masker ({len(names)} names): {us_per_text(Masker(names=names, max_len=4000), texts):.2f} µs/text")
-    print(f"default masker, texts with personal data: {us_per_text(default, personal):.2f} µs/text")
+    return {
+        "texts": len(texts),
+        "mean_chars": round(statistics.mean(map(len, texts)), 1),
+        "with_personal_data": len(personal),
+        "default_us_per_text": round(us_per_text(default, texts), 2),
+        "strict_names": len(names),
+        "strict_us_per_text": round(us_per_text(Masker(names=names, max_len=4000), texts), 2),
+        "default_us_per_personal_text": round(us_per_text(default, personal), 2),
+    }
+
+
+def main() -> None:
+    print(orjson.dumps(measure(), option=orjson.OPT_INDENT_2).decode())
 
 
 if __name__ == "__main__":
