@@ -1,5 +1,6 @@
-"""CloudEvents headers on real outputs: through the real broker (read back by a plain kafka-python consumer) on
-enriched news, alerts and dead letters; on routed chat; and unchanged on an alert re-published from the outbox."""
+"""CloudEvents headers on real outputs: through the real broker (read back by a plain kafka-python consumer, and
+by librdkafka as an outside subscriber would) on enriched news, alerts and dead letters; on routed chat; and
+unchanged on an alert re-published from the outbox."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import collections
 import json
 import threading
 import time
+
+from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+from confluent_kafka import Consumer as OutsideConsumer
 
 from lepton_stream.config import load_settings
 from lepton_stream.kafka.backend import ensure_topics, make_producer
@@ -20,6 +24,24 @@ from tests.pipeline.kafka_helpers import make_settings, read_topic
 
 def ce(record) -> dict[str, str]:
     return {n: v.decode() for n, v in record.headers if n.startswith("ce_")}
+
+
+def outside_read(bootstrap: str, topic: str, n: int, timeout_s: float = 60.0) -> list[tuple]:
+    """(key, value, headers) of a topic's first n records, read by librdkafka from the start of every partition
+    (assigned, not subscribed: a group join adds seconds and tests nothing here)."""
+    c = OutsideConsumer({"bootstrap.servers": bootstrap, "group.id": f"outside-{topic}", "enable.auto.commit": False})
+    parts = c.list_topics(topic, timeout=30).topics[topic].partitions
+    c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
+    out: list[tuple] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(out) < n and time.monotonic() < deadline:
+            m = c.poll(0.5)
+            if m is not None and not m.error():
+                out.append((m.key(), m.value(), sorted(m.headers() or [])))
+    finally:
+        c.close()
+    return out
 
 
 def test_every_output_record_carries_its_cloudevent_through_the_broker(
@@ -63,6 +85,13 @@ def test_every_output_record_carries_its_cloudevent_through_the_broker(
         assert h["ce_id"] == f"dlq:{where}/{body['reason']}" and h["ce_subject"] == where
         assert h["ce_type"] == "io.lepton.deadletter.v1"
     assert len({ce(r)["ce_id"] for r in dead}) == len(dead)
+    # A subscriber on another client (librdkafka: Java's, Go's and most others' wire behaviour) reads the same
+    # records, byte for byte, headers included.
+    for topic, got in ((s.topic_news_enriched, enriched), (s.topic_alerts, alerts),
+                       (s.dlq_topic(s.topic_news_raw), dead)):  # fmt: skip
+        theirs = outside_read(broker.bootstrap, topic, len(got))
+        ours = [(r.key, r.value, sorted(r.headers)) for r in got]
+        assert sorted(theirs) == sorted(ours)
 
 
 def test_routed_chat_carries_its_cloudevent(redis_url, key_prefix, models_dir, chat_model):
