@@ -12,6 +12,8 @@ texts stay readable and identical inputs mask identically (stable cache keys). K
   "security code" is masked too;
 - US social security numbers: 3-2-4 dashed or spaced, or any 9 digits after a cue ("ssn", "social security",
   "my social is");
+- UK National Insurance numbers (spaced as printed, or after their cue) and Spanish DNI / NIE numbers (the
+  check letter must hold);
 - phone numbers: international (+ or 00) and national forms with any mix of spaces, dots, dashes, slashes and
   a parenthesised area code or "(0)" trunk (an extension glued on, "4567x89", is left after the placeholder);
   7-9 digit numbers only in phone-shaped groups or after a cue ("tel", "phone no.", "call me at"). Dates,
@@ -96,7 +98,7 @@ DOMAIN_HINT = re.compile(r"\.[^\W\d_]{2}")  # ".com", ".co": found by scanning f
 # just before it, a spelt "dot", or a local part of dotted or underscored words ("jane.doe", "first_last")
 # that is not itself a domain ("Overstock.com at ..."); and never a URL or a domain starting with "the".
 # Not "reach" or "at": headlines "reach record at nasdaq.com".
-EMAIL_CUE = re.compile(r"(?i)(?<![a-z])(?:e-?mail|mail|contact|write|send|address)(?![a-z])")
+EMAIL_CUE = re.compile(r"(?i)(?<![a-z])(?:e-?mail|mail|contact|write|send|address|correo|courriel)(?![a-z])")
 LOCAL_WORDS = re.compile(r"[\w'-]*[^\W\d_][\w'-]*(?:[._+][\w'-]*[^\W\d_][\w'-]*)+")
 COMMON_TLDS = frozenset({"com", "net", "org", "io", "co", "ai", "app", "biz", "info", "us", "uk", "de", "fr", "es",
                          "it", "nl", "eu", "ca", "au", "in", "cn", "jp", "ru", "br"})  # fmt: skip
@@ -316,6 +318,62 @@ def _ssn(text: str, fit: bool) -> str:
     return SSN_SPACED.sub(spaced, text)
 
 
+# ---------------------------------------------------------------- other national ids
+
+# UK National Insurance numbers: two letters (a prefix HMRC issues), six digits, A-D. Spaced as printed ("AB 12 34
+# 56 C") it is masked anywhere; unspaced ("JG103759A", the shape of many part numbers) only after its cue. Found
+# from its digits (the engine skips to them), then the letters before them are checked.
+NINO_DIGITS = re.compile(r"\d\d( ?)\d\d\1\d\d\1[A-Da-d](?![A-Za-z0-9])")
+NINO_PREFIX = re.compile(r"(?i)(?<![a-z0-9])(?!bg|gb|nk|kn|tn|nt|zz)[a-ceghj-pr-tw-z][a-ceghj-npr-tw-z]$")
+NINO_CUE = re.compile(r"(?i)(?<![a-z])(?:national\s+insurance|nino|ni)(?![a-z])[^\n\d]{0,25}$")
+# Spanish DNI (8 digits and a check letter) and NIE (X, Y or Z, 7 digits, a check letter): the letter is the
+# number mod 23, so one in 23 look-alikes passes, and anything of that shape is rare in prose.
+DNI_DIGITS = re.compile(r"\d{7,8}+[ -]?([A-Za-z])(?![\w-])")
+DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+
+
+def _ninos(text: str, fit: bool) -> str:
+    out: list[str] = []
+    pos = 0
+    for m in NINO_DIGITS.finditer(text):
+        start = m.start() - 2 - len(m.group(1))  # the letters, then the same separator as between the digits
+        if start < pos or text[start + 2 : m.start()] != m.group(1):
+            continue
+        if NINO_PREFIX.search(text, max(0, start - 1), start + 2) is None:
+            continue
+        if m.group(1) != " " and NINO_CUE.search(text, max(0, start - 40), start) is None:
+            continue
+        out += [text[pos:start], short("[NATIONAL_ID]", text[start : m.end()], fit)]
+        pos = m.end()
+    return "".join(out) + text[pos:] if out else text
+
+
+def _dnis(text: str, fit: bool) -> str:
+    out: list[str] = []
+    pos = 0
+    for m in DNI_DIGITS.finditer(text):
+        a = m.start()
+        digits = text[a : a + (8 if text[a + 7 : a + 8].isdigit() else 7)]
+        # An NIE's letter right before its digits, or before a space or dash ("X1234567L", "X-1234567-L").
+        at = a - 1 if text[a - 1 : a] in ("X", "Y", "Z", "x", "y", "z") else None
+        if at is None and a >= 2 and text[a - 1] in " -" and text[a - 2] in "XYZxyz":
+            at = a - 2
+        if len(digits) == 8:
+            at = None  # a DNI, whatever stands before it
+        prefix = text[at].upper() if at is not None else ""
+        start = a if at is None else at
+        if start < pos or (start and (text[start - 1].isalnum() or text[start - 1] in "_-")):
+            continue
+        if len(digits) != (7 if prefix else 8):
+            continue
+        number = int(str("XYZ".index(prefix)) + digits) if prefix else int(digits)
+        if DNI_LETTERS[number % 23] != m.group(1).upper():
+            continue
+        out += [text[pos:start], short("[NATIONAL_ID]", text[start : m.end()], fit)]
+        pos = m.end()
+    return "".join(out) + text[pos:] if out else text
+
+
 # ---------------------------------------------------------------- phone numbers
 
 # Digit groups joined by one separator ("-", ".", "/", each with optional spaces, or spaces), a group may be
@@ -336,7 +394,11 @@ def _reversed(words: str) -> str:
 
 # Words that make the number after them a phone: "tel", "phone no.", "call me at", ...
 PHONE_CUES = ("phone|ph|tel|telephone|mobile|mob|cell|cellphone|fax|whatsapp|whats app|sms|text|txt|call|ring"
-              "|dial|reach|contact|hotline|landline|direct line|my number|my no")  # fmt: skip
+              "|dial|reach|contact|hotline|landline|direct line|my number|my no"
+              # the same in the languages customers most often write in besides English (not "número",
+              # "Nummer", "numéro" alone: "número de pedido 1234567" is an order)
+              "|telefon|telefono|teléfono|telefone|téléphone|tél|handy|handynummer|rufnummer|mobilnummer|festnetz"
+              "|móvil|movil|celular|cellulare|portable")  # fmt: skip
 # Words that make the number after them a reference, not a phone (with "no.", "#", "number", "number is" ...
 # after them).
 REFERENCE_WORDS = ("isbn|isbn-10|isbn-13|isbn10|isbn13|issn|order|invoice|inv|ref|reference|ticket|tracking|case"
@@ -607,6 +669,8 @@ DEFAULT_RULES: list[Rule] = [
     Rule(_cards, min_digits=13),
     Rule(_cvv, min_digits=3),
     Rule(_ssn, min_digits=9),
+    Rule(_ninos, min_digits=6),
+    Rule(_dnis, min_digits=7),
     Rule(_phones, min_digits=7),
 ]
 

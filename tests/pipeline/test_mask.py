@@ -210,13 +210,14 @@ def test_ssn_masked(text: str) -> None:
 
 
 def test_extra_national_id_patterns_and_names() -> None:
-    uk_nino = r"\b[A-CEGHJ-PR-TW-Z]{2}\d{6}[A-D]\b"
-    m = Masker(extra_patterns=[uk_nino], names=["Jane Doe", "Jane"])
-    assert m("NI AB123456C; Jane Doe says hi; AB123456 is not one") == (
-        "NI [NATIONAL_ID]; [PERSON] says hi; AB123456 is not one"
+    # A Dutch BSN is not among the national ids the masker knows; an operator adds it as a pattern.
+    bsn = r"(?i)(?<=bsn )\d{9}\b"
+    m = Masker(extra_patterns=[bsn], names=["Jane Doe", "Jane"])
+    assert m("bsn 111222333; Jane Doe says hi; 111222333 is not one") == (
+        "bsn [NATIONAL_ID]; [PERSON] says hi; 111222333 is not one"
     )
     # The default masker knows neither.
-    assert mask("NI AB123456C; Jane Doe") == "NI AB123456C; Jane Doe"
+    assert mask("bsn 111222333; Jane Doe") == "bsn 111222333; Jane Doe"
 
 
 # ---------------------------------------------------------------- negatives: numbers in prose stay

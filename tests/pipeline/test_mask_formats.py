@@ -298,6 +298,69 @@ def test_bare_nine_digits_without_a_cue_stay() -> None:
     assert mask("we sold 123456789 units") == "we sold 123456789 units"
 
 
+# ---------------------------------------------------------------- other languages, other national ids
+
+
+@pytest.mark.parametrize(
+    "text, secret",
+    [
+        ("Telefon: 089 123456", "123456"),
+        ("meine Rufnummer 1234567", "1234567"),
+        ("mi teléfono es 4567890", "4567890"),
+        ("téléphone : 123 4567", "123 4567"),
+        ("il mio cellulare è 345 1234567", "1234567"),
+        ("meu celular: 91234-5678", "91234-5678"),
+    ],
+)
+def test_phone_cues_in_other_languages(text: str, secret: str) -> None:
+    check(text, secret, "PHONE")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["número de pedido 1234567", "Bestellnummer 12345678", "numéro de commande 7654321", "pedido 4567890 enviado"],
+)
+def test_order_numbers_in_other_languages_unchanged(text: str) -> None:
+    assert mask(text) == text
+
+
+def test_email_cue_in_other_languages() -> None:
+    assert mask("mi correo es juan at empresa.es") == "mi correo es [EMAIL]"
+    assert mask("mon courriel : marie at societe.fr") == "mon courriel : [EMAIL]"
+
+
+@pytest.mark.parametrize(
+    "text, secret",
+    [
+        ("my national insurance number is AB 12 34 56 C", "12 34 56"),
+        ("NINO: JG103759A", "JG103759A"),
+        ("my NI no. is jg103759a", "jg103759a"),
+        ("mi DNI es 12345678Z", "12345678Z"),
+        ("DNI 12345678-Z", "12345678-Z"),
+        ("NIE X1234567L", "X1234567L"),
+        ("ID: X-1234567-L", "1234567"),
+        ("NIE Y 7654321 G", "7654321"),
+        ("my id is 87654321x", "87654321x"),
+    ],
+)
+def test_national_ids_uk_and_spain(text: str, secret: str) -> None:
+    check(text, secret, "NATIONAL_ID")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "part AB123456C in stock",  # a NINO's shape, without its cue or its spacing
+        "DNI 12345678A",  # the wrong check letter
+        "BG 12 34 56 A",  # a prefix never issued
+        "XAB 12 34 56 C",  # not a word of its own
+        "A12345678Z",
+    ],
+)
+def test_national_id_lookalikes_unchanged(text: str) -> None:
+    assert mask(text) == text
+
+
 # ---------------------------------------------------------------- negatives: not phones, not cards
 
 
