@@ -93,6 +93,7 @@ class WorkerLoop:
         self.completing_at: float | None = None  # when the batch being finished was polled
         self.in_flight: InFlight | None = None
         self.uncommitted: dict[TopicPartition, int] = {}  # acknowledged, commit deferred (rebalance, broker down)
+        self.committed: dict[TopicPartition, int] = {}  # what this loop last committed, per partition
         self.deferring: str | None = None  # why commits are being deferred (logged once, not per try)
 
     # ------------------------------------------------------------------ lifecycle
@@ -124,6 +125,7 @@ class WorkerLoop:
                 records = self.poll_batch()
                 if not records:
                     self.drain()  # nothing to overlap with: finish, acknowledge and commit what is in hand
+                    self.commit_past_skipped()
                     if self.uncommitted:
                         self.commit()
                     if idle_exit_s is not None and time.monotonic() - last_records > idle_exit_s:
@@ -338,6 +340,18 @@ class WorkerLoop:
         unreadable.step_past(self.consumer, where)
         return RawRecord(where.tp.topic, where.tp.partition, where.offset, None, None, error=error)
 
+    def commit_past_skipped(self) -> None:
+        """Idle, with nothing in hand, every record before the consumer's position has been handled. Where the
+        position is past this loop's last commit, what lies between holds nothing to process: transaction
+        markers, or an aborted transaction's records (the consumer reads committed data only). Committing the
+        position there keeps lag at zero (it drives autoscaling) instead of one marker or more behind."""
+        owned = self.consumer.assignment()
+        for tp, done in self.committed.items():
+            if tp in owned:
+                pos = self.consumer.position(tp, timeout_ms=0)  # known: this loop read from it
+                if pos is not None and pos > max(done, self.uncommitted.get(tp, -1)):
+                    self.uncommitted[tp] = pos
+
     def commit(self, records: list[RawRecord] | None = None) -> None:
         """Commit the records' offsets, with any left over from a deferred commit."""
         offsets = dict(self.uncommitted)
@@ -353,6 +367,7 @@ class WorkerLoop:
             try:
                 # Bounded: a broker that cannot take the commit within a session timeout gets it with the next one.
                 self.consumer.commit(to_commit, timeout_ms=self.settings.session_timeout_ms)
+                self.committed.update((tp, om.offset) for tp, om in to_commit.items())
                 if self.deferring is not None:
                     log.info("commit_resumed", after=self.deferring, partitions=len(to_commit))
                     self.deferring = None
