@@ -4,8 +4,8 @@ Each kind of personal data is replaced by a typed placeholder ("[EMAIL]", "[PHON
 texts stay readable and identical inputs mask identically (stable cache keys). Kinds and how they are found:
 
 - emails, in any script, and spelt out ("jane.doe(at)gmail.com", "jane [at] example [dot] org", "jane at gmail
-  dot com", "jane.doe @ gmail.com"; a bare " at " only with a dotted or underscored local part or a mail
-  provider's domain, so "details at apple.com" stays);
+  dot com", "jane.doe @ gmail.com"; in prose a bare " at " needs a cue word, a spelt "dot" or a dotted local
+  part, so "details at apple.com" stays);
 - IBANs: a known country code, its registered length, any case, grouped with spaces or dashes, mod-97 checked;
 - payment cards: 13-19 digits unseparated or in card groupings (4-4-4-4, 4-6-5, ...) with spaces, dashes or
   dots, Luhn-checked; a CVV or expiry right after the number goes with it; a CVV after "cvv", "cvc",
