@@ -20,7 +20,8 @@ texts stay readable and identical inputs mask identically (stable cache keys). K
   times, IPv4 addresses, ISBNs, version numbers, amounts, year lists and numbers after a reference word
   ("order", "invoice", "ticket", ...) are not phones.
 
-No-break and thin spaces and Unicode dashes between digits are read (and written) as spaces and hyphens.
+No-break and thin spaces and Unicode dashes between digits are read as spaces and hyphens (and written so
+only in a text where something was masked: a text with no personal data comes back byte for byte).
 
 A message's text has a length limit in its contract; masking must never turn a valid message into an
 invalid one. With `max_len`, a text whose masked form would pass the limit is masked again with every
@@ -320,15 +321,16 @@ def _ssn(text: str, fit: bool) -> str:
 
 # ---------------------------------------------------------------- other national ids
 
-# UK National Insurance numbers: two letters (a prefix HMRC issues), six digits, A-D. Spaced as printed ("AB 12 34
-# 56 C") it is masked anywhere; unspaced ("JG103759A", the shape of many part numbers) only after its cue. Found
-# from its digits (the engine skips to them), then the letters before them are checked.
-NINO_DIGITS = re.compile(r"\d\d( ?)\d\d\1\d\d\1[A-Da-d](?![A-Za-z0-9])")
+# UK National Insurance numbers: two letters (a prefix HMRC issues), six digits, A-D. Spaced or dashed as printed
+# or typed ("AB 12 34 56 C", "ST 456789 B", "AB-12-34-56-C") it is masked anywhere; unspaced ("JG103759A", the
+# shape of many part numbers) only after its cue. Found from its digits (the engine skips to them), then the
+# letters before them are checked.
+NINO_DIGITS = re.compile(r"\d\d([ -]?)\d\d\1\d\d([ -]?)[A-Da-d](?![A-Za-z0-9])")
 NINO_PREFIX = re.compile(r"(?i)(?<![a-z0-9])(?!bg|gb|nk|kn|tn|nt|zz)[a-ceghj-pr-tw-z][a-ceghj-npr-tw-z]$")
-NINO_CUE = re.compile(r"(?i)(?<![a-z])(?:national\s+insurance|nino|ni)(?![a-z])[^\n\d]{0,25}$")
+NINO_CUE = re.compile(r"(?i)(?<![a-z])(?:national\s+ins(?:urance)?|nino|n\.i\.?|ni)(?![a-z])[^\n\d]{0,25}$")
 # Spanish DNI (8 digits and a check letter) and NIE (X, Y or Z, 7 digits, a check letter): the letter is the
 # number mod 23, so one in 23 look-alikes passes, and anything of that shape is rare in prose.
-DNI_DIGITS = re.compile(r"\d{7,8}+[ -]?([A-Za-z])(?![\w-])")
+DNI_DIGITS = re.compile(r"(\d{7,8}+|\d\d?\.\d{3}\.\d{3})[ -]?([A-Za-z])(?![\w-])")  # "48.392.017-V" too
 DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 
 
@@ -336,12 +338,11 @@ def _ninos(text: str, fit: bool) -> str:
     out: list[str] = []
     pos = 0
     for m in NINO_DIGITS.finditer(text):
-        start = m.start() - 2 - len(m.group(1))  # the letters, then the same separator as between the digits
-        if start < pos or text[start + 2 : m.start()] != m.group(1):
+        sep = text[m.start() - 1 : m.start()] if text[m.start() - 1 : m.start()] in (" ", "-") else ""
+        start = m.start() - 2 - len(sep)  # the letters, then a space or dash or nothing
+        if start < pos or NINO_PREFIX.search(text, max(0, start - 1), start + 2) is None:
             continue
-        if NINO_PREFIX.search(text, max(0, start - 1), start + 2) is None:
-            continue
-        if m.group(1) != " " and NINO_CUE.search(text, max(0, start - 40), start) is None:
+        if not (sep or m.group(1) or m.group(2)) and NINO_CUE.search(text, max(0, start - 40), start) is None:
             continue
         out += [text[pos:start], short("[NATIONAL_ID]", text[start : m.end()], fit)]
         pos = m.end()
@@ -353,7 +354,7 @@ def _dnis(text: str, fit: bool) -> str:
     pos = 0
     for m in DNI_DIGITS.finditer(text):
         a = m.start()
-        digits = text[a : a + (8 if text[a + 7 : a + 8].isdigit() else 7)]
+        digits = m.group(1).replace(".", "")
         # An NIE's letter right before its digits, or before a space or dash ("X1234567L", "X-1234567-L").
         at = a - 1 if text[a - 1 : a] in ("X", "Y", "Z", "x", "y", "z") else None
         if at is None and a >= 2 and text[a - 1] in " -" and text[a - 2] in "XYZxyz":
@@ -367,7 +368,7 @@ def _dnis(text: str, fit: bool) -> str:
         if len(digits) != (7 if prefix else 8):
             continue
         number = int(str("XYZ".index(prefix)) + digits) if prefix else int(digits)
-        if DNI_LETTERS[number % 23] != m.group(1).upper():
+        if DNI_LETTERS[number % 23] != m.group(2).upper():
             continue
         out += [text[pos:start], short("[NATIONAL_ID]", text[start : m.end()], fit)]
         pos = m.end()
@@ -380,7 +381,7 @@ def _dnis(text: str, fit: bool) -> str:
 # parenthesised, "+" may lead. Not glued to a word, not continuing a number ("1,299", "10.0.0.1:8080").
 PHONE_RUN = re.compile(  # the first character first, for the same reason as CVV's
     r"[+(\d](?<![\w+][+(\d])(?<!\d[.,:/-][+(\d])(?:(?<=\+)[ \t]?(?:\(\d{1,5}\)|\d+)|(?<=\()\d{1,5}\)|(?<=\d)\d*)"
-    r"(?:(?:[ \t]{0,2}[-./][ \t]{0,2}|[ \t]{1,2}|(?<=\)))(?:\(\d{1,5}\)|\d+))*+"  # possessive: a run is taken whole
+    r"(?:(?:[ \t]{0,2}[-./][ \t]{0,2}|[ \t]{1,2}|(?<=\))|(?=\())(?:\(\d{1,5}\)|\d+))*+"  # possessive: taken whole
     r"(?!(?![xX]\d)\w)(?![.,:/-]\d)"  # an extension glued on ("4567x89") stays out of the run
 )
 
@@ -398,20 +399,28 @@ PHONE_CUES = ("phone|ph|tel|telephone|mobile|mob|cell|cellphone|fax|whatsapp|wha
               # the same in the languages customers most often write in besides English (not "número",
               # "Nummer", "numéro" alone: "número de pedido 1234567" is an order)
               "|telefon|telefono|teléfono|telefone|téléphone|tél|handy|handynummer|rufnummer|mobilnummer|festnetz"
-              "|móvil|movil|celular|cellulare|portable")  # fmt: skip
+              "|móvil|movil|celular|cellulare|portable|mi número|mi numero|meu número|meu numero|meine nummer"
+              "|mon numéro|mon numero|il mio numero|llámame|llamame|llamadme|chiamami|appelez-moi|appelle-moi"
+              "|ruf mich an")  # fmt: skip
 # Words that make the number after them a reference, not a phone (with "no.", "#", "number", "number is" ...
 # after them).
 REFERENCE_WORDS = ("isbn|isbn-10|isbn-13|isbn10|isbn13|issn|order|invoice|inv|ref|reference|ticket|tracking|case"
                    "|account|acct|sku|item|part|serial|model|version|ver|build|release|booking|confirmation"
                    "|transaction|txn|policy|claim|receipt|id|ip|zip|postcode|zip code|postal code|routing|swift"
-                   "|bic|iban|page|pages|pp|room|flight|patent|doi|lot|batch|ean|upc|gtin|imei|vin|ssn")  # fmt: skip
+                   "|bic|iban|page|pages|pp|room|flight|patent|doi|lot|batch|ean|upc|gtin|imei|vin|ssn"
+                   "|loan|customer|client|member|membership|contract|agreement|mandate"
+                   # German compounds, and the same words in Spanish, French, Italian and Portuguese
+                   "|kundennummer|bestellnummer|auftragsnummer|vorgangsnummer|rechnungsnummer|vertragsnummer"
+                   "|aktenzeichen|bestellung|auftrag|vorgang|rechnung|vertrag|pedido|factura|expediente|contrato"
+                   "|cliente|commande|facture|dossier|contrat|pratica|ordine|fattura|contratto|encomenda|fatura"
+                   "|protocolo")  # fmt: skip
 # Matched on the reversed context (see _reversed): cue, then up to 20 characters without digits, then the number.
 PHONE_CUE = re.compile(rf"(?i)[^\d\n]{{0,20}}?(?<![a-z])(?:{_reversed(PHONE_CUES)})(?![a-z])")
 # Currencies written as codes or words before an amount ("EUR 123 456 789").
 CURRENCY_WORDS = ("eur|euro|euros|usd|dollar|dollars|gbp|pound|pounds|chf|jpy|yen|cad|aud|cny|rmb|yuan|inr|rupee"
                   "|rupees|rs|hkd|sgd|sek|nok|dkk|zar|brl|mxn|krw|rub")  # fmt: skip
 NOT_PHONE_BEFORE = re.compile(
-    rf"(?i)\W{{0,3}}(?:(?:si|saw|era)\s+)?(?:(?:\.?on|\.?rn|rebmun|mun|#|di|edoc)\s*)?"
+    rf"(?i)\W{{0,3}}(?:(?:si|saw|era)\s+)?(?:(?:\.?on|\.?rn|\.n|rebmun|mun|#|di|edoc)\s*)?"
     rf"(?:{_reversed(REFERENCE_WORDS)})(?![a-z])|\W{{0,3}}(?:[$€£¥₹]|(?:{_reversed(CURRENCY_WORDS)})(?![a-z]))"
 )
 NOT_PHONE_AFTER = re.compile(
@@ -419,6 +428,7 @@ NOT_PHONE_AFTER = re.compile(
     r"|shares?|units?|barrels?|bbl|tonnes?|tons?|kg|km|miles?|bn|mn|million|billion|trillion|people|users"
     r"|customers|views|votes|items|pieces|pcs|times|records|rows|bytes|kb|mb|gb|tb|subscribers|followers|members"
     r"|employees|jobs|passengers|visitors|downloads|viewers|readers|accounts|devices|vehicles|homes|households"
+    r"|contracts|lots|options"
     r"|[$€£¥₹])(?![a-z])"
 )
 DATE = re.compile(r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./](?:\d{4}|\d{2})")
@@ -489,9 +499,10 @@ def _is_phone(s: str, before: str, after: str) -> bool:
         return False  # a date, "2019-2024", "2022 2023 2024", decimals in a row (prices, "40.7128 -74.0060")
     if _date_or_times(groups, lens, kinds) or _nearby_list(groups, lens):
         return False
-    # Thousands with a round group ("300 000 000", "1.000.000") are amounts, cue word or not.
+    # Thousands with a round group or a one-digit head ("300 000 000", "1.000.000", "1 234 567") are amounts,
+    # cue word ("call volume", "reach") or not.
     if len(groups) > 1 and len(kinds) == 1 and kinds <= {" ", "."} and all(x == 3 for x in lens[1:]) and (
-        "000" in groups[1:]
+        lens[0] == 1 or "000" in groups[1:]
     ):
         return False
     cue = PHONE_CUE.match(rev) is not None
@@ -548,6 +559,8 @@ def _phones_in(text: str, m: re.Match[str], fit: bool, budget: list[int]) -> str
     if m.start() and text[m.start() - 1] == "/" and text[max(0, m.start() - 6) : m.start()].lower() != "wa.me/":
         return None  # an id in a URL's path ("/article/4815162342"); a WhatsApp link's number is a phone
     before, after = _before(text, m.start()), text[m.end() : m.end() + 16]
+    if NOT_PHONE_BEFORE.match(before[::-1]):
+        return None  # a reference word covers the whole run ("tracking number 9400 1000 0000 0000 0000 00")
     if _is_phone(s, before, after):
         return short("[PHONE]", s, fit)
     chunks = [c for c in re.finditer(r"\S+", s)]
@@ -725,10 +738,15 @@ class Masker:
         # isdigit() counts every character \d matches (and a few more); replacements only remove digits,
         # so the count of the original text bounds every later rule's.
         digits = sum(map(str.isdigit, text))
+        original, read = text, None
         for r in self.rules:
             if digits >= r.min_digits and (not r.needs or r.needs in text):
                 text = r.apply(text, fit)
-        return text
+                if r.apply is _separators:
+                    read = text
+        # Unicode dashes and spaces between digits are read as plain ones; a text with nothing masked comes back
+        # as it was ("9:00–18:00" stays).
+        return original if text == read else text
 
 
 mask = Masker()
