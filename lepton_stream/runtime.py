@@ -18,7 +18,7 @@ from lepton_stream.ops.health import Health, redis_pinger, stall_limit_s
 from lepton_stream.ops.kafka_security import redis_client
 from lepton_stream.ops.redis_checks import check_redis_eviction
 from lepton_stream.pipeline.loop import WorkerLoop
-from lepton_stream.pipeline.mask import Masker
+from lepton_stream.pipeline.masking import Masker
 from lepton_stream.pipeline.produce import Sink
 from lepton_stream.pipeline.worker import Worker
 

@@ -11,7 +11,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from lepton_stream.pipeline.mask import mask
+    from lepton_stream.pipeline.masking import mask
 
     for line in sys.stdin:
         end = "\n" if line.endswith("\n") else ""

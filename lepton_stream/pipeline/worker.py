@@ -21,7 +21,7 @@ from lepton_stream.kafka import cloudevents
 from lepton_stream.pipeline.batch import Item, Output, RawRecord
 from lepton_stream.pipeline.cache import Lookup, PredictionCache, fill, lookup
 from lepton_stream.pipeline.decode import bounded_key, decode, future_dead
-from lepton_stream.pipeline.mask import Masker, pseudonym
+from lepton_stream.pipeline.masking import Masker, pseudonym
 from lepton_stream.pipeline.stage import BackHalf, BatchContext
 from lepton_stream.pipeline.timing import StageTimer
 

@@ -28,7 +28,7 @@ from lepton_stream.models import bundle
 from lepton_stream.pipeline.batch import RawRecord
 from lepton_stream.pipeline.cache import PredictionCache, encode, fill, lookup, text_hash
 from lepton_stream.pipeline.loop import INFRA_ERRORS
-from lepton_stream.pipeline.mask import mask
+from lepton_stream.pipeline.masking import mask
 from lepton_stream.pipeline.timing import StageTimer
 from lepton_stream.runtime import build_worker
 from lepton_stream.state.cluster import connect

@@ -1,4 +1,4 @@
-"""Personal-data masking (lepton_stream/pipeline/mask.py): positive and negative cases for every kind.
+"""Personal-data masking (lepton_stream/pipeline/masking/): positive and negative cases for every kind.
 
 Positives: the personal data is gone from the output and the typed placeholder is there.
 Negatives: prose that only looks numeric (prices, dates, years, percentages, order numbers, tickers, plain
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lepton_stream.pipeline.mask import Masker, iban_ok, luhn_ok, mask
+from lepton_stream.pipeline.masking import Masker, iban_ok, luhn_ok, mask
 
 PLACEHOLDER = re.compile(r"\[(EMAIL|PHONE|CARD|IBAN|NATIONAL_ID|PERSON)\]")
 

@@ -1,4 +1,4 @@
-"""Masking of the formats customers really type (lepton_stream/pipeline/mask.py), by family.
+"""Masking of the formats customers really type (lepton_stream/pipeline/masking/), by family.
 
 Positives: every digit or character of the personal data is gone and the typed placeholder is there.
 Negatives: numbers that only look like personal data (ISBNs, IPv4 addresses, dates, times, amounts, order
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lepton_stream.pipeline.mask import Masker, mask
+from lepton_stream.pipeline.masking import Masker, mask
 
 
 def digits(s: str) -> str:

@@ -48,7 +48,7 @@ def us_per_text(masker: Callable[[str], str], texts: Iterable[str], repeats: int
 def measure() -> dict[str, float | int]:
     """The figures, as `main` prints them (JSON)."""
     from lepton_stream.kg import KnowledgeGraph
-    from lepton_stream.pipeline.mask import Masker
+    from lepton_stream.pipeline.masking import Masker
 
     texts = corpus()
     names = KnowledgeGraph.load().person_names()

@@ -1,0 +1,79 @@
+"""Payment cards (Luhn-checked card groupings, a CVV or expiry typed after them) and CVVs after their cue."""
+
+from __future__ import annotations
+
+import re
+
+from lepton_stream.pipeline.masking.checksums import ean13_ok, luhn_ok
+from lepton_stream.pipeline.masking.placeholders import short
+
+# Digits with spaces, dots, dashes (or "/" before an expiry) between them; the groups are checked in _cards.
+# Possessive: a run is taken whole (cards next to each other are split in _cards_in), and a run that fails is
+# not retried shorter, nor from its inner groups, so a hostile wall of digits costs linear time.
+CARD_RUN = re.compile(r"(?<![\w/])(?<!\d[.,:/ -])(?<!\d  )\+?\d(?:(?:[ .\-]{1,3}|[ ]?/[ ]?)?\d){12,}+(?!\w)")
+GROUP = re.compile(r"\d+")
+
+
+def _card_shape(lengths: list[int]) -> bool:
+    if len(lengths) == 1:
+        return 13 <= lengths[0] <= 19
+    if lengths in ([4, 6, 5], [4, 6, 4]):  # Amex, Diners
+        return True
+    return lengths[0] == 4 and all(x == 4 for x in lengths[1:-1]) and 1 <= lengths[-1] <= 4 and 13 <= sum(lengths) <= 19
+
+
+def _cards_in(s: str, fit: bool) -> str:
+    groups = list(GROUP.finditer(s))
+    lens = [len(g.group()) for g in groups]
+    seps = [s[groups[k - 1].end() : groups[k].start()] if k else "" for k in range(len(groups))]
+    out: list[str] = []
+    pos = 0
+    k = 1 if s.startswith("+") else 0  # a country code starts a phone, not a card
+    while k < len(groups):
+        if lens[k] != 4 and not 13 <= lens[k] <= 19:  # every card shape starts so
+            k += 1
+            continue
+        found = None
+        digits = ""
+        for j in range(k, len(groups)):  # the longest card starting at group k (19 digits at most)
+            if j > k and "/" in seps[j]:
+                break
+            digits += groups[j].group()
+            if len(digits) > 19:
+                break
+            if (_card_shape(lens[k : j + 1]) and digits[0] != "0" and luhn_ok(digits)
+                    and not (len(digits) == 13 and digits[:3] in ("978", "979") and ean13_ok(digits))):  # fmt: skip
+                found = j
+        if found is None:
+            k += 1
+            continue
+        end = found + 1
+        # An expiry (MM/YY, MM/YYYY) and a CVV (3-4 digits) typed right after the number go with it.
+        if end + 1 < len(groups) and "/" in seps[end + 1] and len(groups[end].group()) <= 2 and (
+            len(groups[end + 1].group()) in (2, 4)
+        ):
+            end += 2
+        if end == len(groups) - 1 and len(groups[end].group()) in (3, 4):  # the run's last group only
+            end += 1
+        start, stop = groups[k].start(), groups[end - 1].end()
+        out += [s[pos:start], short("[CARD]", s[start:stop], fit)]
+        pos, k = stop, end
+    return "".join(out) + s[pos:] if out else s
+
+
+def cards(text: str, fit: bool) -> str:
+    return CARD_RUN.sub(lambda m: _cards_in(m.group(), fit), text)
+
+
+# Spelt from its first letter so the regex engine can skip to the c's and s's of a text (7x faster than a
+# leading lookbehind, which makes it try every position).
+# Between the cue and the number: punctuation and a few words of the kind people put there ("my cvv number is
+# 123", "the cvv on the back is 321", "security code on the back: 654"); other words end the reach ("the
+# security code was changed in 2024").
+_CVV_GAP = r"(?:[^\w\n]{0,3}(?i:number|num|no|code|value|is|on|at|the|back|of|card)(?![a-zA-Z])){0,6}[^\w\n]{0,3}"
+CVV = re.compile(r"([cCsS](?<![a-zA-Z\[][cCsS])(?i:(?<=c)(?:vv2?|vc2?|v2|sc|ard\s+verification)|(?<=s)ecurity\s+code))"
+                 rf"(?![a-zA-Z])({_CVV_GAP})(\d{{3,4}})(?!\d)(?![-./]\d)")  # not "[CVV]", not a date
+
+
+def cvvs(text: str, fit: bool) -> str:
+    return CVV.sub(lambda m: m.group(1) + m.group(2) + short("[CVV]", m.group(3), fit), text)
