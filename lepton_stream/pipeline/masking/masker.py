@@ -19,7 +19,7 @@ from lepton_stream.pipeline.masking.placeholders import short
 # ---------------------------------------------------------------- separators
 
 # No-break, narrow and thin spaces and Unicode dashes between digits ("06\u00a012 34", "555\u2013123") are
-# typed as spaces and hyphens: the patterns above see them as such.
+# typed as spaces and hyphens: every kind's patterns see them as such.
 UNICODE_SEPARATOR = re.compile(r"(?<=[\d)])[\u00a0\u202f\u2009\u2007\u2010-\u2014\u2212](?=[\d(])")
 
 
