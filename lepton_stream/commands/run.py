@@ -13,7 +13,8 @@ def register(sub) -> None:
     # relay is no kind: it consumes alerts, has no model or contract of its own (lepton_stream/relay/)
     p.add_argument("kind", choices=workers.Choices("relay"), metavar="KIND",
                    help=workers.choices_help("worker kind, or relay"))
-    p.add_argument("--idle-exit", type=float, default=None, help="exit after this many idle seconds (tests, replays)")
+    p.add_argument("--idle-exit", type=float, default=None,
+                   help="exit after this many idle seconds once partitions are assigned (tests, replays)")
     p.set_defaults(func=run)
 
 

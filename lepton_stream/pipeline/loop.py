@@ -51,6 +51,7 @@ T = TypeVar("T")
 INFRA_ERRORS = (*cluster.ERRORS, KafkaError, PublishError, OSError)
 FRESH_FETCH_MS = 10  # a fetch round trip to a broker that has data
 POLL_RETRY_S = 0.5  # pause after a poll the broker could not answer
+JOIN_GRACE_S = 60.0  # an idle exit (demo, tests, bench) waits this much longer for a first assignment
 
 
 class Stopping(Exception):
@@ -94,6 +95,7 @@ class WorkerLoop:
         self.in_flight: InFlight | None = None
         self.uncommitted: dict[TopicPartition, int] = {}  # acknowledged, commit deferred (rebalance, broker down)
         self.committed: dict[TopicPartition, int] = {}  # what this loop last committed, per partition
+        self.assigned_at: float | None = None  # monotonic time of the latest assignment (None: not joined yet)
         self.deferring: str | None = None  # why commits are being deferred (logged once, not per try)
 
     # ------------------------------------------------------------------ lifecycle
@@ -128,7 +130,7 @@ class WorkerLoop:
                     self.commit_past_skipped()
                     if self.uncommitted:
                         self.commit()
-                    if idle_exit_s is not None and time.monotonic() - last_records > idle_exit_s:
+                    if idle_exit_s is not None and self.idle_for(last_records) > idle_exit_s:
                         break
                     continue
                 last_records = time.monotonic()
@@ -138,6 +140,15 @@ class WorkerLoop:
                     break
         finally:
             self.close()
+
+    def idle_for(self, last_records: float) -> float:
+        """Seconds this loop has been idle. Joining the group is not idleness: the clock starts at the latest
+        assignment (a join on a busy broker can take longer than a short idle exit), and before any it starts
+        JOIN_GRACE_S late, so a loop that is never given a partition still ends."""
+        now = time.monotonic()
+        if self.assigned_at is None:
+            return now - last_records - JOIN_GRACE_S
+        return now - max(last_records, self.assigned_at)
 
     def close(self) -> None:
         # consumer.close() commits nothing (auto-commit is off) and sends LeaveGroup, so partitions move at once.
@@ -156,6 +167,7 @@ class WorkerLoop:
         log.info("stopped", worker=self.worker.id, batches=self.batches)
 
     def on_assign(self, assigned: set[TopicPartition]) -> None:
+        self.assigned_at = time.monotonic()
         metrics.REBALANCES.labels(self.worker.spec.kind, "assigned").inc()
         log.info("partitions_assigned", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned))
         if self.health is not None:
