@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
-from lepton_stream.pipeline.masking.placeholders import short
+from lepton_stream.pipeline.masking.placeholders import replace_spans
 
 # IBAN length by country (the SWIFT IBAN registry): a candidate must have exactly its country's length, which
 # with the checksum keeps words like "FY24 results are in" from ever being taken for one.
@@ -34,13 +35,13 @@ def iban_ok(candidate: str) -> bool:
 
 
 def ibans(text: str, fit: bool) -> str:
-    out: list[str] = []
-    pos = 0
+    return replace_spans(text, _iban_spans(text), "[IBAN]", fit)
+
+
+def _iban_spans(text: str) -> Iterator[tuple[int, int]]:
     n = len(text)
     for m in IBAN_START.finditer(text):
         start, country = m.start() - 2, text[m.start() - 2 : m.start()]
-        if start < pos:
-            continue
         length = IBAN_LENGTHS.get(country.upper())
         if length is None:
             continue
@@ -62,6 +63,4 @@ def ibans(text: str, fit: bool) -> str:
         # Account numbers are mostly digits; a run of words never is.
         if 2 * sum(c.isdigit() for c in bban) < len(bban) or not iban_ok(country + m.group() + bban):
             continue
-        out += [text[pos:start], short("[IBAN]", text[start:i], fit)]
-        pos = i
-    return "".join(out) + text[pos:] if out else text
+        yield start, i

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
-from lepton_stream.pipeline.masking.placeholders import short
+from lepton_stream.pipeline.masking.placeholders import replace_spans, short
 
 SSN = re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")
 SSN_SPACED = re.compile(r"(?<![\w-])(\d{3}) (\d{2}) (\d{4})(?![\w-])")
@@ -49,23 +50,25 @@ DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
 
 
 def ninos(text: str, fit: bool) -> str:
-    out: list[str] = []
-    pos = 0
+    return replace_spans(text, _nino_spans(text), "[NATIONAL_ID]", fit)
+
+
+def _nino_spans(text: str) -> Iterator[tuple[int, int]]:
     for m in NINO_DIGITS.finditer(text):
         sep = text[m.start() - 1 : m.start()] if text[m.start() - 1 : m.start()] in (" ", "-") else ""
         start = m.start() - 2 - len(sep)  # the letters, then a space or dash or nothing
-        if start < pos or NINO_PREFIX.search(text, max(0, start - 1), start + 2) is None:
+        if start < 0 or NINO_PREFIX.search(text, max(0, start - 1), start + 2) is None:
             continue
         if not (sep or m.group(1) or m.group(2)) and NINO_CUE.search(text, max(0, start - 40), start) is None:
             continue
-        out += [text[pos:start], short("[NATIONAL_ID]", text[start : m.end()], fit)]
-        pos = m.end()
-    return "".join(out) + text[pos:] if out else text
+        yield start, m.end()
 
 
 def dnis(text: str, fit: bool) -> str:
-    out: list[str] = []
-    pos = 0
+    return replace_spans(text, _dni_spans(text), "[NATIONAL_ID]", fit)
+
+
+def _dni_spans(text: str) -> Iterator[tuple[int, int]]:
     for m in DNI_DIGITS.finditer(text):
         a = m.start()
         digits = m.group(1).replace(".", "")
@@ -77,13 +80,10 @@ def dnis(text: str, fit: bool) -> str:
             at = None  # a DNI, whatever stands before it
         prefix = text[at].upper() if at is not None else ""
         start = a if at is None else at
-        if start < pos or (start and (text[start - 1].isalnum() or text[start - 1] in "_-")):
+        if start and (text[start - 1].isalnum() or text[start - 1] in "_-"):
             continue
         if len(digits) != (7 if prefix else 8):
             continue
         number = int(str("XYZ".index(prefix)) + digits) if prefix else int(digits)
-        if DNI_LETTERS[number % 23] != m.group(2).upper():
-            continue
-        out += [text[pos:start], short("[NATIONAL_ID]", text[start : m.end()], fit)]
-        pos = m.end()
-    return "".join(out) + text[pos:] if out else text
+        if DNI_LETTERS[number % 23] == m.group(2).upper():
+            yield start, m.end()
