@@ -16,6 +16,8 @@ Model (see docs/detect.md):
   forgotten after two epochs, so it does not make the next one look normal;
 - a short running mean of the clipped z-scores is quantised and remembered the same way: a sustained change
   (a drift, a moderate shift, a changed daily shape) that no single bucket reveals is novel too;
+- a value above the highest of the memory's epochs by `record_margin` scales is novel: a burst higher than any
+  before it, which residual bins (sized by a scale that grows with the bursts) can miss;
 - a busy series (novel more than `busy_per_day` times a day over about a week, in event time) alerts only
   on a residual of a size never seen, not on the weaker kinds of novelty;
 - counts must also be significant: at least `min_z` away from pure Poisson noise and from the series' own
@@ -45,6 +47,7 @@ _BITS = _SLOW0 + _NBINS
 NEW_BIN_SCORE = 1.0  # a residual of a size never seen
 NEW_PAIR_SCORE = 0.75  # a move between two residual sizes never seen one after the other
 NEW_SLOW_SCORE = 0.75  # a sustained residual (short running mean) of a size never seen
+NEW_RECORD_SCORE = 0.75  # a value above every value of the memory's epochs
 
 
 def anscombe(x: float) -> float:
@@ -72,6 +75,7 @@ class ContextParams:
     busy_per_day: float = 2.0  # weak novelty (a new pair or sustained size) does not alert while novel buckets ...
     busy_span_s: float = 7 * 86400.0  # ... came faster than this per day over about this span (event time)
     pair_min_z: float = 2.5  # a new move between bins is news only if the bucket is this many scales out
+    record_margin: float = 1.0  # a value this many scales above the highest of the memory's epochs is news
 
 
 def _empty_memory() -> str:
@@ -100,6 +104,8 @@ class _ContextState:
     novel_ts: float | None = None
     alert_z: float = 0.0  # |z| of the alert that started the cooldown
     slow_z: float = 0.0  # running mean of clipped z-scores: a sustained moderate change
+    top: float | None = None  # highest y in this epoch ...
+    top_prev: float | None = None  # ... and in the one before (the record the memory holds)
 
 
 class ContextDetector:
@@ -136,7 +142,7 @@ class ContextDetector:
         """Whether every number of the state is finite (a NaN would be stored as JSON null)."""
         s = self.s
         total = s.scale + s.slow_z + s.novel_recent + sum(s.daily)
-        for v in (s.level, s.hi, s.lo, s.spacing, s.first_ts, s.last_ts, s.epoch_start, s.novel_ts):
+        for v in (s.level, s.hi, s.lo, s.top, s.top_prev, s.spacing, s.first_ts, s.last_ts, s.epoch_start, s.novel_ts):
             if v is not None:
                 total += v
         return math.isfinite(total)
@@ -163,14 +169,15 @@ class ContextDetector:
             # forget slowly: what was last seen two epochs ago is novel again (a big incident months ago
             # must not make the next one look normal)
             self._prev, self._mem = self._mem, bytearray(len(self._mem))
+            s.top_prev, s.top = s.top, None
             s.epoch_start = ts
         if s.counts and (value < 0 or value != int(value)):
             s.counts = False  # not a count series: stop assuming Poisson noise; start again in raw values
-            s.level = s.hi = s.lo = None
+            s.level = s.hi = s.lo = s.top = s.top_prev = None
         y = anscombe(value) if s.counts else value
         s.n += 1
         if s.level is None:
-            s.level = s.hi = s.lo = y
+            s.level = s.hi = s.lo = s.top = y
             return 0.0
         if s.hi is None or s.lo is None:  # a state written by hand or by an older version: restart the range
             s.hi = s.lo = s.level
@@ -220,6 +227,13 @@ class ContextDetector:
             and not self._seen(_PAIR0 + s.prev_bin * _NBINS + b)
         ):
             raw = NEW_PAIR_SCORE
+        # a new record: higher than anything in the memory's epochs by a margin. Residual bins are relative to a
+        # baseline and a scale that both follow the series, so a burst higher than every burst before it can
+        # fall in a bin seen many times; the value itself has not been seen
+        tops = [t for t in (s.top, s.top_prev) if t is not None]
+        if raw < 0.5 and significant and tops and y > max(tops) + p.record_margin * scale:
+            raw = NEW_RECORD_SCORE
+        s.top = y if s.top is None else max(s.top, y)
         # a sustained change no single bucket reveals (a slow drift, a moderate shift, a changed daily shape):
         # the short running mean of clipped z-scores, quantised and remembered like the buckets themselves
         s.slow_z += p.slow_rate * (max(-p.clip, min(p.clip, z)) - s.slow_z)

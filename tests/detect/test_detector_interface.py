@@ -150,3 +150,21 @@ def test_a_busy_series_alerts_less_but_a_residual_of_a_new_size_still_alerts() -
     ungated = feed(ContextDetector(busy_per_day=1e9), values)
     assert sum(x >= 0.5 for x in gated) < sum(x >= 0.5 for x in ungated)
     assert gated[-10] >= 0.5
+
+
+def test_a_burst_above_every_burst_the_memory_holds_alerts_though_its_residual_size_was_seen() -> None:
+    # single-bucket bursts of 40-100 above a flat level, often enough that their residual bins (sized by the series'
+    # running range) are all known; then one of 125: a record of the value, in a bin seen before
+    rng = np.random.default_rng(0)
+    n = 6 * 86400 // W
+    values = [10.0 + float(rng.normal(0, 0.5)) for _ in range(n)]
+    i = 20
+    while i < n - 100:
+        values[i] += float(rng.uniform(40, 100))
+        i += int(rng.integers(20, 200))
+    values[n - 50] = 135.0
+    with_records = feed(ContextDetector(), values)
+    without = feed(ContextDetector(record_margin=math.inf), values)
+    assert without[n - 50] < 0.5  # the residual alone is not news here
+    alerts = {i for i, s in enumerate(with_records) if s >= 0.5}
+    assert alerts - {i for i, s in enumerate(without) if s >= 0.5} == {n - 50}  # only the record is added
