@@ -230,8 +230,8 @@ class ContextDetector:
         # a new record: higher than anything in the memory's epochs by a margin. Residual bins are relative to a
         # baseline and a scale that both follow the series, so a burst higher than every burst before it can
         # fall in a bin seen many times; the value itself has not been seen
-        tops = [t for t in (s.top, s.top_prev) if t is not None]
-        if raw < 0.5 and significant and tops and y > max(tops) + p.record_margin * scale:
+        top = s.top_prev if s.top is None else s.top if s.top_prev is None or s.top > s.top_prev else s.top_prev
+        if raw < 0.5 and significant and top is not None and y > top + p.record_margin * scale:
             raw = NEW_RECORD_SCORE
         s.top = y if s.top is None else max(s.top, y)
         # a sustained change no single bucket reveals (a slow drift, a moderate shift, a changed daily shape):
