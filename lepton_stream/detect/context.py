@@ -244,7 +244,7 @@ class ContextDetector:
         if raw < 0.5 and bs != _CLIP and slow_significant and not self._seen(_SLOW0 + bs):
             raw = NEW_SLOW_SCORE
         # a series that does something new every few hours (bursty, noisy) is not news each time it does: the
-        # weaker kinds of novelty (a new move, a new sustained size) do not alert while novel buckets have come
+        # weaker kinds of novelty (a new move, sustained size or record) do not alert while novel buckets have come
         # faster than `busy_per_day` over the last `busy_span_s` (a decayed count in event time, since the
         # start while the series is younger than that); a residual of a size never seen always may
         if s.novel_ts is not None and ts > s.novel_ts:
