@@ -39,7 +39,9 @@ CONSUMER_LAG = Gauge("lepton_consumer_lag", "High-water mark minus position", ["
 ALERTS = Counter("lepton_alerts_total", "Alerts published", ["kind", "severity"])
 ALERTS_SUPPRESSED = Counter("lepton_alerts_suppressed_total", "Alerts not re-published", ["reason"])
 DETECTOR_RESETS = Counter(
-    "lepton_detector_resets_total", "Detector states restarted because a number in them was not finite", ["kind"]
+    "lepton_detector_resets_total",
+    "Detector states restarted: a number in them not finite, or the state unreadable",
+    ["kind"],
 )
 LATE_EVENTS_DROPPED = Counter("lepton_late_events_dropped_total", "Events older than the allowed lateness")
 ROUTED = Counter("lepton_chat_routed_total", "Routing decisions", ["queue", "escalate"])

@@ -34,7 +34,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from lepton_stream.detect.spike import copy_state, poisson_z
+from lepton_stream.detect.spike import copy_state, poisson_z, restore
 
 SUPPRESSED_CAP = 0.49  # scores while alerts are suppressed stay just below the alert line
 _DAY = 86400.0
@@ -128,8 +128,8 @@ class ContextDetector:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ContextDetector:
-        d = cls(ContextParams(**data["params"]))
-        d.s = _ContextState(**copy_state(data["state"]))
+        d = cls(restore(ContextParams, data["params"]))
+        d.s = restore(_ContextState, data["state"])
         if len(d.s.daily) != _SLOTS or len(d.s.daily_n) != _SLOTS:  # another slot count: learn the profile anew
             d.s.daily, d.s.daily_n = [0.0] * _SLOTS, [0.0] * _SLOTS
         d._mem = bytearray(base64.b64decode(d.s.memory))

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from lepton_stream.detect.calibrate import log10_tail, score_from_log10_p
-from lepton_stream.detect.spike import copy_state
+from lepton_stream.detect.spike import copy_state, restore
 
 SUPPRESSED_CAP = 0.49
 
@@ -54,8 +54,8 @@ class ShareDetector:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ShareDetector:
-        d = cls(ShareParams(**data["params"]))
-        d.s = _ShareState(**copy_state(data["state"]))  # a peek at the dict's state must not write into it
+        d = cls(restore(ShareParams, data["params"]))
+        d.s = restore(_ShareState, data["state"])  # a peek at the dict's state must not write into it
         return d
 
     def finite(self) -> bool:

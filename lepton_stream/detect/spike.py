@@ -15,8 +15,8 @@ variance at every scale:  y ≈ level + daily[hour] + weekly[weekday] + noise.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, TypeVar
 
 from lepton_stream.detect.calibrate import log10_tail, score_from_log10_p
 
@@ -87,8 +87,8 @@ class SpikeDetector:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SpikeDetector:
-        d = cls(SpikeParams(**data["params"]))
-        d.s = _State(**copy_state(data["state"]))  # a peek at the dict's state must not write into it
+        d = cls(restore(SpikeParams, data["params"]))
+        d.s = restore(_State, data["state"])  # a peek at the dict's state must not write into it
         return d
 
     def finite(self) -> bool:
@@ -229,3 +229,14 @@ def poisson_z(x: float, mu: float) -> float:
 def copy_state(d: dict[str, Any]) -> dict[str, Any]:
     """A detector state's fields with its lists copied: a dict and a detector never share mutable state."""
     return {k: list(v) if isinstance(v, list) else v for k, v in d.items()}
+
+
+_D = TypeVar("_D")
+
+
+def restore(cls: type[_D], stored: dict[str, Any]) -> _D:
+    """Stored params or state as `cls`, lists copied. Fields a newer version added are dropped: during a rolling
+    update workers of two versions share subjects' states, and the older one must read the newer's; fields a
+    state lacks (an older version's) take their defaults."""
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]  # cls is a dataclass
+    return cls(**{k: v for k, v in copy_state(stored).items() if k in names})

@@ -122,7 +122,16 @@ class SubjectMonitor:
         if stored is None or stored.get("kind") != self.cfg.detector_kind:
             stored = detectors.make(self.cfg.detector_kind, **self.cfg.detector).to_dict()
         state["count"] = stored
-        return detectors.from_dict(stored)
+        try:
+            return detectors.from_dict(stored)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # a state that does not restore would fail every batch touching the subject: the subject starts
+            # afresh, visibly, as a non-finite one does
+            log.error("detector_state_reset", kind=self.store.kind, reason="unreadable", error=repr(exc)[:200])
+            metrics.DETECTOR_RESETS.labels(self.store.kind).inc()
+            det = detectors.make(self.cfg.detector_kind, **self.cfg.detector)
+            state["count"] = det.to_dict()
+            return det
 
     def value(self, bucket: dict[str, float]) -> float:
         return bucket.get(self.cfg.label, 0.0) if self.cfg.label else bucket.get("n", 0.0)

@@ -159,6 +159,26 @@ def test_a_state_of_another_detector_kind_restarts_with_the_configured_one() -> 
     assert spike_monitor._count_detector(kept).to_dict() == old.to_dict()  # the same kind resumes as stored
 
 
+def test_a_state_this_version_cannot_read_restarts_the_subject_visibly() -> None:
+    """A stored detector state that does not restore (its memory cut short, no state at all) would fail every
+    batch that touches the subject: it starts afresh instead, logged and counted."""
+    from lepton_stream import metrics
+
+    store = WindowStore(None, "p:", "news", W, 600)  # type: ignore[arg-type]  # no Redis needed here
+    monitor = SubjectMonitor(store, MonitorConfig(label="negative"))
+    before = metrics.DETECTOR_RESETS.labels("news")._value.get()
+    for broken in ({"memory": "AAAA"}, None):
+        state = monitor._fresh()
+        if broken is None:
+            del state["count"]["state"]
+        else:
+            state["count"]["state"].update(broken)
+        det = monitor._count_detector(state)
+        assert det.to_dict() == monitor._fresh()["count"] and state["count"] == det.to_dict()
+        det.update(1_000_000.0, 3.0)  # and it runs
+    assert metrics.DETECTOR_RESETS.labels("news")._value.get() == before + 2
+
+
 def test_each_claim_holds_its_own_record_so_the_outbox_republishes_the_right_one(redis_url, key_prefix) -> None:
     """The commit script stores "<token>\\n<JSON>" of claim i in claim key i. Stored one place off, the first
     claim held the TTL and each other one its neighbour's JSON: an outbox take-over then dropped the first
