@@ -230,6 +230,18 @@ def test_unicode_dashes_in_prose_are_kept() -> None:
     assert mask(text) == text
 
 
+@pytest.mark.parametrize("text", ["call me on (+44) 7700 900123 please", "whatsapp (+34) 612 345 678",
+                                  "(+1) 415-555-0134", "tel: (+49)030 1234567"])
+def test_a_country_code_in_brackets_goes_with_its_number(text: str) -> None:
+    out = mask(text)
+    assert digits(out) == "" and "[PHONE]" in out, f"{text!r} -> {out!r}"
+
+
+def test_a_signed_number_in_brackets_is_no_phone() -> None:
+    for text in ("shares rose (+12) to 1500", "results (+5) 12 34"):
+        assert mask(text) == text
+
+
 def test_two_phones_next_to_each_other() -> None:
     out = mask("call 555-123-4567 or 555-987-6543, or 555 123 4567 555 987 6543")
     assert digits(out) == "", out

@@ -11,7 +11,7 @@ from lepton_stream.pipeline.masking.placeholders import short
 # Digit groups joined by one separator ("-", ".", "/", each with optional spaces, or spaces), a group may be
 # parenthesised, "+" may lead. Not glued to a word, not continuing a number ("1,299", "10.0.0.1:8080").
 PHONE_RUN = re.compile(  # the first character first, for the same reason as CVV's
-    r"[+(\d](?<![\w+][+(\d])(?<!\d[.,:/-][+(\d])(?:(?<=\+)[ \t]?(?:\(\d{1,5}\)|\d+)|(?<=\()\d{1,5}\)|(?<=\d)\d*)"
+    r"[+(\d](?<![\w+][+(\d])(?<!\d[.,:/-][+(\d])(?:(?<=\+)[ \t]?(?:\(\d{1,5}\)|\d+)|(?<=\()\+?\d{1,5}\)|(?<=\d)\d*)"
     r"(?:(?:[ \t]{0,2}[-./][ \t]{0,2}|[ \t]{1,2}|(?<=\))|(?=\())(?:\(\d{1,5}\)|\d+))*+"  # possessive: taken whole
     r"(?!(?![xX]\d)\w)(?![.,:/-]\d)"  # an extension glued on ("4567x89") stays out of the run
 )
