@@ -68,3 +68,13 @@ def test_up_kafka_cluster_of_three_status_down(tmp_path, redis_url, broker_kind)
         stack.down(s)
     assert not any(pid_alive(p) for p in state.broker_pids or [])
     assert not port_open("127.0.0.1", port) and not (tmp_path / "kafka").exists()
+
+
+def test_kraft_cluster_ids_never_start_with_a_dash():
+    # kafka-storage's argument parser reads "-t -abc..." as a missing id; Kafka's own Uuid.randomUuid() redraws
+    # such ids (one in 64 of them), and so must ours (a CI run failed so)
+    from lepton_stream.tooling.dev.kafka import new_cluster_id
+
+    ids = [new_cluster_id() for _ in range(3000)]
+    assert not [i for i in ids if i.startswith("-")]
+    assert len(set(ids)) == len(ids) and all(len(i) == 22 for i in ids)

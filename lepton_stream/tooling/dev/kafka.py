@@ -108,8 +108,12 @@ def java_binary() -> str:
 
 
 def new_cluster_id() -> str:
-    """A KRaft cluster id: 16 random bytes in URL-safe base64 without padding (as `kafka-storage random-uuid`)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    """A KRaft cluster id: 16 random bytes in URL-safe base64 without padding, never starting with "-" (as
+    `kafka-storage random-uuid`: the storage tool's argument parser reads "-t -abc..." as a missing id)."""
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cid.startswith("-"):
+            return cid
 
 
 @dataclass
@@ -222,7 +226,7 @@ class ApacheKafka:
             return None  # keep the data
         assert self.cluster_id is not None
         cmd = [*self._java(libs, node, heap="256m"), "kafka.tools.StorageTool", "format",
-               "-t", self.cluster_id, "-c", str(node.workdir / "server.properties")]  # fmt: skip
+               f"--cluster-id={self.cluster_id}", "-c", str(node.workdir / "server.properties")]  # fmt: skip
         return node, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def _launch(self, libs: Path, node: KafkaNode) -> None:
