@@ -553,3 +553,66 @@ def test_masking_twice_changes_nothing_more(parts: list[str]) -> None:
     m = Masker(names=["Al"])
     once = m(" ".join(parts))
     assert m(once) == once
+
+
+# ---------------------------------------------------------------- forms a third probe found leaking
+
+
+@pytest.mark.parametrize(
+    "text, secret, kind",
+    [
+        # fullwidth forms (CJK keyboards type them): read as ASCII
+        ("ｍａｉｌ： ｋｅｎｊｉ．ｔａｎａｋａ＠ｇｍａｉｌ．ｃｏｍ", "ｔａｎａｋａ", "EMAIL"),
+        ("電話：０９０－１２３４－５６７８", "１２３４", "PHONE"),
+        ("カード ４１１１ １１１１ １１１１ １１１１", "１１１１", "CARD"),
+        # spelt "at" and "dot" in Spanish, French, Italian, Portuguese
+        ("mi correo: maria punto lopez arroba gmail punto com", "lopez", "EMAIL"),
+        ("écrivez à jean point dupont arobase orange point fr", "dupont", "EMAIL"),
+        ("il mio indirizzo è mario punto rossi chiocciola libero punto it", "rossi", "EMAIL"),
+        ("meu email: joao ponto silva arroba gmail ponto com", "silva", "EMAIL"),
+        # CVV: a line break after the cue, "es" for "is", common misspellings and the cue in other languages
+        ("cvv\n648", "648", "CVV"),
+        ("el cvv es 351", "351", "CVV"),
+        ("ccv 462", "462", "CVV"),
+        ("sec code 338", "338", "CVV"),
+        ("código de seguridad: 247", "247", "CVV"),
+        ("codigo de seguridad 624", "624", "CVV"),
+        ("código de segurança 555", "555", "CVV"),
+        ("Kartenprüfnummer 538", "538", "CVV"),
+        ("Sicherheitscode: 321", "321", "CVV"),
+        ("cryptogramme visuel 419", "419", "CVV"),
+        ("code de sécurité 123", "123", "CVV"),
+        ("codice di sicurezza 806", "806", "CVV"),
+        # the Portuguese (Portugal) and Spanish abbreviations for a phone
+        ("telemóvel: 961234567", "961234567", "PHONE"),
+        ("tfno. 912345678", "912345678", "PHONE"),
+        # a card number broken over two lines
+        ("card:\n4532 0151\n1283 0366", "4532015112830366", "CARD"),
+    ],
+)
+def test_forms_a_third_probe_found_leaking(text: str, secret: str, kind: str) -> None:
+    if digits(secret):
+        check(text, secret, kind)
+    else:
+        out = mask(text)
+        assert f"[{kind}]" in out and secret not in out, f"{text!r} -> {out!r}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "dossier n° 2024-118734",
+        "pedido nº 8812 3344 55",
+        "Ticket-Nr. 2024031200087",
+        "Mandatsreferenz 000123456789",
+        "referencia 912 345 678",
+        "référence : 06 12 34 56 78",
+        "el punto de venta abre a las 9",
+        "at this point com shares fell",
+        "ＡＩ株が急騰！日経平均は３万円台（東証）",
+        "the security code was changed in 2024",
+        "CVV checks failed for 12% of 3200 payments",
+    ],
+)
+def test_references_and_prose_a_third_probe_tried_stay(text: str) -> None:
+    assert mask(text) == text

@@ -7,10 +7,11 @@ import re
 from lepton_stream.pipeline.masking.checksums import ean13_ok, luhn_ok
 from lepton_stream.pipeline.masking.placeholders import short
 
-# Digits with spaces, dots, dashes (or "/" before an expiry) between them; the groups are checked in _cards.
+# Digits with spaces, dots, dashes (or "/" before an expiry, or a line break) between them; the groups are
+# checked in _cards.
 # Possessive: a run is taken whole (cards next to each other are split in _cards_in), and a run that fails is
 # not retried shorter, nor from its inner groups, so a hostile wall of digits costs linear time.
-CARD_RUN = re.compile(r"(?<![\w/])(?<!\d[.,:/ -])(?<!\d  )\+?\d(?:(?:[ .\-]{1,3}|[ ]?/[ ]?)?\d){12,}+(?!\w)")
+CARD_RUN = re.compile(r"(?<![\w/])(?<!\d[.,:/ -])(?<!\d  )\+?\d(?:(?:[ .\-]{1,3}|[ ]?[/\n][ ]?)?\d){12,}+(?!\w)")
 GROUP = re.compile(r"\d+")
 
 
@@ -70,9 +71,21 @@ def cards(text: str, fit: bool) -> str:
 # Between the cue and the number: punctuation and a few words of the kind people put there ("my cvv number is
 # 123", "the cvv on the back is 321", "security code on the back: 654"); other words end the reach ("the
 # security code was changed in 2024").
-_CVV_GAP = r"(?:[^\w\n]{0,3}(?i:number|num|no|code|value|is|on|at|the|back|of|card)(?![a-zA-Z])){0,6}[^\w\n]{0,3}"
-CVV = re.compile(r"([cCsS](?<![a-zA-Z\[][cCsS])(?i:(?<=c)(?:vv2?|vc2?|v2|sc|ard\s+verification)|(?<=s)ecurity\s+code))"
-                 rf"(?![a-zA-Z])({_CVV_GAP})(\d{{3,4}})(?!\d)(?![-./]\d)")  # not "[CVV]", not a date
+# The same in Spanish, Portuguese, French, Italian and German ("el cvv es 351", "código de seguridad: 247"); the
+# number may start the next line ("cvv\n648").
+_CVV_WORDS = ("number|num|no|code|value|is|on|at|the|back|of|card|my|your"
+              "|es|est|ist|é|è|el|la|le|de|del|da|do|der|die|mi|meu|mon|ma|mio|su|tu"
+              "|tarjeta|cartão|cartao|carte|carta|karte")  # fmt: skip
+_CVV_GAP = rf"(?:[^\w\n]{{0,3}}(?i:{_CVV_WORDS})(?![a-zA-Z])){{0,6}}[^\w\n]{{0,3}}(?:\n[^\w\n]{{0,2}})?"
+# Cues: cvv, cvc, cv2, csc, ccv (the usual misspelling), card verification, security code, sec code, and the
+# security code's names in those languages. Spelt from the first letter (see above).
+CVV = re.compile(
+    r"([cCsSkK](?<![a-zA-Z\[][cCsSkK])(?i:"
+    r"(?<=c)(?:vv2?|vc2?|v2|sc|cv|ard\s+verification|[oó]digo\s+de\s+segur(?:idad|an[çc]a)"
+    r"|ode\s+de\s+s[ée]curit[ée]|odice\s+di\s+sicurezza|ryptogramme(?:\s+visuel)?)"
+    r"|(?<=s)(?:ecurity\s+code|ec\.?\s*code|icherheitscode)|(?<=k)arten(?:prüf|pruef|pruf)nummer))"
+    rf"(?![a-zA-Z])({_CVV_GAP})(\d{{3,4}})(?!\d)(?![-./]\d)"  # not "[CVV]", not a date
+)
 
 
 def cvvs(text: str, fit: bool) -> str:

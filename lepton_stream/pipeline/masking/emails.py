@@ -20,16 +20,28 @@ EMAIL = re.compile(
 # "jane dot doe at gmail dot com", "jane.doe @ gmail.com", "jane.doe@gmail .com". A text is looked at only if it
 # has an "@", or a domain-like ".xx" or a "dot" and a spelt "at"; then each "at" is found, the local part matched
 # backwards from it and the domain forwards.
-SPELT_AT = re.compile(r"(?i)[\[({<][ \t]*at[ \t]*[\])}>]|(?<= )at(?= )|[@\uff20]")
-_BRACKET_DOT = r"[ \t]*[\[({<][ \t]*(?:dot|\.)[ \t]*[\])}>][ \t]*"
-SPELT_DOT = rf"(?:{_BRACKET_DOT}|[ \t]+dot[ \t]+|[ \t]\.[ \t]?|\.)"
+# "at" and "dot" are also spelt in Spanish and Portuguese (arroba, punto, ponto), French (arobase, point), Italian
+# (chiocciola, punto) and German (punkt).
+_AT_WORD = r"(?:at|arroba|arobase|chiocciola)"
+_DOT_WORD = r"(?:dot|punto|point|ponto|punkt)"
+SPELT_AT = re.compile(rf"(?i)[\[({{<][ \t]*{_AT_WORD}[ \t]*[\])}}>]|(?<= ){_AT_WORD}(?= )|[@\uff20]")
+_BRACKET_DOT = rf"[ \t]*[\[({{<][ \t]*(?:{_DOT_WORD}|\.)[ \t]*[\])}}>][ \t]*"
+SPELT_DOT = rf"(?:{_BRACKET_DOT}|[ \t]+{_DOT_WORD}[ \t]+|[ \t]\.[ \t]?|\.)"
 _LOCAL_WORD = r"[\w+-]{1,64}(?:'[\w+-]{1,64})*"  # "o'brien"
 # Matched on the reversed text before the "at": words joined by ".", "(dot)", " dot ", spelt backwards.
-_REVERSED_DOT = r"(?:[ \t]*[\])}>][ \t]*(?:tod|\.)[ \t]*[\[({<][ \t]*|[ \t]+tod[ \t]+|\.)"
+_REVERSED_DOT_WORD = r"(?:tod|otnup|tniop|otnop|tknup)"
+_REVERSED_DOT = (rf"(?:[ \t]*[\])}}>][ \t]*(?:{_REVERSED_DOT_WORD}|\.)[ \t]*[\[({{<][ \t]*"
+                 rf"|[ \t]+{_REVERSED_DOT_WORD}[ \t]+|\.)")
 SPELT_LOCAL = re.compile(rf"(?i){_LOCAL_WORD}(?:{_REVERSED_DOT}{_LOCAL_WORD}){{0,4}}")
 SPELT_DOMAIN = re.compile(rf"(?i)[^\W_][\w-]{{0,62}}(?:{SPELT_DOT}[^\W_][\w-]{{0,62}}){{1,4}}(?![\w-])")
 SPELT_SPLIT = re.compile(rf"(?i){SPELT_DOT}")
 TLD = re.compile(r"[^\W\d_]{2,24}")
+# "punto", "point", "ponto", "punkt" are also words of prose ("analysts at Goldman point out"): spelt so, a dot
+# counts only before a top-level domain customers' addresses end in.
+WORD_DOT = re.compile(r"(?i)[ \t\[({<](?:punto|point|ponto|punkt)[ \t\])}>]")
+KNOWN_TLDS = frozenset({"com", "net", "org", "edu", "gov", "io", "co", "info", "biz", "es", "mx", "ar", "cl", "pe",
+                        "uy", "ve", "br", "pt", "fr", "be", "ch", "lu", "ca", "it", "de", "at", "nl", "eu", "uk",
+                        "ie", "us"})  # fmt: skip
 DOMAIN_HINT = re.compile(r"\.[^\W\d_]{2}")  # ".com", ".co": found by scanning for the dot
 # A bare " at " or a spaced "@" is in much prose ("details at apple.com", "Outage at Outlook.com", "quotes @
 # yahoo.com/finance", "look at the dot com bubble"). There an address needs more: a word that announces one
@@ -48,10 +60,13 @@ def spelt_emails(text: str, fit: bool) -> str:
     if "@" not in text and "\uff20" not in text:
         # Cheap tests first (this rule must cost next to nothing on the texts without an address): a domain
         # ending in letters or a spelt "dot", and a spelt "at".
-        if DOMAIN_HINT.search(text) is None and "dot" not in text and "DOT" not in text and "Dot" not in text:
+        # The other languages' dot words ("punto", "point", ...) are words of prose too: only with their "at".
+        if (DOMAIN_HINT.search(text) is None and not ("dot" in text or "DOT" in text or "Dot" in text)
+                and not ("arrob" in text or "robase" in text or "hiocciol" in text)):  # fmt: skip
             return text
         low = text.lower()
-        if not (" at " in low or "at)" in low or "at]" in low or "at}" in low or "at>" in low):
+        if not (" at " in low or "at)" in low or "at]" in low or "at}" in low or "at>" in low or "arroba" in low
+                or "arobase" in low or "chiocciola" in low):  # fmt: skip
             return text
     out: list[str] = []
     pos = 0
@@ -75,7 +90,10 @@ def spelt_emails(text: str, fit: bool) -> str:
         labels = SPELT_SPLIT.split(domain)
         if TLD.fullmatch(labels[-1]) is None:
             continue
-        spelt = SPELT_SPLIT.search(local.lower().replace(".", "")) is not None or "dot" in domain.lower()
+        if WORD_DOT.search(domain) and labels[-1].lower() not in KNOWN_TLDS:
+            continue
+        spelt = SPELT_SPLIT.search(local.lower().replace(".", "")) is not None or "dot" in domain.lower() or (
+            WORD_DOT.search(domain) is not None)
         bracketed = at[0] in "[({<" or any(c in domain or c in local for c in "[({<")
         if not bracketed and not (at in "@\uff20" and (a, b) == m.span()):  # a bare " at " or a spaced "@"
             if text[domain_m.end() : domain_m.end() + 1] == "/" or labels[0].lower() in NOT_A_DOMAIN:

@@ -16,17 +16,24 @@ from lepton_stream.pipeline.masking.national_ids import dnis, ninos, ssns
 from lepton_stream.pipeline.masking.phones import phones
 from lepton_stream.pipeline.masking.placeholders import short
 
-# ---------------------------------------------------------------- separators
+# ---------------------------------------------------------------- how a text is read
 
 # No-break, narrow and thin spaces and Unicode dashes between digits ("06\u00a012 34", "555\u2013123") are
 # typed as spaces and hyphens: every kind's patterns see them as such.
 UNICODE_SEPARATOR = re.compile(r"(?<=[\d)])[\u00a0\u202f\u2009\u2007\u2010-\u2014\u2212](?=[\d(])")
+# Fullwidth forms, which CJK keyboards type ("０９０－１２３４", "ｎａｍｅ＠ｍａｉｌ．ｃｏｍ"), are read as the
+# ASCII they stand for, as is the ideographic space.
+FULLWIDTH = re.compile(r"[\uff01-\uff5e\u3000]")
+_TO_ASCII = {0xFF01 + i: 0x21 + i for i in range(94)} | {0x3000: 0x20}
 
 
-def _separators(text: str, fit: bool) -> str:
-    if text.isascii():
-        return text
+def read_as_typed(text: str) -> str:
+    """A text that is not ASCII as every kind's patterns read it: fullwidth forms as ASCII, Unicode spaces and
+    dashes between digits as spaces and hyphens. Written so only where something is masked (see _run)."""
+    if FULLWIDTH.search(text):
+        text = text.translate(_TO_ASCII)
     return UNICODE_SEPARATOR.sub(lambda m: " " if m.group() in "\u00a0\u202f\u2009\u2007" else "-", text)
+
 
 
 # ---------------------------------------------------------------- rules
@@ -75,7 +82,6 @@ def names_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
 
 # Order matters: the specific, checksummed kinds first so a card number is never half-eaten as a phone.
 DEFAULT_RULES: list[Rule] = [
-    Rule(_separators, min_digits=2),
     pattern_rule(EMAIL, "[EMAIL]", needs="@"),
     Rule(spelt_emails),
     Rule(ibans, min_digits=7),  # check digits + an account number that is at least half digits
@@ -138,14 +144,14 @@ class Masker:
         # isdigit() counts every character \d matches (and a few more); replacements only remove digits,
         # so the count of the original text bounds every later rule's.
         digits = sum(map(str.isdigit, text))
-        original, read = text, None
+        original = text
+        if not text.isascii():
+            text = read_as_typed(text)
+        read = text
         for r in self.rules:
             if digits >= r.min_digits and (not r.needs or r.needs in text):
                 text = r.apply(text, fit)
-                if r.apply is _separators:
-                    read = text
-        # Unicode dashes and spaces between digits are read as plain ones; a text with nothing masked comes back
-        # as it was ("9:00–18:00" stays).
+        # A text with nothing masked comes back as it was ("9:00–18:00" stays, fullwidth stays fullwidth).
         return original if text == read else text
 
 

@@ -30,7 +30,8 @@ PHONE_CUES = ("phone|ph|tel|telephone|mobile|mob|cell|cellphone|fax|whatsapp|wha
               # the same in the languages customers most often write in besides English (not "número",
               # "Nummer", "numéro" alone: "número de pedido 1234567" is an order)
               "|telefon|telefono|teléfono|telefone|téléphone|tél|handy|handynummer|rufnummer|mobilnummer|festnetz"
-              "|móvil|movil|celular|cellulare|portable|mi número|mi numero|meu número|meu numero|meine nummer"
+              "|móvil|movil|celular|cellulare|portable|telemóvel|telemovel|tfno|tlfno|tlf"
+              "|mi número|mi numero|meu número|meu numero|meine nummer"
               "|mon numéro|mon numero|il mio numero|llámame|llamame|llamadme|chiamami|appelez-moi|appelle-moi"
               "|ruf mich an")  # fmt: skip
 # Words that make the number after them a reference, not a phone (with "no.", "#", "number", "number is" ...
@@ -44,14 +45,15 @@ REFERENCE_WORDS = ("isbn|isbn-10|isbn-13|isbn10|isbn13|issn|order|invoice|inv|re
                    "|kundennummer|bestellnummer|auftragsnummer|vorgangsnummer|rechnungsnummer|vertragsnummer"
                    "|aktenzeichen|bestellung|auftrag|vorgang|rechnung|vertrag|pedido|factura|expediente|contrato"
                    "|cliente|commande|facture|dossier|contrat|pratica|ordine|fattura|contratto|encomenda|fatura"
-                   "|protocolo")  # fmt: skip
+                   "|protocolo|referenz|mandatsreferenz|referenznummer|referencia|referência|référence"
+                   "|riferimento")  # fmt: skip
 # Matched on the reversed context (see _reversed): cue, then up to 20 characters without digits, then the number.
 PHONE_CUE = re.compile(rf"(?i)[^\d\n]{{0,20}}?(?<![a-z])(?:{_reversed(PHONE_CUES)})(?![a-z])")
 # Currencies written as codes or words before an amount ("EUR 123 456 789").
 CURRENCY_WORDS = ("eur|euro|euros|usd|dollar|dollars|gbp|pound|pounds|chf|jpy|yen|cad|aud|cny|rmb|yuan|inr|rupee"
                   "|rupees|rs|hkd|sgd|sek|nok|dkk|zar|brl|mxn|krw|rub")  # fmt: skip
 NOT_PHONE_BEFORE = re.compile(
-    rf"(?i)\W{{0,3}}(?:(?:si|saw|era)\s+)?(?:(?:\.?on|\.?rn|\.n|rebmun|mun|#|di|edoc)\s*)?"
+    rf"(?i)\W{{0,3}}(?:(?:si|saw|era)\s+)?(?:(?:\.?on|\.?rn|\.n|[°º]n|\.?mún|rebmun|mun|#|di|edoc)[\s-]*)?"
     rf"(?:{_reversed(REFERENCE_WORDS)})(?![a-z])|\W{{0,3}}(?:[$€£¥₹]|(?:{_reversed(CURRENCY_WORDS)})(?![a-z]))"
 )
 NOT_PHONE_AFTER = re.compile(
