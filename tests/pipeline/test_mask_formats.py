@@ -616,3 +616,46 @@ def test_forms_a_third_probe_found_leaking(text: str, secret: str, kind: str) ->
 )
 def test_references_and_prose_a_third_probe_tried_stay(text: str) -> None:
     assert mask(text) == text
+
+
+# ---------------------------------------------------------------- forms a fourth probe found
+
+
+@pytest.mark.parametrize(
+    "text, secret, kind",
+    [
+        ("Die Kartenprüfnummer lautet 370", "370", "CVV"),
+        ("two cards, 4328 3799 6122 7951 and 4586 4218 7381 8308; the cvv on the second is 604", "604", "CVV"),
+        ("SSN 159 - 10 - 3891", "159 - 10 - 3891", "NATIONAL_ID"),
+        ("appelle moi au 0033 6 98 76 54 32 stp", "98 76 54 32", "PHONE"),
+        ("0033 6 98 76 54 32", "98 76 54 32", "PHONE"),
+        # after a card word, any grouping of a Luhn-valid 13-19 digits is a card: slashes, 8-8
+        ("card 4208/0221/5903/9433 was blocked", "4208022159039433", "CARD"),
+        ("my visa 41136133 27139891", "4113613327139891", "CARD"),
+        ("tarjeta 4208 022159 039433", "4208022159039433", "CARD"),
+        # a percent-encoded "@" in a pasted link
+        ("https://app.example.com/signup?name=Tom&email=tom.reed%40gmail.com&ref=ad", "tom.reed", "EMAIL"),
+    ],
+)
+def test_forms_a_fourth_probe_found_leaking(text: str, secret: str, kind: str) -> None:
+    if digits(secret):
+        check(text, secret, kind)
+    else:
+        out = mask(text)
+        assert f"[{kind}]" in out and secret not in out, f"{text!r} -> {out!r}"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Case #CS-2024-004187 was closed without a reply",
+        "INC-20240312-0042 raised by the NOC",
+        "USPS 420 90210 9205 5901 2345 6789 0123 45",
+        "the cvv check failed on 120 payments",
+        "card 2 of 3: 4208/0221/5903/9432 is not a valid number",
+        "8-8 ids 41136133 27139891 in the log",
+        "[CARD] 123 2024-11-02 10.0.0.1",  # a placeholder is no card word
+    ],
+)
+def test_ids_and_prose_a_fourth_probe_tried_stay(text: str) -> None:
+    assert mask(text) == text

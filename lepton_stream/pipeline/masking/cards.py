@@ -13,6 +13,13 @@ from lepton_stream.pipeline.masking.placeholders import short
 # not retried shorter, nor from its inner groups, so a hostile wall of digits costs linear time.
 CARD_RUN = re.compile(r"(?<![\w/])(?<!\d[.,:/ -])(?<!\d  )\+?\d(?:(?:[ .\-]{1,3}|[ ]?[/\n][ ]?)?\d){12,}+(?!\w)")
 GROUP = re.compile(r"\d+")
+# A card word just before a number ("card 4208/0221/5903/9433", "my visa 41136133 27139891"): then any grouping of
+# 13-19 Luhn-valid digits is the card, whatever its separators and group sizes ("[CARD]" is no card word).
+CARD_CUE = re.compile(
+    r"(?i)(?<![a-z\[])(?:cards?|visa|master\s?card|amex|american\s+express|maestro|discover|debit|credit|tarjeta"
+    r"|karte|kreditkarte|carte|cart[ãa]o|carta)(?![a-z\]])[^\w\n]{0,3}(?:(?:no|nr|number|num|is|es|ist|est)"
+    r"(?![a-z])[^\w\n]{0,3}){0,2}$"
+)
 
 
 def _card_shape(lengths: list[int]) -> bool:
@@ -23,7 +30,7 @@ def _card_shape(lengths: list[int]) -> bool:
     return lengths[0] == 4 and all(x == 4 for x in lengths[1:-1]) and 1 <= lengths[-1] <= 4 and 13 <= sum(lengths) <= 19
 
 
-def _cards_in(s: str, fit: bool) -> str:
+def _cards_in(s: str, fit: bool, cued: bool = False) -> str:
     groups = list(GROUP.finditer(s))
     lens = [len(g.group()) for g in groups]
     seps = [s[groups[k - 1].end() : groups[k].start()] if k else "" for k in range(len(groups))]
@@ -31,18 +38,20 @@ def _cards_in(s: str, fit: bool) -> str:
     pos = 0
     k = 1 if s.startswith("+") else 0  # a country code starts a phone, not a card
     while k < len(groups):
-        if lens[k] != 4 and not 13 <= lens[k] <= 19:  # every card shape starts so
+        anyhow = cued and k == 0  # the number right after a card word
+        if lens[k] != 4 and not 13 <= lens[k] <= 19 and not anyhow:  # every card shape starts so
             k += 1
             continue
         found = None
         digits = ""
         for j in range(k, len(groups)):  # the longest card starting at group k (19 digits at most)
-            if j > k and "/" in seps[j]:
+            if j > k and "/" in seps[j] and not (anyhow and all("/" in x for x in seps[k + 1 : j + 1])):
                 break
             digits += groups[j].group()
             if len(digits) > 19:
                 break
-            if (_card_shape(lens[k : j + 1]) and digits[0] != "0" and luhn_ok(digits)
+            shaped = (anyhow and len(digits) >= 13) or _card_shape(lens[k : j + 1])
+            if (shaped and digits[0] != "0" and luhn_ok(digits)
                     and not (len(digits) == 13 and digits[:3] in ("978", "979") and ean13_ok(digits))):  # fmt: skip
                 found = j
         if found is None:
@@ -63,7 +72,9 @@ def _cards_in(s: str, fit: bool) -> str:
 
 
 def cards(text: str, fit: bool) -> str:
-    return CARD_RUN.sub(lambda m: _cards_in(m.group(), fit), text)
+    return CARD_RUN.sub(
+        lambda m: _cards_in(m.group(), fit, CARD_CUE.search(text, max(0, m.start() - 40), m.start()) is not None), text
+    )
 
 
 # Spelt from its first letter so the regex engine can skip to the c's and s's of a text (7x faster than a
@@ -73,8 +84,8 @@ def cards(text: str, fit: bool) -> str:
 # security code was changed in 2024").
 # The same in Spanish, Portuguese, French, Italian and German ("el cvv es 351", "código de seguridad: 247"); the
 # number may start the next line ("cvv\n648").
-_CVV_WORDS = ("number|num|no|code|value|is|on|at|the|back|of|card|my|your"
-              "|es|est|ist|é|è|el|la|le|de|del|da|do|der|die|mi|meu|mon|ma|mio|su|tu"
+_CVV_WORDS = ("number|num|no|code|value|is|on|at|the|back|of|card|my|your|first|second|other|new|old|one"
+              "|es|est|ist|lautet|é|è|el|la|le|de|del|da|do|der|die|mi|meu|mon|ma|mio|su|tu"
               "|tarjeta|cartão|cartao|carte|carta|karte")  # fmt: skip
 _CVV_GAP = rf"(?:[^\w\n]{{0,3}}(?i:{_CVV_WORDS})(?![a-zA-Z])){{0,6}}[^\w\n]{{0,3}}(?:\n[^\w\n]{{0,2}})?"
 # Cues: cvv, cvc, cv2, csc, ccv (the usual misspelling), card verification, security code, sec code, and the

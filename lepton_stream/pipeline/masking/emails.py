@@ -14,6 +14,8 @@ from lepton_stream.pipeline.masking.placeholders import short
 EMAIL = re.compile(
     r"(?<![\w.+'-])[\w.+-]{1,64}(?:'[\w.+-]{1,64})*@[\w-]{1,63}(?:\.[\w-]{1,63})*\.[^\W\d_]{2,24}\b"  # "o'brien@"
 )
+# ... and in a pasted link, its "@" percent-encoded ("?email=tom.reed%40gmail.com&ref=ad").
+EMAIL_IN_URL = re.compile(EMAIL.pattern.replace("@", "%40"))
 
 
 # Addresses typed to dodge spam filters or by hand: "jane.doe(at)gmail.com", "jane [at] example [dot] org",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lepton_stream.pipeline.masking.cards import cards, cvvs
-from lepton_stream.pipeline.masking.emails import EMAIL, spelt_emails
+from lepton_stream.pipeline.masking.emails import EMAIL, EMAIL_IN_URL, spelt_emails
 from lepton_stream.pipeline.masking.iban import ibans
 from lepton_stream.pipeline.masking.national_ids import dnis, ninos, ssns
 from lepton_stream.pipeline.masking.phones import phones
@@ -83,6 +83,7 @@ def names_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
 # Order matters: the specific, checksummed kinds first so a card number is never half-eaten as a phone.
 DEFAULT_RULES: list[Rule] = [
     pattern_rule(EMAIL, "[EMAIL]", needs="@"),
+    pattern_rule(EMAIL_IN_URL, "[EMAIL]", needs="%40"),
     Rule(spelt_emails),
     Rule(ibans, min_digits=7),  # check digits + an account number that is at least half digits
     Rule(cards, min_digits=13),

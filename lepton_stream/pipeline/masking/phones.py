@@ -33,6 +33,7 @@ PHONE_CUES = ("phone|ph|tel|telephone|mobile|mob|cell|cellphone|fax|whatsapp|wha
               "|móvil|movil|celular|cellulare|portable|telemóvel|telemovel|tfno|tlfno|tlf"
               "|mi número|mi numero|meu número|meu numero|meine nummer"
               "|mon numéro|mon numero|il mio numero|llámame|llamame|llamadme|chiamami|appelez-moi|appelle-moi"
+              "|appelez moi|appelle moi"
               "|ruf mich an")  # fmt: skip
 # Words that make the number after them a reference, not a phone (with "no.", "#", "number", "number is" ...
 # after them).
@@ -46,7 +47,7 @@ REFERENCE_WORDS = ("isbn|isbn-10|isbn-13|isbn10|isbn13|issn|order|invoice|inv|re
                    "|aktenzeichen|bestellung|auftrag|vorgang|rechnung|vertrag|pedido|factura|expediente|contrato"
                    "|cliente|commande|facture|dossier|contrat|pratica|ordine|fattura|contratto|encomenda|fatura"
                    "|protocolo|referenz|mandatsreferenz|referenznummer|referencia|referência|référence"
-                   "|riferimento")  # fmt: skip
+                   "|riferimento|usps|fedex|dhl|dpd|colissimo|correos")  # fmt: skip
 # Matched on the reversed context (see _reversed): cue, then up to 20 characters without digits, then the number.
 PHONE_CUE = re.compile(rf"(?i)[^\d\n]{{0,20}}?(?<![a-z])(?:{_reversed(PHONE_CUES)})(?![a-z])")
 # Currencies written as codes or words before an amount ("EUR 123 456 789").
@@ -126,6 +127,7 @@ def _is_phone(s: str, before: str, after: str) -> bool:
     if not 7 <= nd <= 15 or NOT_PHONE_BEFORE.match(rev) or NOT_PHONE_AFTER.match(after):
         return False
     plus, paren = s.startswith("+"), "(" in s
+    intl = plus or (groups[0].startswith("00") and 3 <= len(groups[0]) <= 5 and len(groups) > 1)  # "0033 6 98 ..."
     lens = [len(g) for g in groups]
     kinds = {x.strip() or " " for x in re.findall(r"[^\d()+]+", s)}
     if _odd_chunk(s) or (len(groups) > 1 and all(len(g) == 4 and YEAR.fullmatch(g) for g in groups)):
@@ -145,7 +147,7 @@ def _is_phone(s: str, before: str, after: str) -> bool:
     # A one-digit group is a country code, a trunk "(0)" or a leading "1"; elsewhere it is a version number,
     # an ISBN ("0-306-40615-2", "978-3-16-148410-0") or a list.
     for k, g in enumerate(groups):
-        if (len(g) == 1 and k > 0 and not (k == 1 and (plus or s.startswith("("))) and f"({g})" not in s
+        if (len(g) == 1 and k > 0 and not (k == 1 and (intl or s.startswith("("))) and f"({g})" not in s
                 and not (groups[k - 1] == "0" and "(0)" in s)):  # "+33 (0)6 12 34 56 78"
             return False
     if len(groups) == 1 and nd == 13 and groups[0][:3] in ("978", "979") and ean13_ok(groups[0]):
@@ -191,6 +193,8 @@ def _phones_in(text: str, m: re.Match[str], fit: bool, budget: list[int]) -> str
         return None
     if m.start() and text[m.start() - 1] == "/" and text[max(0, m.start() - 6) : m.start()].lower() != "wa.me/":
         return None  # an id in a URL's path ("/article/4815162342"); a WhatsApp link's number is a phone
+    if m.start() >= 2 and text[m.start() - 1] == "-" and text[m.start() - 2].isalpha():
+        return None  # an id with a prefix of letters ("CS-2024-004187", "INC-20240312-0042")
     before, after = _before(text, m.start()), text[m.end() : m.end() + 16]
     if NOT_PHONE_BEFORE.match(before[::-1]):
         return None  # a reference word covers the whole run ("tracking number 9400 1000 0000 0000 0000 00")
