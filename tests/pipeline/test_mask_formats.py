@@ -633,6 +633,9 @@ def test_references_and_prose_a_third_probe_tried_stay(text: str) -> None:
         ("card 4208/0221/5903/9433 was blocked", "4208022159039433", "CARD"),
         ("my visa 41136133 27139891", "4113613327139891", "CARD"),
         ("tarjeta 4208 022159 039433", "4208022159039433", "CARD"),
+        # and a fifth: "c'est" for "is", a phone typed (or transcribed) one digit at a time after its cue
+        ("le cryptogramme c'est 905", "905", "CVV"),
+        ("ok google my number is 0 7 9 1 1 1 2 3 4 5 6", "0 7 9 1 1 1 2 3 4 5 6", "PHONE"),
         # a percent-encoded "@" in a pasted link
         ("https://app.example.com/signup?name=Tom&email=tom.reed%40gmail.com&ref=ad", "tom.reed", "EMAIL"),
     ],

@@ -85,7 +85,7 @@ def cards(text: str, fit: bool) -> str:
 # The same in Spanish, Portuguese, French, Italian and German ("el cvv es 351", "código de seguridad: 247"); the
 # number may start the next line ("cvv\n648").
 _CVV_WORDS = ("number|num|no|code|value|is|on|at|the|back|of|card|my|your|first|second|other|new|old|one"
-              "|es|est|ist|lautet|é|è|el|la|le|de|del|da|do|der|die|mi|meu|mon|ma|mio|su|tu"
+              "|es|est|c'est|c’est|ist|lautet|é|è|el|la|le|de|del|da|do|der|die|mi|meu|mon|ma|mio|su|tu"
               "|tarjeta|cartão|cartao|carte|carta|karte")  # fmt: skip
 _CVV_GAP = rf"(?:[^\w\n]{{0,3}}(?i:{_CVV_WORDS})(?![a-zA-Z])){{0,6}}[^\w\n]{{0,3}}(?:\n[^\w\n]{{0,2}})?"
 # Cues: cvv, cvc, cv2, csc, ccv (the usual misspelling), card verification, security code, sec code, and the

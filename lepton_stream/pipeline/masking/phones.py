@@ -144,6 +144,8 @@ def _is_phone(s: str, before: str, after: str) -> bool:
     if kinds == {"."} and not plus and ((len(groups) == 2 and not (cue and lens == [3, 4])) or (
             len(groups) == 4 and all(x <= 3 for x in lens) and all(int(g) <= 255 for g in groups))):  # fmt: skip
         return False  # a decimal number ("phone: 555.1234" is not), an IPv4 address
+    if cue and len(groups) == nd and kinds == {" "}:
+        return True  # typed (or transcribed) one digit at a time after its cue: "my number is 0 7 9 1 1 ..."
     # A one-digit group is a country code, a trunk "(0)" or a leading "1"; elsewhere it is a version number,
     # an ISBN ("0-306-40615-2", "978-3-16-148410-0") or a list.
     for k, g in enumerate(groups):
