@@ -555,7 +555,8 @@ def test_masking_twice_changes_nothing_more(parts: list[str]) -> None:
     assert m(once) == once
 
 
-# ---------------------------------------------------------------- forms a third probe found leaking
+# ---------------------------------------------------------------- forms later red-team probes found
+# (each probe written from docs/masking.md alone, apart from the code and these tests)
 
 
 @pytest.mark.parametrize(
@@ -588,12 +589,26 @@ def test_masking_twice_changes_nothing_more(parts: list[str]) -> None:
         ("tfno. 912345678", "912345678", "PHONE"),
         # a card number broken over two lines
         ("card:\n4532 0151\n1283 0366", "4532015112830366", "CARD"),
+        ("Die Kartenprüfnummer lautet 370", "370", "CVV"),
+        ("two cards, 4328 3799 6122 7951 and 4586 4218 7381 8308; the cvv on the second is 604", "604", "CVV"),
+        ("SSN 159 - 10 - 3891", "159 - 10 - 3891", "NATIONAL_ID"),
+        ("appelle moi au 0033 6 98 76 54 32 stp", "98 76 54 32", "PHONE"),
+        ("0033 6 98 76 54 32", "98 76 54 32", "PHONE"),
+        # after a card word, any grouping of a Luhn-valid 13-19 digits is a card: slashes, 8-8
+        ("card 4208/0221/5903/9433 was blocked", "4208022159039433", "CARD"),
+        ("my visa 41136133 27139891", "4113613327139891", "CARD"),
+        ("tarjeta 4208 022159 039433", "4208022159039433", "CARD"),
+        # "c'est" for "is", a phone typed (or transcribed) one digit at a time after its cue
+        ("le cryptogramme c'est 905", "905", "CVV"),
+        ("ok google my number is 0 7 9 1 1 1 2 3 4 5 6", "0 7 9 1 1 1 2 3 4 5 6", "PHONE"),
+        # a percent-encoded "@" in a pasted link
+        ("https://app.example.com/signup?name=Tom&email=tom.reed%40gmail.com&ref=ad", "tom.reed", "EMAIL"),
     ],
 )
-def test_forms_a_third_probe_found_leaking(text: str, secret: str, kind: str) -> None:
+def test_forms_red_team_probes_found_leaking(text: str, secret: str, kind: str) -> None:
     if digits(secret):
         check(text, secret, kind)
-    else:
+    else:  # a secret without digits: its text must be gone
         out = mask(text)
         assert f"[{kind}]" in out and secret not in out, f"{text!r} -> {out!r}"
 
@@ -612,45 +627,6 @@ def test_forms_a_third_probe_found_leaking(text: str, secret: str, kind: str) ->
         "ＡＩ株が急騰！日経平均は３万円台（東証）",
         "the security code was changed in 2024",
         "CVV checks failed for 12% of 3200 payments",
-    ],
-)
-def test_references_and_prose_a_third_probe_tried_stay(text: str) -> None:
-    assert mask(text) == text
-
-
-# ---------------------------------------------------------------- forms a fourth probe found
-
-
-@pytest.mark.parametrize(
-    "text, secret, kind",
-    [
-        ("Die Kartenprüfnummer lautet 370", "370", "CVV"),
-        ("two cards, 4328 3799 6122 7951 and 4586 4218 7381 8308; the cvv on the second is 604", "604", "CVV"),
-        ("SSN 159 - 10 - 3891", "159 - 10 - 3891", "NATIONAL_ID"),
-        ("appelle moi au 0033 6 98 76 54 32 stp", "98 76 54 32", "PHONE"),
-        ("0033 6 98 76 54 32", "98 76 54 32", "PHONE"),
-        # after a card word, any grouping of a Luhn-valid 13-19 digits is a card: slashes, 8-8
-        ("card 4208/0221/5903/9433 was blocked", "4208022159039433", "CARD"),
-        ("my visa 41136133 27139891", "4113613327139891", "CARD"),
-        ("tarjeta 4208 022159 039433", "4208022159039433", "CARD"),
-        # and a fifth: "c'est" for "is", a phone typed (or transcribed) one digit at a time after its cue
-        ("le cryptogramme c'est 905", "905", "CVV"),
-        ("ok google my number is 0 7 9 1 1 1 2 3 4 5 6", "0 7 9 1 1 1 2 3 4 5 6", "PHONE"),
-        # a percent-encoded "@" in a pasted link
-        ("https://app.example.com/signup?name=Tom&email=tom.reed%40gmail.com&ref=ad", "tom.reed", "EMAIL"),
-    ],
-)
-def test_forms_a_fourth_probe_found_leaking(text: str, secret: str, kind: str) -> None:
-    if digits(secret):
-        check(text, secret, kind)
-    else:
-        out = mask(text)
-        assert f"[{kind}]" in out and secret not in out, f"{text!r} -> {out!r}"
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
         "Case #CS-2024-004187 was closed without a reply",
         "INC-20240312-0042 raised by the NOC",
         "USPS 420 90210 9205 5901 2345 6789 0123 45",
@@ -660,5 +636,5 @@ def test_forms_a_fourth_probe_found_leaking(text: str, secret: str, kind: str) -
         "[CARD] 123 2024-11-02 10.0.0.1",  # a placeholder is no card word
     ],
 )
-def test_ids_and_prose_a_fourth_probe_tried_stay(text: str) -> None:
+def test_references_ids_and_prose_red_team_probes_tried_stay(text: str) -> None:
     assert mask(text) == text
