@@ -35,7 +35,6 @@ def read_as_typed(text: str) -> str:
     return UNICODE_SEPARATOR.sub(lambda m: " " if m.group() in "\u00a0\u202f\u2009\u2007" else "-", text)
 
 
-
 # ---------------------------------------------------------------- rules
 
 
