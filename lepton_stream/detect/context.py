@@ -230,7 +230,7 @@ class ContextDetector:
         # a new record: higher than anything in the memory's epochs by a margin. Residual bins are relative to a
         # baseline and a scale that both follow the series, so a burst higher than every burst before it can
         # fall in a bin seen many times; the value itself has not been seen
-        top = s.top_prev if s.top is None else s.top if s.top_prev is None or s.top > s.top_prev else s.top_prev
+        top = s.top if s.top_prev is None else s.top_prev if s.top is None else max(s.top, s.top_prev)
         if raw < 0.5 and significant and top is not None and y > top + p.record_margin * scale:
             raw = NEW_RECORD_SCORE
         s.top = y if s.top is None else max(s.top, y)
