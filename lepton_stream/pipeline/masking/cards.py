@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from lepton_stream.pipeline.masking.checksums import ean13_ok, luhn_ok
-from lepton_stream.pipeline.masking.placeholders import short
+from lepton_stream.pipeline.masking.placeholders import replace_spans, short
 
 # Digits with spaces, dots, dashes (or "/" before an expiry, or a line break) between them; the groups are
 # checked in _cards.
@@ -34,8 +34,7 @@ def _cards_in(s: str, fit: bool, cued: bool = False) -> str:
     groups = list(GROUP.finditer(s))
     lens = [len(g.group()) for g in groups]
     seps = [s[groups[k - 1].end() : groups[k].start()] if k else "" for k in range(len(groups))]
-    out: list[str] = []
-    pos = 0
+    spans: list[tuple[int, int]] = []
     k = 1 if s.startswith("+") else 0  # a country code starts a phone, not a card
     while k < len(groups):
         anyhow = cued and k == 0  # the number right after a card word
@@ -65,10 +64,9 @@ def _cards_in(s: str, fit: bool, cued: bool = False) -> str:
             end += 2
         if end == len(groups) - 1 and len(groups[end].group()) in (3, 4):  # the run's last group only
             end += 1
-        start, stop = groups[k].start(), groups[end - 1].end()
-        out += [s[pos:start], short("[CARD]", s[start:stop], fit)]
-        pos, k = stop, end
-    return "".join(out) + s[pos:] if out else s
+        spans.append((groups[k].start(), groups[end - 1].end()))
+        k = end
+    return replace_spans(s, spans, "[CARD]", fit)
 
 
 def cards(text: str, fit: bool) -> str:

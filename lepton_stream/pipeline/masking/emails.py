@@ -92,10 +92,10 @@ def spelt_emails(text: str, fit: bool) -> str:
         labels = SPELT_SPLIT.split(domain)
         if TLD.fullmatch(labels[-1]) is None:
             continue
-        if WORD_DOT.search(domain) and labels[-1].lower() not in KNOWN_TLDS:
+        word_dot = WORD_DOT.search(domain) is not None
+        if word_dot and labels[-1].lower() not in KNOWN_TLDS:
             continue
-        spelt = SPELT_SPLIT.search(local.lower().replace(".", "")) is not None or "dot" in domain.lower() or (
-            WORD_DOT.search(domain) is not None)
+        spelt = SPELT_SPLIT.search(local.lower().replace(".", "")) is not None or "dot" in domain.lower() or word_dot
         bracketed = at[0] in "[({<" or any(c in domain or c in local for c in "[({<")
         if not bracketed and not (at in "@\uff20" and (a, b) == m.span()):  # a bare " at " or a spaced "@"
             if text[domain_m.end() : domain_m.end() + 1] == "/" or labels[0].lower() in NOT_A_DOMAIN:

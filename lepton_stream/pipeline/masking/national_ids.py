@@ -9,14 +9,15 @@ from lepton_stream.pipeline.masking.placeholders import replace_spans, short
 
 SSN = re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")
 SSN_SPACED = re.compile(r"(?<![\w-])(\d{3}) (\d{2}) (\d{4})(?![\w-])")
+_NINE_DIGITS = r"(\d(?:(?:[ \t]?[.\-][ \t]?|\s)?\d){8})"  # one separator at most between digits ("159 - 10 ...")
 SSN_CUE = re.compile(
     r"(?i)(?<![a-z])(ssn|s\.s\.n\.?|ss\s?#|ss\s?no\.?|ss\s?number|social[\s-]+sec(?:urity)?(?:[\s-]+(?:number|num|no\.?|#))?"
     r"|soc\.?\s?sec\.?|social(?=\s*(?:is\s|[:#])))"  # "my social is ..."
-    r"(?![a-z])([^\d\n\[]{0,30}?)(\d(?:(?:[ \t]?[.\-][ \t]?|\s)?\d){8})(?![\d\w])"  # no placeholder before it
+    rf"(?![a-z])([^\d\n\[]{{0,30}}?){_NINE_DIGITS}(?![\d\w])"  # no placeholder between cue and number
 )
 # ... and a cue right after the number ("078051120 is my SSN").
 SSN_CUE_AFTER = re.compile(
-    r"(?i)(?<![\d\w])(\d(?:(?:[ \t]?[.\-][ \t]?|\s)?\d){8})(?![\d\w])"
+    rf"(?i)(?<![\d\w]){_NINE_DIGITS}(?![\d\w])"
     r"([^\d\n\[]{0,12}?(?<![a-z])(?:ssn|social[\s-]+security)(?![a-z]))"
 )
 

@@ -6,7 +6,7 @@ import re
 
 from lepton_stream.pipeline.masking.cards import GROUP
 from lepton_stream.pipeline.masking.checksums import ean13_ok
-from lepton_stream.pipeline.masking.placeholders import short
+from lepton_stream.pipeline.masking.placeholders import replace_spans, short
 
 # Digit groups joined by one separator ("-", ".", "/", each with optional spaces, or spaces), a group may be
 # parenthesised, "+" may lead. Not glued to a word, not continuing a number ("1,299", "10.0.0.1:8080").
@@ -234,13 +234,7 @@ def _phones_in(text: str, m: re.Match[str], fit: bool, budget: list[int]) -> str
                 cand = (covered, best[j][1] - 1, [(a, b), *best[j][2]])
                 if cand[:2] > best[i][:2]:
                     best[i] = cand
-    if not best[0][2]:
-        return None
-    out, pos = [], 0
-    for a, b in best[0][2]:
-        out += [s[pos:a], short("[PHONE]", s[a:b], fit)]
-        pos = b
-    return "".join(out) + s[pos:]
+    return replace_spans(s, best[0][2], "[PHONE]", fit) if best[0][2] else None
 
 
 def phones(text: str, fit: bool) -> str:
